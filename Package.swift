@@ -1,0 +1,54 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "corral",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "corral", targets: ["corral"]),
+        .executable(name: "corral-bench", targets: ["CorralBench"]),
+        .library(name: "CorralCore", targets: ["CorralCore"]),
+        .library(name: "CorralHost", targets: ["CorralHost"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // Pure decisions: CPU lists, topology model, units, configuration, allocator.
+        .target(
+            name: "CorralCore",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        // Reads and changes the machine: sysfs/procfs topology, cgroups, affinity.
+        .target(
+            name: "CorralHost",
+            dependencies: ["CorralCore"]
+        ),
+        // Command-line front end.
+        .target(
+            name: "CorralCLI",
+            dependencies: [
+                "CorralCore", "CorralHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "corral", dependencies: ["CorralCLI"]),
+        .executableTarget(name: "CorralBench", dependencies: ["CorralCore", "CorralHost"]),
+        .testTarget(
+            name: "CorralCoreTests",
+            dependencies: ["CorralCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
+            name: "CorralHostTests",
+            dependencies: ["CorralHost", "CorralCore"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "CorralCLITests",
+            dependencies: ["CorralCLI", "CorralCore"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

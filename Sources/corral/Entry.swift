@@ -1,0 +1,8 @@
+import CorralCLI
+
+@main
+struct Entry {
+    static func main() async {
+        await CorralCommand.main()
+    }
+}
