@@ -12,7 +12,7 @@ public struct CorralCommand: AsyncParsableCommand {
         `corral config check executor.yml` to see what an executor config would expose.
         """,
         version: CorralVersion.current,
-        subcommands: [TopologyCommand.self]
+        subcommands: [TopologyCommand.self, ConfigCommand.self, AllocateCommand.self]
     )
 
     public init() {}

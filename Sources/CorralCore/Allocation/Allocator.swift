@@ -1,0 +1,427 @@
+/// Decides which CPUs, which NUMA node's memory and which GPUs each workload
+/// gets, and keeps the books. A value type with no I/O: the executor holds one
+/// inside an actor and persists every change.
+///
+/// Placement (pinned mode):
+/// - `require`: a request's CPUs, memory and GPUs come from ONE NUMA node. Among
+///   the nodes that can hold all three, the one with the fewest free CPUs wins
+///   (ties: lowest id): best fit, so big holes stay open for big requests.
+/// - `prefer`: as `require` when one node can hold it; otherwise the fewest
+///   nodes that can, and among those the tightest fit.
+/// - Inside the chosen nodes, CPUs are taken as the Kubernetes CPU manager's
+///   static policy does in packed mode: whole NUMA nodes, then whole packages,
+///   while the request still needs at least that many; then (Corral's addition,
+///   like the kubelet's prefer-align-cpus-by-uncorecache) whole L3 groups; then
+///   whole free physical cores; then single threads. At every level the
+///   most-used unit that can still serve goes first (fewest free CPUs, ties by
+///   lowest id), so a half-used core or L3 group is filled before a new one is
+///   broken.
+/// - `fullPhysicalCores`: only whole cores are handed out; a request is
+///   rounded up to whole cores (``Allocation/roundedUpBy`` shows by how much).
+///
+/// Unpinned and over-provisioned modes count CPUs and memory against the
+/// (multiplied) capacity and pin nothing. GPUs are always whole and counted.
+///
+/// Reserve and release are exact inverses; nothing is handed to two holders;
+/// releasing twice is an error and changes nothing.
+public struct Allocator: Sendable {
+    public let resources: EffectiveResources
+    public private(set) var allocations: [String: Allocation] = [:]
+    /// Free pinned CPUs.
+    public private(set) var freeCPUs: CPUSet
+    /// Free memory per NUMA node (pinned mode).
+    public private(set) var freeMemory: [Int: UInt64]
+    public private(set) var freeGPUs: Set<Int>
+    /// Free CPU count and memory in unpinned modes (virtual when over-provisioned).
+    public private(set) var freeCPUCount: Int
+    public private(set) var freeMemoryTotal: UInt64
+
+    let layouts: [NodeLayout]
+
+    public init(resources: EffectiveResources) {
+        self.resources = resources
+        freeCPUs = resources.nodes.reduce(CPUSet()) { $0.union($1.cpus) }
+        freeMemory = Dictionary(uniqueKeysWithValues: resources.nodes.map { ($0.id, $0.memoryBytes) })
+        freeGPUs = Set(resources.gpus.map(\.index))
+        freeCPUCount = resources.totalCPUs
+        freeMemoryTotal = resources.totalMemoryBytes
+        layouts = resources.nodes.map { NodeLayout(offer: $0, topology: resources.topology) }
+    }
+
+    public var isPinned: Bool { resources.mode == .pinned }
+
+    // MARK: Reserve
+
+    /// Reserves resources for `request` under `id`.
+    public mutating func reserve(_ request: AllocationRequest, id: String) throws(AllocationError) -> Allocation {
+        guard allocations[id] == nil else {
+            throw AllocationError(.duplicateAllocation, "allocation \(id) already exists", context: ["id": id])
+        }
+        let a = try place(request, id: id)
+        commit(a)
+        return a
+    }
+
+    /// Where `request` would land now, without reserving anything.
+    public func placement(for request: AllocationRequest) throws(AllocationError) -> Allocation {
+        try place(request, id: "dry-run")
+    }
+
+    /// Takes back an allocation recorded earlier (after a restart), checking
+    /// that every CPU, byte and GPU in it is still free and offered.
+    public mutating func adopt(_ a: Allocation) throws(AllocationError) {
+        guard allocations[a.id] == nil else {
+            throw AllocationError(.duplicateAllocation, "allocation \(a.id) already exists", context: ["id": a.id])
+        }
+        if a.pinned {
+            guard isPinned else {
+                throw AllocationError(.conflict, "allocation \(a.id) is pinned but this executor does not pin")
+            }
+            guard a.cpus.isSubset(of: freeCPUs) else {
+                throw AllocationError(.conflict, "allocation \(a.id) holds CPUs \(a.cpus.subtracting(freeCPUs).listString) that are not free",
+                                      context: ["id": a.id])
+            }
+            for (node, bytes) in a.memoryByNode where (freeMemory[node] ?? 0) < bytes {
+                throw AllocationError(.conflict, "allocation \(a.id) holds more memory on node \(node) than is free",
+                                      context: ["id": a.id])
+            }
+        } else {
+            guard !isPinned else {
+                throw AllocationError(.conflict, "allocation \(a.id) is unpinned but this executor pins")
+            }
+            guard a.cpuCount <= freeCPUCount, a.memoryBytes <= freeMemoryTotal else {
+                throw AllocationError(.conflict, "allocation \(a.id) needs more than is free", context: ["id": a.id])
+            }
+        }
+        let busyGPUs = Set(a.gpus).subtracting(freeGPUs)
+        guard busyGPUs.isEmpty else {
+            throw AllocationError(.conflict, "allocation \(a.id) holds GPUs \(busyGPUs.sorted()) that are not free",
+                                  context: ["id": a.id])
+        }
+        commit(a)
+    }
+
+    mutating func commit(_ a: Allocation) {
+        if a.pinned {
+            freeCPUs.subtract(a.cpus)
+            for (node, bytes) in a.memoryByNode { freeMemory[node]! -= bytes }
+        } else {
+            freeCPUCount -= a.cpuCount
+            freeMemoryTotal -= a.memoryBytes
+        }
+        freeGPUs.subtract(a.gpus)
+        allocations[a.id] = a
+    }
+
+    // MARK: Release
+
+    /// Returns everything held under `id`. Releasing an unknown (or already
+    /// released) id is an error and changes nothing.
+    @discardableResult
+    public mutating func release(_ id: String) throws(AllocationError) -> Allocation {
+        guard let a = allocations.removeValue(forKey: id) else {
+            throw AllocationError(.unknownAllocation, "no allocation \(id) is held (already released?)", context: ["id": id])
+        }
+        if a.pinned {
+            freeCPUs.formUnion(a.cpus)
+            for (node, bytes) in a.memoryByNode { freeMemory[node]! += bytes }
+        } else {
+            freeCPUCount += a.cpuCount
+            freeMemoryTotal += a.memoryBytes
+        }
+        freeGPUs.formUnion(a.gpus)
+        return a
+    }
+
+    // MARK: Placement
+
+    func place(_ r: AllocationRequest, id: String) throws(AllocationError) -> Allocation {
+        guard r.cpus >= 1 else {
+            throw AllocationError(.invalidRequest, "a workload needs at least 1 CPU (asked for \(r.cpus))")
+        }
+        guard r.gpus >= 0 else { throw AllocationError(.invalidRequest, "GPU count cannot be negative") }
+        if r.gpus > 0 && resources.gpus.isEmpty {
+            throw AllocationError(.doesNotFit, "asked for \(r.summary), but this executor offers no GPUs"
+                                  + " (resources.enableNvidiaGpu is false or no GPU was found)")
+        }
+        return isPinned ? try placePinned(r, id: id) : try placeCounted(r, id: id)
+    }
+
+    func placeCounted(_ r: AllocationRequest, id: String) throws(AllocationError) -> Allocation {
+        guard r.cpus <= freeCPUCount, r.memoryBytes <= freeMemoryTotal, r.gpus <= freeGPUs.count else {
+            let virtual = resources.mode == .overprovisioned ? " (over-provisioned capacity)" : ""
+            throw AllocationError(.doesNotFit,
+                                  "does not fit: asked for \(r.summary); free\(virtual): \(freeCPUCount) CPUs, "
+                                  + "\(DataSize.human(freeMemoryTotal)) memory, \(freeGPUs.count) GPUs",
+                                  context: ["asked": r.summary])
+        }
+        return Allocation(id: id, cpus: [], cpuCount: r.cpus, requestedCPUs: r.cpus, numaNodes: [],
+                          memoryBytes: r.memoryBytes, memoryByNode: [:], gpus: Array(freeGPUs.sorted().prefix(r.gpus)),
+                          pinned: false)
+    }
+
+    /// Free CPUs a node could give a request (whole free cores only, with fullPhysicalCores).
+    func capacity(_ l: NodeLayout) -> Int {
+        if resources.fullPhysicalCores {
+            return l.cores.reduce(0) { $0 + ($1.cpus.isSubset(of: freeCPUs) ? $1.cpus.count : 0) }
+        }
+        return l.cpus.intersection(freeCPUs).count
+    }
+
+    func freeGPUs(on l: NodeLayout) -> [Int] { l.gpus.filter { freeGPUs.contains($0) } }
+    var freeFloatingGPUs: [Int] { resources.floatingGPUs.filter { freeGPUs.contains($0) } }
+
+    func placePinned(_ r: AllocationRequest, id: String) throws(AllocationError) -> Allocation {
+        let policy = r.numaPolicy ?? resources.numaPolicy
+        let floating = freeFloatingGPUs.count
+        let caps = layouts.map { capacity($0) }
+
+        // One node: best fit.
+        var best: Int? = nil
+        for (i, l) in layouts.enumerated() {
+            guard caps[i] >= r.cpus, (freeMemory[l.id] ?? 0) >= r.memoryBytes,
+                  freeGPUs(on: l).count + floating >= r.gpus
+            else { continue }
+            if best == nil || caps[i] < caps[best!] { best = i }
+        }
+        if let b = best {
+            return build(r, id: id, scope: [b])
+        }
+        if policy == .prefer, let scope = spanningScope(r, caps: caps) {
+            return build(r, id: id, scope: scope)
+        }
+        throw refusal(r, policy: policy, caps: caps)
+    }
+
+    /// The fewest nodes that together hold the request, tightest fit first.
+    func spanningScope(_ r: AllocationRequest, caps: [Int]) -> [Int]? {
+        let n = layouts.count
+        guard n > 1 else { return nil }
+        let mem = layouts.map { freeMemory[$0.id] ?? 0 }
+        let gpus = layouts.map { freeGPUs(on: $0).count }
+        let floating = freeFloatingGPUs.count
+        func feasible(_ s: [Int]) -> Bool {
+            s.reduce(0) { $0 + caps[$1] } >= r.cpus && s.reduce(UInt64(0)) { $0 + mem[$1] } >= r.memoryBytes
+                && s.reduce(0) { $0 + gpus[$1] } + floating >= r.gpus
+        }
+        if n <= 16 {
+            for k in 2...n {
+                var bestSet: [Int]? = nil
+                var bestFree = Int.max
+                var combo = Array(0..<k)
+                while true {
+                    if feasible(combo) {
+                        let free = combo.reduce(0) { $0 + caps[$1] }
+                        if free < bestFree { bestFree = free; bestSet = combo }
+                    }
+                    // Next combination in lexicographic order.
+                    var i = k - 1
+                    while i >= 0 && combo[i] == n - k + i { i -= 1 }
+                    if i < 0 { break }
+                    combo[i] += 1
+                    for j in (i + 1)..<k { combo[j] = combo[j - 1] + 1 }
+                }
+                if let bestSet { return bestSet }
+            }
+            return nil
+        }
+        // Many nodes: the largest first until it fits.
+        var chosen: [Int] = []
+        for i in (0..<n).sorted(by: { caps[$0] != caps[$1] ? caps[$0] > caps[$1] : $0 < $1 }) {
+            chosen.append(i)
+            if feasible(chosen) { return chosen.sorted() }
+        }
+        return nil
+    }
+
+    func refusal(_ r: AllocationRequest, policy: NUMAPolicy, caps: [Int]) -> AllocationError {
+        guard !layouts.isEmpty else {
+            return AllocationError(.doesNotFit, "does not fit: asked for \(r.summary), but no NUMA node offers CPUs")
+        }
+        let byCPU = caps.indices.max { caps[$0] != caps[$1] ? caps[$0] < caps[$1] : $0 > $1 }!
+        let byMem = layouts.indices.max { (freeMemory[layouts[$0].id] ?? 0) < (freeMemory[layouts[$1].id] ?? 0) }!
+        let gpuMax = layouts.map { freeGPUs(on: $0).count }.max() ?? 0
+        let scope = policy == .require ? "on one NUMA node (numaPolicy require)" : "on any set of NUMA nodes"
+        let rounding = resources.fullPhysicalCores ? " in whole free cores" : ""
+        var msg = "does not fit: asked for \(r.summary) \(scope); the most any node can offer: "
+        msg += "\(caps[byCPU]) free CPUs\(rounding) (node \(layouts[byCPU].id)), "
+        msg += "\(DataSize.human(freeMemory[layouts[byMem].id] ?? 0)) free memory (node \(layouts[byMem].id))"
+        if r.gpus > 0 || !resources.gpus.isEmpty { msg += ", \(gpuMax + freeFloatingGPUs.count) free GPUs" }
+        if policy == .require && layouts.count > 1 {
+            let total = caps.reduce(0, +)
+            if total >= r.cpus { msg += "; \(total) CPUs are free across all nodes: numaPolicy prefer could span them" }
+        }
+        return AllocationError(.doesNotFit, msg, context: ["asked": r.summary, "policy": policy.rawValue])
+    }
+
+    /// Chooses CPUs, memory and GPUs inside `scope` (indices into layouts),
+    /// which is known to hold the request.
+    func build(_ r: AllocationRequest, id: String, scope: [Int]) -> Allocation {
+        let scoped = scope.map { layouts[$0] }
+        var picker = CPUPicker(layouts: scoped, free: freeCPUs, wholeCores: resources.fullPhysicalCores)
+        let cpus = picker.pick(r.cpus)
+
+        // Memory: each node's share in proportion to the CPUs it gives, capped by
+        // what it has free; the rest from the nodes with the most memory left.
+        var memoryByNode: [Int: UInt64] = [:]
+        if scoped.count == 1 {
+            memoryByNode[scoped[0].id] = r.memoryBytes
+        } else {
+            var left = r.memoryBytes
+            var room: [Int: UInt64] = [:]
+            for l in scoped {
+                let given: Int = l.cpus.intersection(cpus).count
+                let fraction: Double = Double(given) / Double(cpus.count)
+                let share = UInt64(Double(r.memoryBytes) * fraction)
+                let free: UInt64 = freeMemory[l.id] ?? 0
+                let take: UInt64 = min(share, free, left)
+                memoryByNode[l.id] = take
+                room[l.id] = (freeMemory[l.id] ?? 0) - take
+                left -= take
+            }
+            for l in scoped.sorted(by: { room[$0.id]! > room[$1.id]! }) where left > 0 {
+                let take = min(room[l.id]!, left)
+                memoryByNode[l.id]! += take
+                left -= take
+            }
+        }
+        let nodes = scoped.filter { !$0.cpus.isDisjoint(with: cpus) || (memoryByNode[$0.id] ?? 0) > 0 }.map(\.id)
+
+        var gpus: [Int] = []
+        if r.gpus > 0 {
+            let local = scoped.flatMap { freeGPUs(on: $0) }
+            gpus = Array((local + freeFloatingGPUs).prefix(r.gpus))
+        }
+        return Allocation(id: id, cpus: cpus, cpuCount: cpus.count, requestedCPUs: r.cpus, numaNodes: nodes.sorted(),
+                          memoryBytes: r.memoryBytes, memoryByNode: memoryByNode.filter { $0.value > 0 || scoped.count == 1 },
+                          gpus: gpus, pinned: true)
+    }
+}
+
+/// The structure of one NUMA node's offered CPUs, precomputed once.
+struct NodeLayout: Sendable {
+    struct Unit: Sendable {
+        var id: Int
+        var cpus: CPUSet
+        var package: Int?
+        var l3: Int?
+    }
+
+    let id: Int
+    let cpus: CPUSet
+    let gpus: [Int]
+    let packages: [Unit]
+    let l3s: [Unit]
+    let cores: [Unit]
+
+    init(offer: NodeOffer, topology: Topology) {
+        id = offer.id
+        cpus = offer.cpus
+        gpus = offer.gpus
+        var pk: [Int: CPUSet] = [:], l3: [Int: CPUSet] = [:], l3Package: [Int: Int?] = [:]
+        var core: [Int: (CPUSet, Int?, Int?)] = [:]
+        for c in offer.cpus {
+            let cpu = topology.cpu(c)
+            let p = cpu?.package ?? -1
+            pk[p, default: []].insert(c)
+            if let l = cpu?.l3 {
+                l3[l, default: []].insert(c)
+                l3Package[l] = cpu?.package
+            }
+            // A CPU with no known core is a core of its own.
+            let k = cpu?.core ?? (1_000_000 + c)
+            if core[k] == nil { core[k] = ([], cpu?.package, cpu?.l3) }
+            core[k]!.0.insert(c)
+        }
+        packages = pk.keys.sorted().map { Unit(id: $0, cpus: pk[$0]!, package: $0, l3: nil) }
+        l3s = l3.keys.sorted().map { Unit(id: $0, cpus: l3[$0]!, package: l3Package[$0] ?? nil, l3: $0) }
+        cores = core.keys.sorted().map { Unit(id: $0, cpus: core[$0]!.0, package: core[$0]!.1, l3: core[$0]!.2) }
+    }
+}
+
+/// The packed CPU choice inside a scope of one or more NUMA nodes.
+struct CPUPicker {
+    let layouts: [NodeLayout]
+    var avail: CPUSet
+    let wholeCores: Bool
+
+    init(layouts: [NodeLayout], free: CPUSet, wholeCores: Bool) {
+        self.layouts = layouts
+        let scope = layouts.reduce(CPUSet()) { $0.union($1.cpus) }
+        avail = free.intersection(scope)
+        self.wholeCores = wholeCores
+    }
+
+    func freeCount(_ s: CPUSet) -> Int { s.intersection(avail).count }
+
+    mutating func pick(_ n: Int) -> CPUSet {
+        var taken = CPUSet()
+        var remaining = n
+        func takeWhole(_ units: [(key: [Int], cpus: CPUSet)]) {
+            for u in units.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) where remaining > 0 {
+                let size = u.cpus.count
+                guard size > 0, size <= remaining, u.cpus.isSubset(of: avail) else { continue }
+                avail.subtract(u.cpus)
+                taken.formUnion(u.cpus)
+                remaining -= size
+            }
+        }
+        // 1. Whole NUMA nodes (only matters when a request spans nodes).
+        if layouts.count > 1 {
+            takeWhole(layouts.map { (key: [$0.cpus.count, $0.id], cpus: $0.cpus) })
+        }
+        // 2. Whole packages (as far as they lie inside the scope).
+        var pkgSets: [Int: CPUSet] = [:]
+        for l in layouts { for p in l.packages { pkgSets[p.id, default: []].formUnion(p.cpus) } }
+        if remaining > 0 {
+            takeWhole(pkgSets.map { (key: [freeCount($0.value), $0.key], cpus: $0.value) })
+        }
+        // 3. Whole L3 groups, in the most-used package first.
+        if remaining > 0 {
+            let units = layouts.flatMap(\.l3s).map { u in
+                (key: [freeCount(pkgSets[u.package ?? -1] ?? []), freeCount(u.cpus), u.id], cpus: u.cpus)
+            }
+            takeWhole(units)
+        }
+        // 4. Whole free cores, in the most-used L3 group and package first.
+        let cores = layouts.flatMap(\.cores)
+        var l3Sets: [Int: CPUSet] = [:]
+        for l in layouts { for u in l.l3s { l3Sets[u.id] = u.cpus } }
+        if remaining > 0 {
+            let units = cores.map { c in
+                (key: [freeCount(l3Sets[c.l3 ?? -1] ?? []), freeCount(pkgSets[c.package ?? -1] ?? []), c.id], cpus: c.cpus)
+            }
+            if wholeCores {
+                // Round up: the last core may give more than is still needed.
+                for u in units.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) where remaining > 0 {
+                    guard u.cpus.isSubset(of: avail) else { continue }
+                    avail.subtract(u.cpus)
+                    taken.formUnion(u.cpus)
+                    remaining -= u.cpus.count
+                }
+                return taken
+            }
+            takeWhole(units)
+        }
+        // 5. Single threads: from the core with the fewest free threads, in the
+        // most-used L3 group and package, lowest id first.
+        while remaining > 0 {
+            var bestCore: NodeLayout.Unit? = nil
+            var bestKey: [Int] = []
+            for c in cores {
+                let free = freeCount(c.cpus)
+                guard free > 0 else { continue }
+                let key = [free, freeCount(l3Sets[c.l3 ?? -1] ?? []), freeCount(pkgSets[c.package ?? -1] ?? []), c.id]
+                if bestCore == nil || key.lexicographicallyPrecedes(bestKey) {
+                    bestCore = c
+                    bestKey = key
+                }
+            }
+            guard let c = bestCore, let cpu = c.cpus.intersection(avail).first else { break }
+            avail.remove(cpu)
+            taken.insert(cpu)
+            remaining -= 1
+        }
+        return taken
+    }
+}
