@@ -62,6 +62,12 @@ public struct EffectiveResources: Sendable {
 
     public func node(_ id: Int) -> NodeOffer? { nodes.first { $0.id == id } }
 
+    /// `bytes * pct / 100` without losing bytes or overflowing.
+    static func percent(_ bytes: UInt64, _ pct: Int) -> UInt64 {
+        let product = bytes.multipliedFullWidth(by: UInt64(pct))
+        return UInt64(100).dividingFullWidth(product).quotient
+    }
+
     /// Derives the offer. `file` names the config in issues; errors (osCores
     /// naming CPUs the machine lacks, nothing left to offer) come back as
     /// issues with severity error, together with explanatory warnings.
@@ -110,7 +116,7 @@ public struct EffectiveResources: Sendable {
         for n in topology.numaNodes {
             let cpus = n.cpus.intersection(usable).subtracting(osCores)
             attached.formUnion(n.cpus)
-            let mem = n.memoryAllowed ? n.memoryBytes / 100 * UInt64(resources.exposedMemPercentage) : 0
+            let mem = n.memoryAllowed ? percent(n.memoryBytes, resources.exposedMemPercentage) : 0
             if !n.memoryAllowed && !n.cpus.isEmpty {
                 warn("", "NUMA node \(n.id)'s memory is outside this process's cpuset: its CPUs get no local memory")
             }
