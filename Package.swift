@@ -47,7 +47,8 @@ let package = Package(
         ),
         .testTarget(
             name: "CorralCLITests",
-            dependencies: ["CorralCLI", "CorralCore"]
+            // Depending on the executable makes `swift test` build the binary these tests run.
+            dependencies: ["CorralCLI", "CorralCore", "corral"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+
+@Suite struct CommandTests {
+    let gpuRoot = CLI.fixture("gpu-2s8c2t")
+
+    @Test func topologyJSONHasTheDocumentedShape() throws {
+        let r = try CLI.run(["topology", "--json", "--fsroot", gpuRoot])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require(r.json)
+        let cpus = try #require(json["cpus"] as? [[String: Any]])
+        #expect(cpus.count == 32)
+        let cpu0 = cpus[0]
+        #expect(cpu0["id"] as? Int == 0)
+        #expect(cpu0["package"] as? Int == 0)
+        #expect(cpu0["core"] as? Int == 0)
+        #expect(cpu0["numaNode"] as? Int == 0)
+        #expect(cpu0["l3"] as? Int == 0)
+        #expect(cpu0["siblings"] as? String == "0,16")
+        #expect(cpu0["online"] as? Bool == true)
+        #expect(cpu0["allowed"] as? Bool == true)
+        #expect(cpus[16]["allowed"] as? Bool == false)
+        let nodes = try #require(json["numaNodes"] as? [[String: Any]])
+        #expect(nodes.map { $0["cpus"] as? String } == ["0-7,16-23", "8-15,24-31"])
+        #expect(nodes[0]["memoryBytes"] as? Int == 32 << 30)
+        let gpus = try #require(json["gpus"] as? [[String: Any]])
+        #expect(gpus.count == 3)
+        #expect(gpus[0]["pciBus"] as? String == "0000:3b:00.0")
+        #expect(gpus[0]["numaNode"] as? Int == 0)
+        #expect(gpus[0]["model"] as? String == "NVIDIA GeForce RTX 3080")
+        #expect(gpus[2]["numaNode"] is NSNull)
+    }
+
+    @Test func topologyTreeReadsLikeAMachine() throws {
+        let r = try CLI.run(["topology", "--fsroot", gpuRoot])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("Package 0"))
+        #expect(r.stdout.contains("NUMA node 1  32 GiB  cpus 8-15,24-31"))
+        #expect(r.stdout.contains("L3 group 0"))
+        #expect(r.stdout.contains("Core 0: 0, 16 (not allowed)"))
+        #expect(r.stdout.contains("GPU 2: NVIDIA A2  bus 0000:d8:00.0  NUMA node unknown"))
+    }
+
+    @Test func topologyOfThisMachine() throws {
+        let r = try CLI.run(["topology", "--json"])
+        #expect(r.status == 0)
+        #expect(((r.json?["cpus"] as? [Any])?.count ?? 0) > 0)
+    }
+
+    static let config = """
+    server:
+      applicationConnectors: [{ type: http, port: 3000 }]
+      adminConnectors: [{ type: http, port: 3001, bindHost: 127.0.0.1 }]
+    clusterAuth:
+      secrets:
+        - nodeType: CONTROLLER
+          secret: ${CTRL_SECRET}
+    resources:
+      osCores: [0, 16]
+      exposedMemPercentage: 75
+      enableNvidiaGpu: true
+      tags: [gpu]
+    options:
+      cacheImages: true
+    """
+
+    @Test func configCheckPrintsWhatTheNodeOffers() throws {
+        let file = try CLI.writeTemp(Self.config)
+        let secret = "Zq8-very-secret-token"
+        let r = try CLI.run(["config", "check", file, "--fsroot", gpuRoot, "--json"], env: ["CTRL_SECRET": secret])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require(r.json)
+        #expect(json["mode"] as? String == "pinned")
+        let nodes = try #require(json["numaNodes"] as? [[String: Any]])
+        // Node 0: 0-7,16-23 minus osCores 0,16 (16 is also outside the cpuset).
+        #expect(nodes[0]["cpus"] as? String == "1-7,17-23")
+        #expect(nodes[1]["cpus"] as? String == "8-15,24-30")
+        #expect(nodes[0]["memoryBytes"] as? Int == (32 << 30) * 3 / 4)
+        #expect(json["totalCpus"] as? Int == 29)
+        #expect(json["totalMemoryBytes"] as? Int == (64 << 30) * 3 / 4)
+        #expect(json["tags"] as? [String] == ["gpu-node-7", "gpu"])
+        #expect((json["gpus"] as? [Any])?.count == 3)
+        #expect(json["secretsConfigured"] as? [String] == ["CONTROLLER"])
+        #expect(!r.stdout.contains(secret) && !r.stderr.contains(secret))
+        let text = try CLI.run(["config", "check", file, "--fsroot", gpuRoot], env: ["CTRL_SECRET": secret])
+        #expect(text.stdout.contains("NUMA node 0: 14 CPUs 1-7,17-23"))
+        #expect(!text.stdout.contains(secret))
+    }
+
+    @Test func configCheckWithoutGPUsOffersNone() throws {
+        let file = try CLI.writeTemp("resources:\n  osCores: [0]\n")
+        let r = try CLI.run(["config", "check", file, "--fsroot", gpuRoot, "--json"])
+        #expect((r.json?["gpus"] as? [Any])?.isEmpty == true)
+    }
+
+    @Test func configCheckOverProvisioned() throws {
+        let file = try CLI.writeTemp("""
+        resources:
+          disableNUMAPinning: true
+          overProvisioning: { enabled: true, cpuMultiplier: 4, memoryMultiplier: 2 }
+        """)
+        let r = try CLI.run(["config", "check", file, "--fsroot", gpuRoot, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.json?["mode"] as? String == "overprovisioned")
+        #expect(r.json?["totalCpus"] as? Int == 30 * 4)
+        #expect(r.json?["totalMemoryBytes"] as? Int == (64 << 30) * 2)
+    }
+
+    @Test func invalidConfigListsEveryErrorAndExitsOne() throws {
+        let file = try CLI.writeTemp("""
+        resources:
+          osCores: [0, 99]
+          exposedMemPercentage: 40
+          numaPolicy: sometimes
+        options:
+          cacheFileCount: 0
+        """)
+        let r = try CLI.run(["config", "check", file, "--fsroot", gpuRoot])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("\(file): 3 errors"))
+        #expect(r.stderr.contains("\(file):3:25: error: resources.exposedMemPercentage: 40 is out of range (allowed: an integer from 50 to 100)"))
+        #expect(r.stderr.contains("resources.numaPolicy: \"sometimes\" is not one of the allowed values (allowed: require, prefer)"))
+        #expect(r.stderr.contains("options.cacheFileCount"))
+        // osCores naming a CPU the machine lacks is reported once the YAML itself is valid.
+        let fixed = try CLI.writeTemp("resources:\n  osCores: [0, 99]\n")
+        let r2 = try CLI.run(["config", "check", fixed, "--fsroot", gpuRoot, "--json"])
+        #expect(r2.status == 1)
+        let errors = try #require(r2.json?["errors"] as? [[String: Any]])
+        #expect(errors.first?["path"] as? String == "resources.osCores")
+        #expect((errors.first?["message"] as? String)?.contains("CPU 99 does not exist") == true)
+    }
+
+    @Test func allocateShowsWhereAWorkloadWouldLand() throws {
+        let r = try CLI.run(["allocate", "--fsroot", gpuRoot, "--cpus", "4", "--memory", "2GiB", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require(r.json)
+        // CPU 16 is outside the cpuset, so core 0 offers only CPU 0 and its L3 group
+        // (0-3,17-19) is the most used: whole cores 0 and 1 from it, then one thread.
+        #expect(json["cpus"] as? String == "0-2,17")
+        #expect(json["numaNodes"] as? [Int] == [0])
+        #expect(json["memoryBytes"] as? Int == 2 << 30)
+        #expect(json["gpus"] as? [Int] == [])
+        let avail = try CLI.run(["allocate", "--fsroot", gpuRoot, "--cpus", "2", "--available", "8-15,24-31", "--json"])
+        // Node 1's second L3 group lacks CPU 31 (outside the cpuset): it is the more used, so it serves first.
+        #expect(avail.json?["cpus"] as? String == "12,28")
+        #expect(avail.json?["numaNodes"] as? [Int] == [1])
+    }
+
+    @Test func allocateRefusalExitsOneAndSaysWhy() throws {
+        let r = try CLI.run(["allocate", "--fsroot", gpuRoot, "--cpus", "20"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("asked for 20 CPUs"))
+        #expect(r.stderr.contains("the most any node can offer: 15 free CPUs (node 0)"))
+        let prefer = try CLI.run(["allocate", "--fsroot", gpuRoot, "--cpus", "20", "--numa", "prefer", "--json"])
+        #expect(prefer.status == 0)
+        #expect(prefer.json?["numaNodes"] as? [Int] == [0, 1])
+        let gpu = try CLI.run(["allocate", "--fsroot", gpuRoot, "--cpus", "1", "--gpus", "1"])
+        #expect(gpu.status == 1)
+        #expect(gpu.stderr.contains("offers no GPUs"))
+        let bad = try CLI.run(["allocate", "--fsroot", gpuRoot, "--cpus", "1", "--memory", "lots"])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("--memory: \"lots\" is not a size"))
+    }
+}
