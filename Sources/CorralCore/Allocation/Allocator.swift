@@ -37,6 +37,7 @@ public struct Allocator: Sendable {
     public private(set) var freeMemoryTotal: UInt64
 
     let layouts: [NodeLayout]
+    let index: MachineIndex
 
     public init(resources: EffectiveResources) {
         self.resources = resources
@@ -45,7 +46,10 @@ public struct Allocator: Sendable {
         freeGPUs = Set(resources.gpus.map(\.index))
         freeCPUCount = resources.totalCPUs
         freeMemoryTotal = resources.totalMemoryBytes
-        layouts = resources.nodes.map { NodeLayout(offer: $0, topology: resources.topology) }
+        let index = MachineIndex(offered: resources.nodes.reduce(CPUSet()) { $0.union($1.cpus) },
+                                 topology: resources.topology)
+        self.index = index
+        layouts = resources.nodes.map { NodeLayout(offer: $0, index: index) }
     }
 
     public var isPinned: Bool { resources.mode == .pinned }
@@ -163,9 +167,9 @@ public struct Allocator: Sendable {
     /// Free CPUs a node could give a request (whole free cores only, with fullPhysicalCores).
     func capacity(_ l: NodeLayout) -> Int {
         if resources.fullPhysicalCores {
-            return l.cores.reduce(0) { $0 + ($1.cpus.isSubset(of: freeCPUs) ? $1.cpus.count : 0) }
+            return l.cores.reduce(0) { $0 + (index.coreCPUs[$1].isSubset(of: freeCPUs) ? index.coreCPUs[$1].count : 0) }
         }
-        return l.cpus.intersection(freeCPUs).count
+        return l.cpus.intersectionCount(freeCPUs)
     }
 
     func freeGPUs(on l: NodeLayout) -> [Int] { l.gpus.filter { freeGPUs.contains($0) } }
@@ -258,7 +262,7 @@ public struct Allocator: Sendable {
     /// which is known to hold the request.
     func build(_ r: AllocationRequest, id: String, scope: [Int]) -> Allocation {
         let scoped = scope.map { layouts[$0] }
-        var picker = CPUPicker(layouts: scoped, free: freeCPUs, wholeCores: resources.fullPhysicalCores)
+        var picker = CPUPicker(index: index, layouts: scoped, free: freeCPUs, wholeCores: resources.fullPhysicalCores)
         let cpus = picker.pick(r.cpus)
 
         // Memory: each node's share in proportion to the CPUs it gives, capped by
@@ -270,7 +274,7 @@ public struct Allocator: Sendable {
             var left = r.memoryBytes
             var room: [Int: UInt64] = [:]
             for l in scoped {
-                let given: Int = l.cpus.intersection(cpus).count
+                let given: Int = l.cpus.intersectionCount(cpus)
                 let fraction: Double = Double(given) / Double(cpus.count)
                 let share = UInt64(Double(r.memoryBytes) * fraction)
                 let free: UInt64 = freeMemory[l.id] ?? 0
@@ -298,129 +302,163 @@ public struct Allocator: Sendable {
     }
 }
 
-/// The structure of one NUMA node's offered CPUs, precomputed once.
-struct NodeLayout: Sendable {
-    struct Unit: Sendable {
-        var id: Int
-        var cpus: CPUSet
-        var package: Int?
-        var l3: Int?
-    }
+/// The offered CPUs' structure, precomputed once: cores, L3 groups and
+/// packages as flat arrays, with each CPU's unit indices, so that picking CPUs
+/// updates counters instead of building sets.
+struct MachineIndex: Sendable {
+    var coreCPUs: [CPUSet] = [], corePkg: [Int] = [], coreL3: [Int] = [], coreID: [Int] = []
+    var l3CPUs: [CPUSet] = [], l3Pkg: [Int] = [], l3ID: [Int] = []
+    var pkgCPUs: [CPUSet] = [], pkgID: [Int] = []
+    /// Indexed by CPU id; -1 where the CPU is not offered (or has no such unit).
+    var cpuCore: [Int] = [], cpuL3: [Int] = [], cpuPkg: [Int] = []
 
+    init(offered: CPUSet, topology: Topology) {
+        let size = (offered.last ?? -1) + 1
+        cpuCore = Array(repeating: -1, count: size)
+        cpuL3 = cpuCore
+        cpuPkg = cpuCore
+        var pkgIndex: [Int: Int] = [:], l3Index: [Int: Int] = [:], coreIndex: [Int: Int] = [:]
+        for c in offered {
+            let cpu = topology.cpu(c)
+            let p = cpu?.package ?? -1
+            if pkgIndex[p] == nil { pkgIndex[p] = pkgCPUs.count; pkgCPUs.append([]); pkgID.append(p) }
+            let pi = pkgIndex[p]!
+            pkgCPUs[pi].insert(c)
+            cpuPkg[c] = pi
+            var li = -1
+            if let l = cpu?.l3 {
+                if l3Index[l] == nil { l3Index[l] = l3CPUs.count; l3CPUs.append([]); l3Pkg.append(pi); l3ID.append(l) }
+                li = l3Index[l]!
+                l3CPUs[li].insert(c)
+            }
+            cpuL3[c] = li
+            // A CPU with no known core is a core of its own.
+            let k = cpu?.core ?? (1_000_000 + c)
+            if coreIndex[k] == nil {
+                coreIndex[k] = coreCPUs.count
+                coreCPUs.append([]); corePkg.append(pi); coreL3.append(li); coreID.append(k)
+            }
+            coreCPUs[coreIndex[k]!].insert(c)
+            cpuCore[c] = coreIndex[k]!
+        }
+    }
+}
+
+/// One NUMA node's offered CPUs and the units inside them.
+struct NodeLayout: Sendable {
     let id: Int
     let cpus: CPUSet
     let gpus: [Int]
-    let packages: [Unit]
-    let l3s: [Unit]
-    let cores: [Unit]
+    /// Indices into the machine index.
+    let cores: [Int]
+    let l3s: [Int]
+    let packages: [Int]
 
-    init(offer: NodeOffer, topology: Topology) {
+    init(offer: NodeOffer, index: MachineIndex) {
         id = offer.id
         cpus = offer.cpus
         gpus = offer.gpus
-        var pk: [Int: CPUSet] = [:], l3: [Int: CPUSet] = [:], l3Package: [Int: Int?] = [:]
-        var core: [Int: (CPUSet, Int?, Int?)] = [:]
+        var cores = Set<Int>(), l3s = Set<Int>(), pkgs = Set<Int>()
         for c in offer.cpus {
-            let cpu = topology.cpu(c)
-            let p = cpu?.package ?? -1
-            pk[p, default: []].insert(c)
-            if let l = cpu?.l3 {
-                l3[l, default: []].insert(c)
-                l3Package[l] = cpu?.package
-            }
-            // A CPU with no known core is a core of its own.
-            let k = cpu?.core ?? (1_000_000 + c)
-            if core[k] == nil { core[k] = ([], cpu?.package, cpu?.l3) }
-            core[k]!.0.insert(c)
+            cores.insert(index.cpuCore[c])
+            if index.cpuL3[c] >= 0 { l3s.insert(index.cpuL3[c]) }
+            pkgs.insert(index.cpuPkg[c])
         }
-        packages = pk.keys.sorted().map { Unit(id: $0, cpus: pk[$0]!, package: $0, l3: nil) }
-        l3s = l3.keys.sorted().map { Unit(id: $0, cpus: l3[$0]!, package: l3Package[$0] ?? nil, l3: $0) }
-        cores = core.keys.sorted().map { Unit(id: $0, cpus: core[$0]!.0, package: core[$0]!.1, l3: core[$0]!.2) }
+        self.cores = cores.sorted()
+        self.l3s = l3s.sorted()
+        self.packages = pkgs.sorted()
     }
 }
 
 /// The packed CPU choice inside a scope of one or more NUMA nodes.
 struct CPUPicker {
+    let index: MachineIndex
     let layouts: [NodeLayout]
-    var avail: CPUSet
     let wholeCores: Bool
+    var avail: CPUSet
+    var coreFree: [Int], l3Free: [Int], pkgFree: [Int]
+    var taken = CPUSet()
+    var remaining = 0
 
-    init(layouts: [NodeLayout], free: CPUSet, wholeCores: Bool) {
+    init(index: MachineIndex, layouts: [NodeLayout], free: CPUSet, wholeCores: Bool) {
+        self.index = index
         self.layouts = layouts
-        let scope = layouts.reduce(CPUSet()) { $0.union($1.cpus) }
-        avail = free.intersection(scope)
         self.wholeCores = wholeCores
+        let scope = layouts.count == 1 ? layouts[0].cpus : layouts.reduce(CPUSet()) { $0.union($1.cpus) }
+        avail = free.intersection(scope)
+        coreFree = Array(repeating: 0, count: index.coreCPUs.count)
+        l3Free = Array(repeating: 0, count: index.l3CPUs.count)
+        pkgFree = Array(repeating: 0, count: index.pkgCPUs.count)
+        for l in layouts {
+            for c in l.cores { coreFree[c] = index.coreCPUs[c].intersectionCount(avail) }
+            for u in l.l3s { l3Free[u] = index.l3CPUs[u].intersectionCount(avail) }
+            for p in l.packages { pkgFree[p] = index.pkgCPUs[p].intersectionCount(avail) }
+        }
     }
 
-    func freeCount(_ s: CPUSet) -> Int { s.intersection(avail).count }
+    mutating func take(_ cpus: CPUSet) {
+        for c in cpus {
+            avail.remove(c)
+            coreFree[index.cpuCore[c]] -= 1
+            if index.cpuL3[c] >= 0 { l3Free[index.cpuL3[c]] -= 1 }
+            pkgFree[index.cpuPkg[c]] -= 1
+        }
+        taken.formUnion(cpus)
+        remaining -= cpus.count
+    }
+
+    /// Takes whole units (all their CPUs free in scope, no more than still
+    /// needed), in the order of their keys.
+    mutating func takeWhole(_ units: [(key: (Int, Int, Int), cpus: CPUSet)], roundUp: Bool = false) {
+        for u in units.sorted(by: { $0.key < $1.key }) where remaining > 0 {
+            let size = u.cpus.count
+            guard size > 0, roundUp || size <= remaining, u.cpus.isSubset(of: avail) else { continue }
+            take(u.cpus)
+        }
+    }
 
     mutating func pick(_ n: Int) -> CPUSet {
-        var taken = CPUSet()
-        var remaining = n
-        func takeWhole(_ units: [(key: [Int], cpus: CPUSet)]) {
-            for u in units.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) where remaining > 0 {
-                let size = u.cpus.count
-                guard size > 0, size <= remaining, u.cpus.isSubset(of: avail) else { continue }
-                avail.subtract(u.cpus)
-                taken.formUnion(u.cpus)
-                remaining -= size
+        remaining = n
+        let single = layouts.count == 1
+        let cores = single ? layouts[0].cores : layouts.flatMap(\.cores)
+        // 1. Whole NUMA nodes (only when a request spans nodes).
+        if !single {
+            takeWhole(layouts.map { (key: ($0.cpus.count, $0.id, 0), cpus: $0.cpus) })
+        }
+        // 2. Whole packages. A level whose units are all larger than what is
+        // still needed is skipped without building its candidate list.
+        let pkgs = single ? layouts[0].packages : Array(Set(layouts.flatMap(\.packages)))
+        if remaining > 0, pkgs.contains(where: { pkgFree[$0] <= remaining && pkgFree[$0] == index.pkgCPUs[$0].count }) {
+            takeWhole(pkgs.map { p in (key: (pkgFree[p], index.pkgID[p], 0), cpus: index.pkgCPUs[p]) })
+        }
+        // 3. Whole L3 groups, most-used package first.
+        let l3s = single ? layouts[0].l3s : layouts.flatMap(\.l3s)
+        if remaining > 0, l3s.contains(where: { l3Free[$0] <= remaining && l3Free[$0] == index.l3CPUs[$0].count }) {
+            takeWhole(l3s.filter { l3Free[$0] == index.l3CPUs[$0].count }
+                .map { u in (key: (pkgFree[index.l3Pkg[u]], l3Free[u], index.l3ID[u]), cpus: index.l3CPUs[u]) })
+        }
+        // 4. Whole free cores, most-used L3 group and package first. With
+        // fullPhysicalCores the last core may give more than is still needed.
+        if remaining > 0, wholeCores || cores.contains(where: { coreFree[$0] <= remaining && coreFree[$0] == index.coreCPUs[$0].count }) {
+            let units = cores.filter { coreFree[$0] > 0 && coreFree[$0] == index.coreCPUs[$0].count }.map { c in
+                (key: (index.coreL3[c] >= 0 ? l3Free[index.coreL3[c]] : 0, pkgFree[index.corePkg[c]], index.coreID[c]),
+                 cpus: index.coreCPUs[c])
             }
+            takeWhole(units, roundUp: wholeCores)
         }
-        // 1. Whole NUMA nodes (only matters when a request spans nodes).
-        if layouts.count > 1 {
-            takeWhole(layouts.map { (key: [$0.cpus.count, $0.id], cpus: $0.cpus) })
-        }
-        // 2. Whole packages (as far as they lie inside the scope).
-        var pkgSets: [Int: CPUSet] = [:]
-        for l in layouts { for p in l.packages { pkgSets[p.id, default: []].formUnion(p.cpus) } }
-        if remaining > 0 {
-            takeWhole(pkgSets.map { (key: [freeCount($0.value), $0.key], cpus: $0.value) })
-        }
-        // 3. Whole L3 groups, in the most-used package first.
-        if remaining > 0 {
-            let units = layouts.flatMap(\.l3s).map { u in
-                (key: [freeCount(pkgSets[u.package ?? -1] ?? []), freeCount(u.cpus), u.id], cpus: u.cpus)
-            }
-            takeWhole(units)
-        }
-        // 4. Whole free cores, in the most-used L3 group and package first.
-        let cores = layouts.flatMap(\.cores)
-        var l3Sets: [Int: CPUSet] = [:]
-        for l in layouts { for u in l.l3s { l3Sets[u.id] = u.cpus } }
-        if remaining > 0 {
-            let units = cores.map { c in
-                (key: [freeCount(l3Sets[c.l3 ?? -1] ?? []), freeCount(pkgSets[c.package ?? -1] ?? []), c.id], cpus: c.cpus)
-            }
-            if wholeCores {
-                // Round up: the last core may give more than is still needed.
-                for u in units.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) where remaining > 0 {
-                    guard u.cpus.isSubset(of: avail) else { continue }
-                    avail.subtract(u.cpus)
-                    taken.formUnion(u.cpus)
-                    remaining -= u.cpus.count
-                }
-                return taken
-            }
-            takeWhole(units)
-        }
-        // 5. Single threads: from the core with the fewest free threads, in the
+        if wholeCores { return taken }
+        // 5. Single threads: the core with the fewest free threads, in the
         // most-used L3 group and package, lowest id first.
         while remaining > 0 {
-            var bestCore: NodeLayout.Unit? = nil
-            var bestKey: [Int] = []
-            for c in cores {
-                let free = freeCount(c.cpus)
-                guard free > 0 else { continue }
-                let key = [free, freeCount(l3Sets[c.l3 ?? -1] ?? []), freeCount(pkgSets[c.package ?? -1] ?? []), c.id]
-                if bestCore == nil || key.lexicographicallyPrecedes(bestKey) {
-                    bestCore = c
-                    bestKey = key
-                }
+            var best = -1
+            var bestKey = (Int.max, Int.max, Int.max, Int.max)
+            for c in cores where coreFree[c] > 0 {
+                let key = (coreFree[c], index.coreL3[c] >= 0 ? l3Free[index.coreL3[c]] : 0,
+                           pkgFree[index.corePkg[c]], index.coreID[c])
+                if key < bestKey { bestKey = key; best = c }
             }
-            guard let c = bestCore, let cpu = c.cpus.intersection(avail).first else { break }
-            avail.remove(cpu)
-            taken.insert(cpu)
-            remaining -= 1
+            guard best >= 0, let cpu = index.coreCPUs[best].firstCommon(with: avail) else { break }
+            take([cpu])
         }
         return taken
     }

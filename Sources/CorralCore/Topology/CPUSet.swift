@@ -124,6 +124,24 @@ public struct CPUSet: Sendable, Hashable {
         trim()
     }
 
+    /// `intersection(other).count` without building the intersection.
+    public func intersectionCount(_ other: CPUSet) -> Int {
+        let n = Swift.min(words.count, other.words.count)
+        var c = 0
+        for i in 0..<n { c += (words[i] & other.words[i]).nonzeroBitCount }
+        return c
+    }
+
+    /// The lowest id also in `other`, without building the intersection.
+    public func firstCommon(with other: CPUSet) -> Int? {
+        let n = Swift.min(words.count, other.words.count)
+        for i in 0..<n {
+            let w = words[i] & other.words[i]
+            if w != 0 { return i * 64 + w.trailingZeroBitCount }
+        }
+        return nil
+    }
+
     public func isSubset(of other: CPUSet) -> Bool {
         for i in words.indices {
             let o = i < other.words.count ? other.words[i] : 0

@@ -1,0 +1,24 @@
+import CorralCore
+import Foundation
+
+/// `corral-bench <suite>`: benchmarks with their baselines measured in the
+/// same run. Build in release: `swift run -c release corral-bench allocator`.
+@main
+struct Entry {
+    static func main() {
+        let args = Array(CommandLine.arguments.dropFirst())
+        switch args.first {
+        case "allocator":
+            AllocatorBenchmark.run(arguments: Array(args.dropFirst()))
+        default:
+            FileHandle.standardError.write(Data("""
+            usage: corral-bench allocator [--seconds S] [--streams N]
+
+            allocator  reserve+release throughput and placement quality on a
+                       2-socket, 4-NUMA-node, 256-CPU machine, against first-fit.
+
+            """.utf8))
+            exit(args.isEmpty ? 0 : 2)
+        }
+    }
+}
