@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "corral", targets: ["corral"]),
         .executable(name: "corral-bench", targets: ["CorralBench"]),
+        .executable(name: "corral-runner", targets: ["CorralRunner"]),
         .library(name: "CorralCore", targets: ["CorralCore"]),
         .library(name: "CorralHost", targets: ["CorralHost"]),
     ],
@@ -21,10 +22,20 @@ let package = Package(
             name: "CorralCore",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
+        // The few kernel calls Glibc hides: fork/exec with child setup, pidfds.
+        .target(name: "CCorralShim"),
+        // The tiny C parent of every native workload: keeps its exit status
+        // across executor restarts.
+        .executableTarget(name: "CorralRunner"),
         // Reads and changes the machine: sysfs/procfs topology, cgroups, affinity.
         .target(
             name: "CorralHost",
-            dependencies: ["CorralCore"]
+            dependencies: ["CorralCore", "CCorralShim"]
+        ),
+        // Engines: ProcessEngine (native pinned processes); DockerEngine next.
+        .target(
+            name: "CorralEngines",
+            dependencies: ["CorralCore", "CorralHost"]
         ),
         // Command-line front end.
         .target(
@@ -42,7 +53,8 @@ let package = Package(
         ),
         .testTarget(
             name: "CorralHostTests",
-            dependencies: ["CorralHost", "CorralCore"],
+            // CorralRunner: `swift test` builds the runner the process tests exec.
+            dependencies: ["CorralHost", "CorralCore", "CorralEngines", "CorralRunner"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -5,6 +5,9 @@ public struct HostError: CorralError {
     public enum Code: String, Sendable {
         case topologyUnreadable = "topology_unreadable"
         case fileUnreadable = "file_unreadable"
+        case spawnFailed = "spawn_failed"
+        case cgroupFailed = "cgroup_failed"
+        case signalFailed = "signal_failed"
     }
 
     public let code: Code

@@ -1,0 +1,127 @@
+import CorralCore
+
+/// Where a workload's output goes: straight into the instance's log files
+/// (never re-logged through a logger).
+public protocol LogSink: Sendable {
+    func write(_ bytes: [UInt8])
+    /// The stream ended (the workload closed its output).
+    func finish()
+}
+
+/// Names one running workload for its engine; persisted so that a restarted
+/// executor can find it again.
+public struct WorkloadHandle: Sendable, Hashable, Codable {
+    public var engine: String
+    /// Container id, or the runner's pid for native processes.
+    public var id: String
+    public var instanceID: String
+    public var pid: Int32?
+    /// With `pid`, identifies the process for good (pids are reused).
+    public var startTime: UInt64?
+    /// How the workload is confined, for people: "cgroup v1 (cpuset, memory)" or
+    /// "affinity and memory policy only".
+    public var confinement: String
+    public var warnings: [String]
+
+    public init(engine: String, id: String, instanceID: String, pid: Int32? = nil, startTime: UInt64? = nil,
+                confinement: String, warnings: [String] = []) {
+        self.engine = engine
+        self.id = id
+        self.instanceID = instanceID
+        self.pid = pid
+        self.startTime = startTime
+        self.confinement = confinement
+        self.warnings = warnings
+    }
+}
+
+/// How a workload ended.
+public enum WorkloadExit: Sendable, Hashable, Codable {
+    case exited(code: Int32)
+    case signaled(signal: Int32)
+    /// The program could not be started (errno-style reason).
+    case startFailed(reason: String)
+    /// It is gone and nobody recorded how (killed with its runner, container removed underneath).
+    case vanished(reason: String)
+
+    /// The exit code as a shell reports it (128 + signal), when there is one.
+    public var code: Int32? {
+        switch self {
+        case .exited(let c): c
+        case .signaled(let s): 128 + s
+        default: nil
+        }
+    }
+
+    public var summary: String {
+        switch self {
+        case .exited(let c): "exited with code \(c)"
+        case .signaled(let s): "killed by signal \(s)"
+        case .startFailed(let r): "could not start: \(r)"
+        case .vanished(let r): "vanished: \(r)"
+        }
+    }
+}
+
+/// The outcome of a command run for a check.
+public struct ExecResult: Sendable, Hashable {
+    public var exitCode: Int32
+    public var output: String
+}
+
+/// A workload found by asking the engine what runs (for recovery).
+public struct DiscoveredWorkload: Sendable, Hashable {
+    public var handle: WorkloadHandle
+    public var appID: String
+    public var kind: WorkloadKind
+    public var specHash: String
+    public var running: Bool
+}
+
+public struct EngineError: CorralError, Equatable {
+    public enum Code: String, Sendable {
+        case unavailable = "engine_unavailable"
+        case timeout = "engine_timeout"
+        case imageMissing = "image_missing"
+        case startFailed = "start_failed"
+        case notFound = "not_found"
+        case limitTooHigh = "limit_too_high"
+        case failed = "engine_failed"
+    }
+
+    public let code: Code
+    public let message: String
+    public let context: [String: String]
+
+    public init(_ code: Code, _ message: String, context: [String: String] = [:]) {
+        self.code = code
+        self.message = message
+        self.context = context
+    }
+
+    public var codeName: String { code.rawValue }
+}
+
+/// Turns "run this on these resources" into a running thing and reports what
+/// happens to it. DockerEngine and ProcessEngine implement it; tests run both
+/// for real.
+public protocol Engine: Sendable {
+    var name: String { get }
+
+    /// Starts the workload pinned to its allocation; output goes to `output`.
+    func start(_ launch: Launch, output: any LogSink) async throws(EngineError) -> WorkloadHandle
+    /// Returns when the workload has ended, with how.
+    func waitForExit(_ handle: WorkloadHandle) async -> WorkloadExit
+    /// Asks it to stop, then kills it after `grace`.
+    func stop(_ handle: WorkloadHandle, grace: Duration) async throws(EngineError)
+    /// Frees what the engine kept for it (container, cgroup, state files).
+    func remove(_ handle: WorkloadHandle) async throws(EngineError)
+    /// Runs a command in (or beside) the workload, for CMD checks.
+    func exec(_ handle: WorkloadHandle, command: [String], timeout: Duration) async throws(EngineError) -> ExecResult
+    /// What this engine runs for Corral now.
+    func discover() async throws(EngineError) -> [DiscoveredWorkload]
+    /// Reconnects output of a workload found after a restart.
+    func reattach(_ handle: WorkloadHandle, output: any LogSink) async throws(EngineError)
+    /// Whether the engine answers.
+    func ping() async -> Bool
+}

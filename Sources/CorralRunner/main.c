@@ -1,0 +1,104 @@
+// corral-runner: the parent Corral gives every native workload, so that its
+// exit status outlives the executor.
+//
+//   corral-runner --status-fd N -- PROGRAM [ARGS...]
+//
+// The executor sets up pinning, cgroups, limits and descriptors, then execs
+// this runner, which inherits all of it. The runner starts PROGRAM (same
+// process group, same CPUs, same memory policy), waits for it and writes one
+// line to descriptor N ("exited CODE" or "signaled SIGNAL", or "exec-failed
+// ERRNO") before exiting with the same code. Signals sent to the process group
+// reach PROGRAM directly; the runner ignores the usual stop signals so that it
+// stays to record the result. It uses a few hundred KiB of memory.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void record(int fd, const char *text) {
+    if (fd < 0) return;
+    size_t len = strlen(text);
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, text, len, 0) == (ssize_t)len) fsync(fd);
+}
+
+int main(int argc, char **argv) {
+    int status_fd = -1;
+    int i = 1;
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--status-fd") == 0 && i + 1 < argc) {
+            status_fd = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--") == 0) {
+            i++;
+            break;
+        } else {
+            fprintf(stderr, "corral-runner: unknown argument %s\n", argv[i]);
+            return 125;
+        }
+    }
+    if (i >= argc) {
+        fprintf(stderr, "usage: corral-runner --status-fd N -- PROGRAM [ARGS...]\n");
+        return 125;
+    }
+    if (status_fd >= 0) fcntl(status_fd, F_SETFD, FD_CLOEXEC);
+
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) < 0) {
+        record(status_fd, "exec-failed 24\n");
+        return 126;
+    }
+    pid_t child = fork();
+    if (child < 0) {
+        char line[64];
+        snprintf(line, sizeof line, "exec-failed %d\n", errno);
+        record(status_fd, line);
+        return 126;
+    }
+    if (child == 0) {
+        close(report[0]);
+        execvp(argv[i], &argv[i]);
+        int e = errno;
+        ssize_t ignored = write(report[1], &e, sizeof e);
+        (void)ignored;
+        _exit(127);
+    }
+    close(report[1]);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+
+    int exec_errno = 0;
+    ssize_t n;
+    do {
+        n = read(report[0], &exec_errno, sizeof exec_errno);
+    } while (n < 0 && errno == EINTR);
+    close(report[0]);
+
+    int st = 0;
+    while (waitpid(child, &st, 0) < 0) {
+        if (errno != EINTR) {
+            record(status_fd, "exec-failed 10\n");
+            return 126;
+        }
+    }
+    char line[64];
+    int code;
+    if (n == (ssize_t)sizeof exec_errno) {
+        snprintf(line, sizeof line, "exec-failed %d\n", exec_errno);
+        code = 127;
+    } else if (WIFEXITED(st)) {
+        code = WEXITSTATUS(st);
+        snprintf(line, sizeof line, "exited %d\n", code);
+    } else {
+        code = 128 + WTERMSIG(st);
+        snprintf(line, sizeof line, "signaled %d\n", WTERMSIG(st));
+    }
+    record(status_fd, line);
+    return code;
+}
