@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Pure decisions: CPU lists, topology model, units, configuration, allocator.
@@ -32,10 +33,11 @@ let package = Package(
             name: "CorralHost",
             dependencies: ["CorralCore", "CCorralShim"]
         ),
-        // Engines: ProcessEngine (native pinned processes); DockerEngine next.
+        // Engines: ProcessEngine (native pinned processes) and DockerEngine
+        // (Docker Engine API over a unix socket: Docker or Podman).
         .target(
             name: "CorralEngines",
-            dependencies: ["CorralCore", "CorralHost"]
+            dependencies: ["CorralCore", "CorralHost", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         // Command-line front end.
         .target(
@@ -56,6 +58,12 @@ let package = Package(
             // CorralRunner: `swift test` builds the runner the process tests exec.
             dependencies: ["CorralHost", "CorralCore", "CorralEngines", "CorralRunner"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "CorralEnginesTests",
+            dependencies: ["CorralEngines", "CorralCore", "CorralHost",
+                           .product(name: "PropertyBased", package: "swift-property-based")],
+            resources: [.copy("Recorded")]
         ),
         .testTarget(
             name: "CorralCLITests",

@@ -50,4 +50,7 @@ int corral_pidfd_open(pid_t pid);
 int corral_pidfd_send_signal(int pidfd, int sig);
 
 
+/// The pid of the process listening on a unix socket (SO_PEERCRED), or -1.
+pid_t corral_unix_peer_pid(const char *path);
+
 #endif

@@ -1,0 +1,300 @@
+import CorralCore
+import CorralHost
+import Foundation
+import NIOHTTP1
+
+/// Runs containers through the Docker Engine API on a unix socket: Docker, or
+/// Podman's Docker-compatible service.
+///
+/// A container is named `<appId>-<instanceId>` and labelled with the instance
+/// id, app id, kind and a hash of the spec (never the spec: it may hold
+/// secrets). Pinned allocations become `CpusetCpus` + `CpusetMems`; unpinned
+/// ones a CPU weight proportional to the cores asked for, so no container can
+/// starve another. Memory is a hard limit without extra swap. Open-files and
+/// process limits never exceed what this host can grant (clamped, with a
+/// warning). GPUs are device requests naming exactly the allocated devices.
+public final class DockerEngine: Engine {
+    public let name = "docker"
+    public let client: DockerClient
+    public let cacheImages: Bool
+
+    public static let labelInstance = "corral.instance-id"
+    public static let labelApp = "corral.app-id"
+    public static let labelKind = "corral.kind"
+    public static let labelSpecHash = "corral.spec-hash"
+
+    public init(socketPath: String, commandTimeout: Duration = .seconds(30), cacheImages: Bool = true) {
+        client = DockerClient(socketPath: socketPath, timeout: commandTimeout)
+        self.cacheImages = cacheImages
+    }
+
+    public func ping() async -> Bool { await client.ping() }
+
+    // MARK: Building the create request
+
+    /// The body of `POST /containers/create` for a launch, and the warnings
+    /// about limits that had to be lowered.
+    public static func createRequest(for launch: Launch, image: String, hardNofile: UInt64, hardNproc: UInt64)
+        -> (Docker.ContainerCreate, [String]) {
+        var warnings: [String] = []
+        var host = Docker.HostConfig()
+        let a = launch.allocation
+        if a.pinned {
+            host.CpusetCpus = a.cpus.listString
+            host.CpusetMems = CPUSet(a.numaNodes).listString
+        } else {
+            // 1024 shares per core asked for: weights in proportion to the request.
+            host.CpuShares = max(2, a.cpuCount * 1024)
+        }
+        if a.memoryBytes > 0 {
+            host.Memory = Int64(a.memoryBytes)
+            host.MemorySwap = Int64(a.memoryBytes)
+        }
+        var nofile = UInt64(launch.maxOpenFiles)
+        if nofile > hardNofile {
+            warnings.append("maxOpenFiles \(nofile) is above this host's hard limit \(hardNofile): the container gets \(hardNofile)")
+            nofile = hardNofile
+        }
+        let nproc = min(hardNproc, 65_536)
+        host.Ulimits = [Docker.Ulimit(Name: "nofile", Soft: Int(nofile), Hard: Int(nofile)),
+                        Docker.Ulimit(Name: "nproc", Soft: Int(nproc), Hard: Int(nproc))]
+        var exposed: [String: Docker.EmptyObject] = [:]
+        var bindings: [String: [Docker.PortBinding]] = [:]
+        for p in launch.ports {
+            let key = "\(p.containerPort)/\(p.proto.rawValue)"
+            exposed[key] = Docker.EmptyObject()
+            bindings[key] = [Docker.PortBinding(HostIp: "", HostPort: String(p.hostPort))]
+        }
+        if !bindings.isEmpty { host.PortBindings = bindings }
+        if !launch.volumes.isEmpty {
+            host.Binds = launch.volumes.map { "\($0.pathOnHost):\($0.pathInContainer):\($0.mode == .READ_ONLY ? "ro" : "rw")" }
+        }
+        if !a.gpus.isEmpty {
+            host.DeviceRequests = [Docker.DeviceRequest(Driver: "nvidia", DeviceIDs: a.gpus.map(String.init),
+                                                        Capabilities: [["gpu"]])]
+        }
+        let labels = [labelInstance: launch.instanceID, labelApp: launch.appID, labelKind: launch.kind.rawValue,
+                      labelSpecHash: launch.specHash]
+        let user = launch.user.map { u in u.group.map { "\(u.user):\($0)" } ?? u.user }
+        let body = Docker.ContainerCreate(
+            Image: image, Cmd: launch.args.isEmpty ? nil : launch.args,
+            Env: launch.env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }, Labels: labels, User: user,
+            WorkingDir: nil, ExposedPorts: exposed.isEmpty ? nil : exposed, HostConfig: host, Tty: false, OpenStdin: false)
+        return (body, warnings)
+    }
+
+    // MARK: Start
+
+    public func start(_ launch: Launch, output: any LogSink) async throws(EngineError) -> WorkloadHandle {
+        guard case .docker(let image, let pullPolicy) = launch.executable else {
+            throw EngineError(.startFailed, "the docker engine runs executables of type DOCKER")
+        }
+        try await ensureImage(image, policy: pullPolicy, output: output)
+        // A local engine's own hard limits bound what its runtime can set; else ours.
+        let limits = HostLimits.peerHardLimits(socketPath: client.socketPath)
+            ?? (HostLimits.openFilesHardLimit(), HostLimits.processesHardLimit())
+        let (body, warnings) = Self.createRequest(for: launch, image: image, hardNofile: limits.openFiles,
+                                                  hardNproc: limits.processes)
+        let created = try await client.call(.POST, "/containers/create", query: [("name", launch.name)],
+                                            body: DockerClient.encode(body))
+        guard created.status == 201 else {
+            let msg = DockerClient.message(created)
+            let conflict = created.status == 409 || msg.contains("already in use")
+            throw EngineError(.startFailed, conflict
+                ? "a container named \(launch.name) already exists: \(msg)"
+                : "creating the container failed: \(msg)", context: ["image": image])
+        }
+        let id = try DockerClient.decode(Docker.CreateResponse.self, created, "container create").Id
+        // From here on, a failure removes the container again.
+        do throws(EngineError) {
+            let started = try await client.call(.POST, "/containers/\(id)/start")
+            guard started.status == 204 || started.status == 304 else {
+                throw EngineError(.startFailed, "starting the container failed: \(DockerClient.message(started))")
+            }
+            let info = try await inspect(id)
+            attachLogs(id: id, since: nil, output: output)
+            return WorkloadHandle(engine: name, id: id, instanceID: launch.instanceID, pid: info?.State.Pid.map { Int32($0) },
+                                  confinement: "container (\(launch.allocation.pinned ? "cpuset" : "cpu shares"), memory limit)",
+                                  warnings: warnings + ((try? DockerClient.decode(Docker.CreateResponse.self, created, ""))?.Warnings ?? []))
+        } catch {
+            _ = try? await client.call(.DELETE, "/containers/\(id)", query: [("v", "1"), ("force", "1")])
+            throw error
+        }
+    }
+
+    func ensureImage(_ image: String, policy: Executable.PullPolicy, output: any LogSink) async throws(EngineError) {
+        let present = try await client.inspectImage(image) != nil
+        switch policy {
+        case .NEVER:
+            guard present else {
+                throw EngineError(.imageMissing, "image \(image) is not present and pullPolicy is NEVER", context: ["image": image])
+            }
+        case .IF_NOT_PRESENT where present:
+            return
+        case .IF_NOT_PRESENT, .ALWAYS:
+            output.write(Array("[corral] pulling \(image)\n".utf8))
+            try await client.pull(image) { line in output.write(Array("[corral] \(line)\n".utf8)) }
+        }
+    }
+
+    func inspect(_ id: String) async throws(EngineError) -> Docker.ContainerInspect? {
+        let r = try await client.call(.GET, "/containers/\(id)/json")
+        if r.status == 404 { return nil }
+        guard r.status == 200 else { throw EngineError(.failed, "inspecting container \(id): \(DockerClient.message(r))") }
+        return try DockerClient.decode(Docker.ContainerInspect.self, r, "container inspect")
+    }
+
+    /// Follows the container's output into `output` until it ends.
+    func attachLogs(id: String, since: Int?, output: any LogSink) {
+        let client = self.client
+        Task.detached {
+            var query = [("follow", "1"), ("stdout", "1"), ("stderr", "1")]
+            if let since { query.append(("since", String(since))) }
+            let demux = DemuxBox()
+            _ = try? await client.stream(.GET, "/containers/\(id)/logs", query: query) { chunk in
+                for (_, payload) in demux.feed(chunk) { output.write(payload) }
+            }
+            output.finish()
+        }
+    }
+
+    final class DemuxBox: @unchecked Sendable {
+        // @unchecked: fed from one stream callback at a time, under `lock`.
+        private let lock = NSLock()
+        private var demux = DockerStreamDemuxer()
+        func feed(_ chunk: [UInt8]) -> [(DockerStreamDemuxer.Stream, [UInt8])] {
+            lock.lock(); defer { lock.unlock() }
+            return demux.feed(chunk)
+        }
+    }
+
+    // MARK: Exit, stop, remove
+
+    public func waitForExit(_ handle: WorkloadHandle) async -> WorkloadExit {
+        var delay: Duration = .milliseconds(100)
+        while true {
+            do {
+                let body = try await waitCall(handle.id)
+                if let body { return .exited(code: Int32(body.StatusCode)) }
+                return .vanished(reason: "container \(handle.id.prefix(12)) was removed")
+            } catch {
+                // The engine went away for a moment: check again, backing off.
+                if let info = try? await inspect(handle.id), !info.State.Running {
+                    return .exited(code: Int32(info.State.ExitCode ?? -1))
+                }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
+    /// `POST /containers/{id}/wait`; nil when the container does not exist.
+    func waitCall(_ id: String) async throws(EngineError) -> Docker.WaitResponse? {
+        let collected = ByteCollector()
+        let status = try await client.stream(.POST, "/containers/\(id)/wait") { collected.append($0) }
+        if status == 404 { return nil }
+        guard status == 200 else { throw EngineError(.failed, "waiting for \(id): HTTP \(status)") }
+        let r = DockerClient.Response(status: status, body: collected.bytes)
+        return try DockerClient.decode(Docker.WaitResponse.self, r, "container wait")
+    }
+
+    final class ByteCollector: @unchecked Sendable {
+        // @unchecked: appended from one stream callback at a time, under `lock`.
+        private let lock = NSLock()
+        private var data: [UInt8] = []
+        func append(_ b: [UInt8]) { lock.lock(); data += b; lock.unlock() }
+        var bytes: [UInt8] { lock.lock(); defer { lock.unlock() }; return data }
+    }
+
+    public func stop(_ handle: WorkloadHandle, grace: Duration) async throws(EngineError) {
+        let seconds = max(0, Int((Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18).rounded(.up)))
+        // The engine signals, waits `t`, then kills: allow it that long.
+        let r = try await client.call(.POST, "/containers/\(handle.id)/stop", query: [("t", String(seconds))],
+                                      timeout: client.timeout + .seconds(seconds))
+        guard [204, 304, 404].contains(r.status) else {
+            throw EngineError(.failed, "stopping container \(handle.id.prefix(12)): \(DockerClient.message(r))")
+        }
+    }
+
+    public func remove(_ handle: WorkloadHandle) async throws(EngineError) {
+        let info = try? await inspect(handle.id)
+        let r = try await client.call(.DELETE, "/containers/\(handle.id)", query: [("v", "1"), ("force", "1")])
+        guard [200, 204, 404].contains(r.status) else {
+            throw EngineError(.failed, "removing container \(handle.id.prefix(12)): \(DockerClient.message(r))")
+        }
+        if !cacheImages, let image = info?.Config?.Image {
+            try await removeImageIfUnused(image)
+        }
+    }
+
+    /// With `cacheImages: false`, an image goes when its last container is gone.
+    func removeImageIfUnused(_ image: String) async throws(EngineError) {
+        let r = try await client.call(.GET, "/containers/json", query: [("all", "1")])
+        let all = (try? DockerClient.decode([Docker.ContainerSummary].self, r, "container list")) ?? []
+        guard !all.contains(where: { $0.Image == image }) else { return }
+        _ = try await client.call(.DELETE, "/images/\(image)")
+    }
+
+    // MARK: Exec, discovery, reattach
+
+    public func exec(_ handle: WorkloadHandle, command: [String], timeout: Duration) async throws(EngineError) -> ExecResult {
+        let created = try await client.call(.POST, "/containers/\(handle.id)/exec",
+                                            body: DockerClient.encode(Docker.ExecCreate(AttachStdout: true, AttachStderr: true, Cmd: command)))
+        guard created.status == 201 else { throw EngineError(.failed, "exec in \(handle.id.prefix(12)): \(DockerClient.message(created))") }
+        let execID = try DockerClient.decode(Docker.IDResponse.self, created, "exec create").Id
+        let client = self.client
+        let output = try await withTimeout(timeout, what: command.joined(separator: " ")) { () async throws(EngineError) -> [UInt8] in
+            let demux = DemuxBox()
+            let out = ByteCollector()
+            _ = try await client.stream(.POST, "/exec/\(execID)/start",
+                                        body: DockerClient.encode(Docker.ExecStart(Detach: false, Tty: false))) { chunk in
+                for (_, payload) in demux.feed(chunk) { out.append(payload) }
+            }
+            return out.bytes
+        }
+        let inspected = try await client.call(.GET, "/exec/\(execID)/json")
+        let info = try DockerClient.decode(Docker.ExecInspect.self, inspected, "exec inspect")
+        return ExecResult(exitCode: Int32(info.ExitCode ?? -1), output: String(decoding: output.prefix(64 * 1024), as: UTF8.self))
+    }
+
+    public func discover() async throws(EngineError) -> [DiscoveredWorkload] {
+        let filters = "{\"label\":[\"\(Self.labelInstance)\"]}"
+        let r = try await client.call(.GET, "/containers/json", query: [("all", "1"), ("filters", filters)])
+        guard r.status == 200 else { throw EngineError(.failed, "listing containers: \(DockerClient.message(r))") }
+        let list = try DockerClient.decode([Docker.ContainerSummary].self, r, "container list")
+        return list.compactMap { c in
+            guard let labels = c.Labels, let instance = labels[Self.labelInstance] else { return nil }
+            let kind = WorkloadKind(rawValue: labels[Self.labelKind] ?? "") ?? .application
+            return DiscoveredWorkload(
+                handle: WorkloadHandle(engine: name, id: c.Id, instanceID: instance, confinement: "container"),
+                appID: labels[Self.labelApp] ?? "", kind: kind, specHash: labels[Self.labelSpecHash] ?? "",
+                running: c.State == "running")
+        }
+    }
+
+    public func reattach(_ handle: WorkloadHandle, output: any LogSink) async throws(EngineError) {
+        // Only what comes from now on: what came before is already in the log files.
+        attachLogs(id: handle.id, since: Int(Date().timeIntervalSince1970), output: output)
+    }
+}
+
+/// Runs `body`, failing with a timeout error when it takes longer than `limit`.
+func withTimeout<T: Sendable>(_ limit: Duration, what: String,
+                              _ body: @escaping @Sendable () async throws(EngineError) -> T) async throws(EngineError) -> T {
+    let result: Result<T, EngineError> = await withTaskGroup(of: Result<T, EngineError>?.self) { group in
+        group.addTask {
+            do { return .success(try await body()) } catch let e as EngineError { return .failure(e) } catch {
+                return .failure(EngineError(.failed, "\(error)"))
+            }
+        }
+        group.addTask {
+            try? await Task.sleep(for: limit)
+            return Task.isCancelled ? nil : .failure(EngineError(.timeout, "\(what) timed out after \(limit)"))
+        }
+        var first: Result<T, EngineError>? = nil
+        while first == nil, let next = await group.next() { first = next }
+        group.cancelAll()
+        return first!
+    }
+    return try result.get()
+}

@@ -1,0 +1,195 @@
+import CorralCore
+@testable import CorralEngines
+import CorralHost
+import Foundation
+import Testing
+
+final class Sink: LogSink, @unchecked Sendable {
+    // @unchecked: state guarded by `lock`.
+    private let lock = NSLock()
+    private var bytes: [UInt8] = []
+    func write(_ chunk: [UInt8]) { lock.lock(); bytes += chunk; lock.unlock() }
+    func finish() {}
+    var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: bytes, as: UTF8.self) }
+    func waitFor(_ s: String, seconds: Double = 15) async -> Bool {
+        let end = ContinuousClock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
+        while ContinuousClock.now < end {
+            if text.contains(s) { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return text.contains(s)
+    }
+}
+
+/// The DockerEngine against a real Podman service (scripts/test starts one on a
+/// private socket and imports localhost/corral-test:1 built from busybox-static).
+@Suite(.serialized) struct DockerEngineTests {
+    static let socket = ProcessInfo.processInfo.environment["CORRAL_TEST_DOCKER_SOCKET"] ?? "/tmp/corral-podman/podman.sock"
+    static let image = "localhost/corral-test:1"
+
+    /// The engine, or nil (with a skip message; a failure under CI=true) when no service answers.
+    static func engine(cacheImages: Bool = true) async -> DockerEngine? {
+        let e = DockerEngine(socketPath: socket, commandTimeout: .seconds(20), cacheImages: cacheImages)
+        if await e.ping() { return e }
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            Issue.record("CI=true but no container engine answers on \(socket): scripts/test starts one")
+        } else {
+            print("skipped: no container engine on \(socket) (run scripts/podman-test-service)")
+        }
+        return nil
+    }
+
+    static var target: (cpu: Int, node: Int) {
+        let t = try! TopologyReader(fsroot: "/").read()
+        let cpu = t.usableCPUs.last!
+        return (cpu, t.cpu(cpu)?.numaNode ?? 0)
+    }
+
+    static func launch(_ id: String, _ args: [String], kind: WorkloadKind = .application, pull: Executable.PullPolicy = .NEVER,
+                       image: String = image, memory: UInt64 = 48 << 20, env: [String: String] = [:]) -> Launch {
+        let t = target
+        let a = Allocation(id: id, cpus: [t.cpu], cpuCount: 1, requestedCPUs: 1, numaNodes: [t.node], memoryBytes: memory,
+                           memoryByNode: [t.node: memory], gpus: [], pinned: true)
+        return Launch(instanceID: "\(id)-\(UUID().uuidString.prefix(8).lowercased())", appID: "test-app", kind: kind,
+                      executable: .docker(image: image, pullPolicy: pull), args: args,
+                      env: ["CORRAL_INSTANCE_ID": id, "GREETING": "hello"].merging(env) { $1 },
+                      allocation: a, maxOpenFiles: 4096, specHash: "hash-\(id)")
+    }
+
+    @Test func containerSeesExactlyItsAllocationFromInside() async throws {
+        guard let e = await Self.engine() else { return }
+        let out = Sink()
+        let l = Self.launch("pin", ["sh", "-c", """
+            grep -E 'Cpus_allowed_list|Mems_allowed_list' /proc/self/status
+            echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)
+            echo greeting=$GREETING nofile=$(ulimit -n)
+            exit 5
+            """])
+        let h = try await e.start(l, output: out)
+        #expect(await e.waitForExit(h) == .exited(code: 5))
+        #expect(await out.waitFor("nofile="))
+        let t = Self.target
+        #expect(out.text.contains("Cpus_allowed_list:\t\(t.cpu)\n"))
+        #expect(out.text.contains("Mems_allowed_list:\t\(t.node)\n"))
+        #expect(out.text.contains("mem=\(48 << 20)"))
+        #expect(out.text.contains("greeting=hello nofile=4096"))
+        // Labels name the workload but carry no environment.
+        let info = try #require(try await e.inspect(h.id))
+        #expect(info.Config?.Labels?[DockerEngine.labelInstance] == l.instanceID)
+        #expect(info.Config?.Labels?[DockerEngine.labelSpecHash] == "hash-pin")
+        #expect(info.Name?.hasSuffix(l.name) == true)
+        try await e.remove(h)
+        #expect(try await e.inspect(h.id) == nil)
+    }
+
+    @Test func aTaskExitCodeIsReported() async throws {
+        guard let e = await Self.engine() else { return }
+        let h = try await e.start(Self.launch("task", ["sh", "-c", "echo done; exit 42"], kind: .task), output: Sink())
+        #expect(await e.waitForExit(h) == .exited(code: 42))
+        try await e.remove(h)
+    }
+
+    @Test func aContainerKilledUnderneathIsNoticed() async throws {
+        guard let e = await Self.engine() else { return }
+        let out = Sink()
+        let h = try await e.start(Self.launch("killed", ["sh", "-c", "echo up; sleep 60"]), output: out)
+        #expect(await out.waitFor("up"))
+        let waiter = Task { await e.waitForExit(h) }
+        // Killed from outside, not through the engine's stop.
+        let r = try await e.client.call(.POST, "/containers/\(h.id)/kill", query: [("signal", "KILL")])
+        #expect(r.status == 204)
+        let exit = await waiter.value
+        #expect(exit == .exited(code: 137))
+        try await e.remove(h)
+    }
+
+    @Test func aContainerRemovedUnderneathVanishes() async throws {
+        guard let e = await Self.engine() else { return }
+        let h = try await e.start(Self.launch("removed", ["sleep", "60"]), output: Sink())
+        _ = try await e.client.call(.DELETE, "/containers/\(h.id)", query: [("force", "1")])
+        let exit = await e.waitForExit(h)
+        switch exit {
+        case .vanished, .exited: break
+        default: Issue.record("unexpected \(exit)")
+        }
+        try await e.remove(h)
+    }
+
+    @Test func stopThenKillAfterTheTimeout() async throws {
+        guard let e = await Self.engine() else { return }
+        let out = Sink()
+        // PID 1 in a container ignores SIGTERM unless it handles it: stop must end in a kill.
+        let h = try await e.start(Self.launch("stop", ["sh", "-c", "echo up; while :; do sleep 1; done"]), output: out)
+        #expect(await out.waitFor("up"))
+        let started = ContinuousClock.now
+        try await e.stop(h, grace: .seconds(1))
+        #expect(ContinuousClock.now - started < .seconds(15))
+        #expect(await e.waitForExit(h) == .exited(code: 137))
+        try await e.remove(h)
+    }
+
+    @Test func execRunsInsideForCommandChecks() async throws {
+        guard let e = await Self.engine() else { return }
+        let h = try await e.start(Self.launch("exec", ["sleep", "60"]), output: Sink())
+        let ok = try await e.exec(h, command: ["sh", "-c", "echo healthy; exit 0"], timeout: .seconds(10))
+        #expect(ok.exitCode == 0 && ok.output == "healthy\n")
+        let bad = try await e.exec(h, command: ["sh", "-c", "test -f /tmp/healthy"], timeout: .seconds(10))
+        #expect(bad.exitCode == 1)
+        await #expect(throws: EngineError.self) {
+            try await e.exec(h, command: ["sleep", "5"], timeout: .milliseconds(300))
+        }
+        try await e.stop(h, grace: .seconds(0))
+        try await e.remove(h)
+    }
+
+    @Test func discoveryFindsContainersByLabel() async throws {
+        guard let e = await Self.engine() else { return }
+        let l = Self.launch("discover", ["sleep", "60"], kind: .task)
+        let h = try await e.start(l, output: Sink())
+        let found = try await e.discover()
+        let mine = try #require(found.first { $0.handle.instanceID == l.instanceID })
+        #expect(mine.running)
+        #expect(mine.kind == .task)
+        #expect(mine.appID == "test-app")
+        #expect(mine.specHash == "hash-discover")
+        #expect(mine.handle.id == h.id)
+        try await e.remove(h)
+        #expect(try await e.discover().contains { $0.handle.instanceID == l.instanceID } == false)
+    }
+
+    @Test func missingImagesFailClearly() async throws {
+        guard let e = await Self.engine() else { return }
+        do {
+            _ = try await e.start(Self.launch("never", ["true"], pull: .NEVER, image: "localhost/not-here:9"), output: Sink())
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.code == .imageMissing)
+            #expect(error.message == "image localhost/not-here:9 is not present and pullPolicy is NEVER")
+        }
+        // No registry is reachable here: a pull fails with the engine's reason, and nothing is left behind.
+        let out = Sink()
+        do {
+            _ = try await e.start(Self.launch("pull", ["true"], pull: .IF_NOT_PRESENT, image: "localhost:1/not-here:9"), output: out)
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.code == .imageMissing)
+            #expect(error.message.hasPrefix("pulling localhost:1/not-here:9 failed"))
+        }
+        #expect(out.text.contains("[corral] pulling localhost:1/not-here:9"))
+    }
+
+    @Test func anEngineThatDoesNotAnswerFailsCleanly() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-dead-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // A socket that accepts nothing: nobody listens on it.
+        let e = DockerEngine(socketPath: dir.appendingPathComponent("none.sock").path, commandTimeout: .seconds(1))
+        #expect(await e.ping() == false)
+        do {
+            _ = try await e.start(Self.launch("dead", ["true"]), output: Sink())
+            Issue.record("expected a failure")
+        } catch {
+            #expect(error.code == .unavailable || error.code == .timeout)
+            #expect(error.message.contains("none.sock"))
+        }
+    }
+}
