@@ -61,3 +61,19 @@ public struct ConfigDuration: Sendable, Hashable, Comparable, CustomStringConver
         return "\(nanoseconds)ns"
     }
 }
+
+extension ConfigDuration: Codable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let text = try c.decode(String.self)
+        guard let v = ConfigDuration(parsing: text) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "\"\(text)\" is not a duration")
+        }
+        self = v
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}
