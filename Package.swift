@@ -39,6 +39,11 @@ let package = Package(
             name: "CorralEngines",
             dependencies: ["CorralCore", "CorralHost", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
+        // Instance runtime: lifecycles driven over the engines, checks, hooks.
+        .target(
+            name: "CorralRuntime",
+            dependencies: ["CorralCore", "CorralEngines", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
         // Command-line front end.
         .target(
             name: "CorralCLI",
@@ -61,7 +66,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CorralEnginesTests",
-            dependencies: ["CorralEngines", "CorralCore", "CorralHost",
+            dependencies: ["CorralEngines", "CorralRuntime", "CorralCore", "CorralHost", "CorralRunner",
                            .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Recorded")]
         ),

@@ -1,0 +1,282 @@
+import CorralCore
+import CorralEngines
+import Foundation
+
+/// Drives one application instance through its life: reserve, start, check
+/// readiness and health, notice when it dies, stop it, release what it held.
+/// An actor per instance and a few async tasks: no thread per instance.
+///
+/// The allocation is reserved on entering PROVISIONING and released exactly
+/// once, on the move into STOPPED or LOST, whatever the path (failure to
+/// start, failed checks, a stop request, a workload killed underneath).
+public actor InstanceSupervisor {
+    public let spec: InstanceSpec
+    public let instanceId: String
+    let engine: any Engine
+    let broker: any ResourceBroker
+    let observer: (any InstanceObserver)?
+    let output: any LogSink
+    let checks: CheckRunner
+    let executorHost: String
+    /// How long the engine waits between asking the workload to stop and killing it.
+    let stopGrace: Duration
+
+    private var life: Lifecycle<InstanceState>
+    private var allocation: Allocation?
+    private var ports: [String: Int] = [:]
+    private var handle: WorkloadHandle?
+    private var held = false
+    private let created = now()
+    private let events: AsyncStream<Event>
+    private let sink: AsyncStream<Event>.Continuation
+    private var background: [Task<Void, Never>] = []
+    private var finished: [CheckedContinuation<InstanceInfo, Never>] = []
+
+    enum Event: Sendable {
+        case exited(WorkloadExit)
+        case ready(CheckRunner.Outcome)
+        case healthy(CheckRunner.Outcome)
+        case unhealthy(CheckRunner.Outcome)
+        case stop(String)
+    }
+
+    public init(spec: InstanceSpec, instanceId: String, engine: any Engine, broker: any ResourceBroker,
+                observer: (any InstanceObserver)? = nil, output: any LogSink, executorHost: String = "localhost",
+                stopGrace: Duration = .seconds(10)) {
+        self.spec = spec
+        self.instanceId = instanceId
+        self.engine = engine
+        self.broker = broker
+        self.observer = observer
+        self.output = output
+        self.checks = CheckRunner(engine: engine)
+        self.executorHost = executorHost
+        self.stopGrace = stopGrace
+        life = Lifecycle(.PENDING, at: now())
+        (events, sink) = AsyncStream<Event>.makeStream()
+    }
+
+    public var state: InstanceState { life.state }
+
+    public var info: InstanceInfo {
+        InstanceInfo(instanceId: instanceId, appId: spec.appId, kind: .application, state: life.state.rawValue,
+                     allocation: allocation, ports: ports, engine: engine.name, handle: handle, created: created,
+                     updated: life.enteredAt, lastError: life.state.isFailure || life.state.isTerminal ? life.lastReason : nil,
+                     exitCode: nil, history: life.history.map(\.state.rawValue))
+    }
+
+    // MARK: Moves
+
+    /// Moves the lifecycle and gives back the allocation when the move says so.
+    private func move(_ next: InstanceState, _ reason: String? = nil) async {
+        do {
+            let effect = try life.transition(to: next, reason: reason, at: now())
+            if effect == .release, held {
+                held = false
+                await broker.release(id: instanceId)
+            }
+        } catch {
+            // Only reachable through a bug in this type: the table is the authority.
+            assertionFailure(error.message)
+            return
+        }
+        await observer?.changed(info)
+        if life.state.isTerminal {
+            let i = info
+            for c in finished { c.resume(returning: i) }
+            finished = []
+            for t in background { t.cancel() }
+            sink.finish()
+        }
+    }
+
+    // MARK: Provisioning (synchronous part, so an API can answer 201 or 409)
+
+    /// Reserves resources and ports. On failure the instance ends STOPPED via
+    /// PROVISIONING_FAILED, and the error is returned.
+    public func provision() async -> AllocationError? {
+        guard life.state == .PENDING else { return nil }
+        await move(.PROVISIONING)
+        do {
+            let (a, hostPorts) = try await broker.reserve(spec.resources.allocationRequest, ports: spec.exposedPorts.count,
+                                                          id: instanceId)
+            held = true
+            allocation = a
+            for (p, host) in zip(spec.exposedPorts, hostPorts) { ports[p.name] = host }
+            return nil
+        } catch {
+            await move(.PROVISIONING_FAILED, error.message)
+            await move(.DEPROVISIONING)
+            await move(.STOPPED, error.message)
+            return error
+        }
+    }
+
+    /// Runs the instance to its end. Call after a successful ``provision()``.
+    public func run() async {
+        if life.state == .PENDING, await provision() != nil { return }
+        guard life.state == .PROVISIONING, let allocation else { return }
+        await move(.STARTING)
+        let launch = makeLaunch(allocation)
+        let h: WorkloadHandle
+        do {
+            h = try await engine.start(launch, output: output)
+        } catch {
+            await move(.START_FAILED, error.message)
+            await move(.DEPROVISIONING)
+            await move(.STOPPED, error.message)
+            return
+        }
+        handle = h
+        await move(.UNREADY)
+        watch { [engine] in .exited(await engine.waitForExit(h)) }
+        if let r = spec.readiness {
+            let runner = checks, ports = self.ports
+            watch { .ready(await runner.loop(r, handle: h, ports: ports, untilSuccess: true)) }
+        } else {
+            sink.yield(.ready(.init(ok: true, detail: "no readiness check")))
+        }
+        await eventLoop(h)
+    }
+
+    private func watch(_ body: @escaping @Sendable () async -> Event) {
+        let sink = self.sink
+        background.append(Task { sink.yield(await body()) })
+    }
+
+    /// Asks the instance to stop and returns once it is STOPPED (or LOST).
+    @discardableResult
+    public func stop(reason: String = "stop requested") async -> InstanceInfo {
+        if life.state.isTerminal { return info }
+        if life.state == .PENDING {
+            await move(.STOPPING, reason)
+            await move(.DEPROVISIONING)
+            await move(.STOPPED, reason)
+            return info
+        }
+        sink.yield(.stop(reason))
+        return await untilDone()
+    }
+
+    /// Returns when the instance reaches STOPPED or LOST.
+    public func untilDone() async -> InstanceInfo {
+        if life.state.isTerminal { return info }
+        return await withCheckedContinuation { finished.append($0) }
+    }
+
+    // MARK: The running part
+
+    private func eventLoop(_ h: WorkloadHandle) async {
+        var stopAfterReady: String? = nil
+        for await event in events {
+            switch (life.state, event) {
+            case (_, .exited(let how)):
+                // Gone without being asked: lost, and its resources come back.
+                try? await engine.remove(h)
+                await move(.LOST, "the workload \(how.summary) unexpectedly")
+                return
+            case (.UNREADY, .ready(let o)):
+                guard o.ok else {
+                    await move(.READINESS_CHECK_FAILED, "readiness check failed: \(o.detail)")
+                    await teardown(h, reason: life.lastReason ?? "readiness check failed")
+                    return
+                }
+                await move(.READY)
+                if let reason = stopAfterReady { return await stopPath(h, reason: reason) }
+                if let hc = spec.healthcheck {
+                    let runner = checks, ports = self.ports
+                    watch { .healthy(await runner.loop(hc, handle: h, ports: ports, untilSuccess: true)) }
+                } else {
+                    await move(.HEALTHY)
+                }
+            case (.READY, .healthy(let o)):
+                guard o.ok else {
+                    // Never healthy: stop it as unhealthy (READY has no UNHEALTHY move; go through HEALTHY's stop path).
+                    await move(.STOPPING, "health check never passed: \(o.detail)")
+                    await teardown(h, reason: life.lastReason ?? "health check failed")
+                    return
+                }
+                await move(.HEALTHY)
+                if let hc = spec.healthcheck {
+                    let runner = checks, ports = self.ports
+                    var next = hc
+                    next.initialDelay = hc.interval
+                    let monitor = next
+                    watch { .unhealthy(await runner.loop(monitor, handle: h, ports: ports, untilSuccess: false)) }
+                }
+            case (.HEALTHY, .unhealthy(let o)):
+                await move(.UNHEALTHY, "health check failed: \(o.detail)")
+                await teardown(h, reason: life.lastReason ?? "unhealthy")
+                return
+            case (.UNREADY, .stop(let reason)):
+                await move(.STOPPING, reason)
+                return await stopPath(h, reason: reason, hooks: false)
+            case (.READY, .stop(let reason)), (.HEALTHY, .stop(let reason)):
+                await move(.STOPPING, reason)
+                return await stopPath(h, reason: reason)
+            case (_, .stop(let reason)):
+                stopAfterReady = reason
+            default:
+                continue
+            }
+        }
+    }
+
+    /// STOPPING: pre-shutdown hooks (each bounded), waitBeforeKill, stop, remove.
+    private func stopPath(_ h: WorkloadHandle, reason: String, hooks: Bool = true) async {
+        if hooks {
+            for hook in spec.preShutdownHooks {
+                let o = await checks.attempt(hook.mode, timeout: hook.timeout, handle: h, ports: ports)
+                if !o.ok { output.write(Array("[corral] pre-shutdown hook: \(o.detail)\n".utf8)) }
+            }
+            if spec.waitBeforeKill.nanoseconds > 0 { try? await Task.sleep(for: spec.waitBeforeKill.duration) }
+        }
+        await teardown(h, reason: reason)
+    }
+
+    /// Stops and removes the workload, then DEPROVISIONING -> STOPPED.
+    private func teardown(_ h: WorkloadHandle, reason: String) async {
+        for t in background { t.cancel() }
+        try? await engine.stop(h, grace: stopGrace)
+        await move(.DEPROVISIONING)
+        try? await engine.remove(h)
+        await move(.STOPPED, reason)
+    }
+
+    // MARK: Launch
+
+    func makeLaunch(_ a: Allocation) -> Launch {
+        var env = spec.env
+        env["CORRAL_INSTANCE_ID"] = instanceId
+        env["CORRAL_APP_ID"] = spec.appId
+        env["CORRAL_APP_NAME"] = spec.appName
+        env["CORRAL_EXECUTOR_HOST"] = executorHost
+        env["CORRAL_CPUS"] = a.pinned ? a.cpus.listString : String(a.cpuCount)
+        var bindings: [PortBinding] = []
+        for p in spec.exposedPorts {
+            guard let host = ports[p.name] else { continue }
+            env["PORT_\(p.port)"] = String(host)
+            bindings.append(PortBinding(name: p.name, containerPort: p.port, hostPort: host,
+                                        proto: p.type == .UDP ? .udp : .tcp))
+        }
+        return Launch(instanceID: instanceId, appID: spec.appId, kind: .application, executable: spec.executable,
+                      args: spec.args, env: env, allocation: a, ports: bindings, volumes: spec.volumes, user: spec.user,
+                      maxOpenFiles: 65_536, specHash: SpecHash.of(spec))
+    }
+}
+
+/// A short stable hash of a spec for labels (FNV-1a over its JSON): it tells
+/// specs apart without revealing anything in them.
+public enum SpecHash {
+    public static func of<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let data = (try? encoder.encode(value)) ?? Data()
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in data {
+            h ^= UInt64(b)
+            h = h &* 0x100_0000_01b3
+        }
+        return String(h, radix: 16)
+    }
+}

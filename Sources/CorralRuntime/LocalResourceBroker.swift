@@ -1,0 +1,35 @@
+import CorralCore
+
+/// The executor's books in one actor: the allocator and the host port range.
+/// Every reservation and release goes through here, one at a time.
+public actor LocalResourceBroker: ResourceBroker {
+    public private(set) var allocator: Allocator
+    public private(set) var ports: PortAllocator
+    /// Every release, in order (ids), for accounting and tests.
+    public private(set) var releases: [String] = []
+
+    public init(resources: EffectiveResources, portRange: ClosedRange<Int> = 31_000...31_999) {
+        allocator = Allocator(resources: resources)
+        ports = PortAllocator(range: portRange)
+    }
+
+    public func reserve(_ request: AllocationRequest, ports count: Int, id: String) throws(AllocationError) -> (Allocation, [Int]) {
+        let a = try allocator.reserve(request, id: id)
+        do {
+            return (a, try ports.reserve(count, owner: id))
+        } catch {
+            _ = try? allocator.release(id)
+            throw error
+        }
+    }
+
+    public func release(id: String) {
+        _ = try? allocator.release(id)
+        ports.release(owner: id)
+        releases.append(id)
+    }
+
+    public var freeCPUs: CPUSet { allocator.freeCPUs }
+    public var freeCPUCount: Int { allocator.isPinned ? allocator.freeCPUs.count : allocator.freeCPUCount }
+    public var held: [String: Allocation] { allocator.allocations }
+}
