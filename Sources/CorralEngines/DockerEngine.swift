@@ -153,6 +153,7 @@ public final class DockerEngine: Engine {
             let demux = DemuxBox()
             _ = try? await client.stream(.GET, "/containers/\(id)/logs", query: query) { chunk in
                 for (_, payload) in demux.feed(chunk) { output.write(payload) }
+                return true
             }
             output.finish()
         }
@@ -191,7 +192,7 @@ public final class DockerEngine: Engine {
     /// `POST /containers/{id}/wait`; nil when the container does not exist.
     func waitCall(_ id: String) async throws(EngineError) -> Docker.WaitResponse? {
         let collected = ByteCollector()
-        let status = try await client.stream(.POST, "/containers/\(id)/wait") { collected.append($0) }
+        let status = try await client.stream(.POST, "/containers/\(id)/wait") { collected.append($0); return true }
         if status == 404 { return nil }
         guard status == 200 else { throw EngineError(.failed, "waiting for \(id): HTTP \(status)") }
         let r = DockerClient.Response(status: status, body: collected.bytes)
@@ -249,6 +250,7 @@ public final class DockerEngine: Engine {
             _ = try await client.stream(.POST, "/exec/\(execID)/start",
                                         body: DockerClient.encode(Docker.ExecStart(Detach: false, Tty: false))) { chunk in
                 for (_, payload) in demux.feed(chunk) { out.append(payload) }
+                return true
             }
             return out.bytes
         }

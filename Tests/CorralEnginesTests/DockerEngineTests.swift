@@ -2,6 +2,7 @@ import CorralCore
 @testable import CorralEngines
 import CorralHost
 import Foundation
+import Glibc
 import Testing
 
 final class Sink: LogSink, @unchecked Sendable {
@@ -191,5 +192,66 @@ final class Sink: LogSink, @unchecked Sendable {
             #expect(error.code == .unavailable || error.code == .timeout)
             #expect(error.message.contains("none.sock"))
         }
+    }
+
+    @Test func eventsReportAContainersDeath() async throws {
+        guard let e = await Self.engine() else { return }
+        let l = Self.launch("events", ["sh", "-c", "sleep 0.5; exit 2"])
+        let since = Int(Date().timeIntervalSince1970) - 1
+        let h = try await e.start(l, output: Sink())
+        let seen = Sink()
+        let watcher = Task {
+            try await e.client.events(label: "\(DockerEngine.labelInstance)=\(l.instanceID)", since: since) { ev in
+                seen.write(Array("\(ev.Action ?? ev.status ?? "?") ".utf8))
+                return !(ev.Action == "die" || ev.status == "die")
+            }
+        }
+        #expect(await seen.waitFor("die", seconds: 20), "events so far: \(seen.text)")
+        #expect(seen.text.contains("start"))
+        watcher.cancel()
+        _ = await e.waitForExit(h)
+        try await e.remove(h)
+    }
+
+    @Test func withoutImageCachingTheImageGoesWithItsLastContainer() async throws {
+        guard let e = await Self.engine(cacheImages: false) else { return }
+        let tag = "localhost/corral-test:gc-\(UUID().uuidString.prefix(8).lowercased())"
+        let source = try #require(try await e.client.inspectImage(Self.image))
+        let tagged = try await e.client.call(.POST, "/images/\(source.Id)/tag",
+                                             query: [("repo", "localhost/corral-test"), ("tag", String(tag.split(separator: ":").last!))])
+        #expect(tagged.status == 201 || tagged.status == 200)
+        let h = try await e.start(Self.launch("gc", ["true"], image: tag), output: Sink())
+        _ = await e.waitForExit(h)
+        #expect(try await e.client.inspectImage(tag) != nil)
+        try await e.remove(h)
+        #expect(try await e.client.inspectImage(tag) == nil, "the image is removed with its last container")
+        #expect(try await e.client.inspectImage(Self.image) != nil, "other tags of the same image stay")
+    }
+
+    @Test func anEngineThatHangsTimesOutWithinTheCommandTimeout() async throws {
+        // A socket that accepts connections and never answers.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("corral-hang-\(UUID().uuidString.prefix(8)).sock").path
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { buf in
+            for (i, b) in path.utf8.enumerated() { buf[i] = b }
+        }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(bound == 0)
+        #expect(listen(fd, 16) == 0)
+        defer { close(fd); unlink(path) }
+        let e = DockerEngine(socketPath: path, commandTimeout: .milliseconds(500))
+        let started = ContinuousClock.now
+        do {
+            _ = try await e.start(Self.launch("hang", ["true"]), output: Sink())
+            Issue.record("expected a timeout")
+        } catch {
+            #expect(error.code == .timeout)
+            #expect(error.message.contains("did not answer"))
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
     }
 }

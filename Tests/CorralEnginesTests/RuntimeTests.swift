@@ -204,4 +204,23 @@ actor StateLog: InstanceObserver {
         #expect(end.state == "LOST")
         #expect(await broker.freeCPUCount == free)
     }
+
+    @Test func stopRunsPreShutdownHooksThenWaitsBeforeKill() async throws {
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("corral-hook-\(UUID().uuidString)").path
+        let broker = try Self.broker()
+        let extra = """
+        , "preShutdown": {"hooks": [{"type": "CMD", "command": "echo drained > \(marker)", "timeout": "2s"}], "waitBeforeKill": "300ms"}
+        """
+        let s = InstanceSupervisor(spec: try Self.spec(Self.process(["sleep", "30"], extra: extra)), instanceId: "i-hook",
+                                   engine: try processEngine(), broker: broker, output: Sink())
+        let running = Task { await s.run() }
+        for _ in 0..<300 where await s.state != .HEALTHY { try await Task.sleep(for: .milliseconds(10)) }
+        let started = ContinuousClock.now
+        let info = await s.stop(reason: "redeploy")
+        await running.value
+        #expect(ContinuousClock.now - started >= .milliseconds(300), "waitBeforeKill is honoured")
+        #expect(info.state == "STOPPED")
+        #expect(info.lastError == "redeploy")
+        #expect(try String(contentsOfFile: marker, encoding: .utf8) == "drained\n")
+    }
 }

@@ -114,15 +114,18 @@ public final class DockerClient: Sendable {
     }
 
     /// A versioned call whose body arrives over time (logs, events, pull
-    /// progress); each chunk goes to `onChunk` as it comes. No timeout.
+    /// progress); each chunk goes to `onChunk` as it comes, until it returns
+    /// false (the request is then dropped). No timeout.
     public func stream(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
-                       onChunk: @Sendable ([UInt8]) async -> Void) async throws(EngineError) -> Int {
+                       onChunk: @Sendable ([UInt8]) async -> Bool) async throws(EngineError) -> Int {
         let v = try await apiVersion()
         let req = makeRequest(method, "/v\(v)\(path)", query: query, body: body)
         do {
             let res = try await http.execute(req, deadline: .distantFuture)
             let status = Int(res.status.code)
-            for try await chunk in res.body { await onChunk(Array(buffer: chunk)) }
+            for try await chunk in res.body {
+                if await !onChunk(Array(buffer: chunk)) { break }
+            }
             return status
         } catch let e as EngineError {
             throw e
@@ -149,6 +152,25 @@ public final class DockerClient: Sendable {
     static func message(_ r: Response) -> String {
         if let e = try? JSONDecoder().decode(Docker.ErrorBody.self, from: Data(r.body)) { return e.message }
         return r.text.isEmpty ? "HTTP \(r.status)" : String(r.text.prefix(300))
+    }
+
+    /// Follows `GET /events` (containers only, optionally one label) and hands
+    /// each event to `onEvent` until it returns false or the stream ends.
+    public func events(label: String? = nil, since: Int? = nil,
+                       onEvent: @escaping @Sendable (Docker.Event) async -> Bool) async throws(EngineError) {
+        var filters = "{\"type\":[\"container\"]"
+        if let label { filters += ",\"label\":[\"\(label)\"]" }
+        filters += "}"
+        var query = [("filters", filters)]
+        if let since { query.append(("since", String(since))) }
+        let lines = ProgressCollector()
+        _ = try await stream(.GET, "/events", query: query) { chunk in
+            for line in lines.lines(chunk) {
+                guard let e = try? JSONDecoder().decode(Docker.Event.self, from: Data(line.utf8)) else { continue }
+                if await !onEvent(e) { return false }
+            }
+            return true
+        }
     }
 
     public func ping() async -> Bool {
@@ -182,6 +204,7 @@ public final class DockerClient: Sendable {
                 let text = [p.id, p.status, p.progress].compactMap { $0 }.joined(separator: " ")
                 if !text.isEmpty { await progress(text) }
             }
+            return true
         }
         if let e = collected.error ?? (status >= 300 ? "HTTP \(status)" : nil) {
             throw EngineError(.imageMissing, "pulling \(image) failed: \(e)", context: ["image": image])
