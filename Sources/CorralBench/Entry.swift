@@ -5,17 +5,22 @@ import Foundation
 /// same run. Build in release: `swift run -c release corral-bench allocator`.
 @main
 struct Entry {
-    static func main() {
+    static func main() async {
         let args = Array(CommandLine.arguments.dropFirst())
         switch args.first {
         case "allocator":
             AllocatorBenchmark.run(arguments: Array(args.dropFirst()))
+        case "engines":
+            await EngineBenchmark.run(arguments: Array(args.dropFirst()))
         default:
             FileHandle.standardError.write(Data("""
             usage: corral-bench allocator [--seconds S] [--streams N]
+                   corral-bench engines [--runs N] [--socket PATH]
 
             allocator  reserve+release throughput and placement quality on a
                        2-socket, 4-NUMA-node, 256-CPU machine, against first-fit.
+            engines    start latency: ProcessEngine against taskset, DockerEngine
+                       against create+start sent straight to the engine API.
 
             """.utf8))
             exit(args.isEmpty ? 0 : 2)

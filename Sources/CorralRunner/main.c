@@ -20,10 +20,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+// No fsync: the status has to outlive the executor (the page cache does
+// that), not the machine (a reboot ends the workload too).
 static void record(int fd, const char *text) {
     if (fd < 0) return;
     size_t len = strlen(text);
-    if (ftruncate(fd, 0) == 0 && pwrite(fd, text, len, 0) == (ssize_t)len) fsync(fd);
+    if (ftruncate(fd, 0) == 0) {
+        ssize_t ignored = pwrite(fd, text, len, 0);
+        (void)ignored;
+    }
 }
 
 int main(int argc, char **argv) {
