@@ -11,3 +11,20 @@ public protocol CorralError: Error, Sendable, CustomStringConvertible {
 extension CorralError {
     public var description: String { message }
 }
+
+/// The usual shape of a Corral error: a code from an enum of the area's
+/// failures, a message, and the facts that caused it.
+public struct CodedError<Code: RawRepresentable & Sendable & Equatable>: CorralError, Equatable
+where Code.RawValue == String {
+    public let code: Code
+    public let message: String
+    public let context: [String: String]
+
+    public init(_ code: Code, _ message: String, context: [String: String] = [:]) {
+        self.code = code
+        self.message = message
+        self.context = context
+    }
+
+    public var codeName: String { code.rawValue }
+}

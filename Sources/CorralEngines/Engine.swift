@@ -78,29 +78,17 @@ public struct DiscoveredWorkload: Sendable, Hashable {
     public var running: Bool
 }
 
-public struct EngineError: CorralError, Equatable {
-    public enum Code: String, Sendable {
-        case unavailable = "engine_unavailable"
-        case timeout = "engine_timeout"
-        case imageMissing = "image_missing"
-        case startFailed = "start_failed"
-        case notFound = "not_found"
-        case limitTooHigh = "limit_too_high"
-        case failed = "engine_failed"
-    }
-
-    public let code: Code
-    public let message: String
-    public let context: [String: String]
-
-    public init(_ code: Code, _ message: String, context: [String: String] = [:]) {
-        self.code = code
-        self.message = message
-        self.context = context
-    }
-
-    public var codeName: String { code.rawValue }
+public enum EngineErrorCode: String, Sendable, Equatable {
+    case unavailable = "engine_unavailable"
+    case timeout = "engine_timeout"
+    case imageMissing = "image_missing"
+    case startFailed = "start_failed"
+    case notFound = "not_found"
+    case limitTooHigh = "limit_too_high"
+    case failed = "engine_failed"
 }
+
+public typealias EngineError = CodedError<EngineErrorCode>
 
 /// Turns "run this on these resources" into a running thing and reports what
 /// happens to it. DockerEngine and ProcessEngine implement it; tests run both

@@ -59,24 +59,12 @@ public struct Allocation: Sendable, Hashable, Codable {
 }
 
 /// Why the allocator said no.
-public struct AllocationError: CorralError, Equatable {
-    public enum Code: String, Sendable {
-        case doesNotFit = "does_not_fit"
-        case invalidRequest = "invalid_request"
-        case unknownAllocation = "unknown_allocation"
-        case duplicateAllocation = "duplicate_allocation"
-        case conflict = "conflict"
-    }
-
-    public let code: Code
-    public let message: String
-    public let context: [String: String]
-
-    public init(_ code: Code, _ message: String, context: [String: String] = [:]) {
-        self.code = code
-        self.message = message
-        self.context = context
-    }
-
-    public var codeName: String { code.rawValue }
+public enum AllocationErrorCode: String, Sendable, Equatable {
+    case doesNotFit = "does_not_fit"
+    case invalidRequest = "invalid_request"
+    case unknownAllocation = "unknown_allocation"
+    case duplicateAllocation = "duplicate_allocation"
+    case conflict = "conflict"
 }
+
+public typealias AllocationError = CodedError<AllocationErrorCode>

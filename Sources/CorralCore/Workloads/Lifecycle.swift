@@ -9,6 +9,12 @@ public protocol LifecycleState: CaseIterable, Hashable, Sendable, Codable, RawRe
     var isTerminal: Bool { get }
 }
 
+extension LifecycleState {
+    /// Every state but PENDING (nothing taken yet) and the two final ones holds the allocation.
+    public var holdsResources: Bool { !["PENDING", "STOPPED", "LOST"].contains(rawValue) }
+    public var isTerminal: Bool { rawValue == "STOPPED" || rawValue == "LOST" }
+}
+
 /// Application instance states, Drove's names and moves, plus LOST: a running
 /// instance whose container or process vanished (killed from outside).
 ///
@@ -41,14 +47,6 @@ public enum InstanceState: String, LifecycleState {
         }
     }
 
-    public var holdsResources: Bool {
-        switch self {
-        case .PENDING, .STOPPED, .LOST: false
-        default: true
-        }
-    }
-
-    public var isTerminal: Bool { self == .STOPPED || self == .LOST }
 
     /// States that mean something went wrong (the reason is kept).
     public var isFailure: Bool {
@@ -82,14 +80,6 @@ public enum TaskState: String, LifecycleState {
         }
     }
 
-    public var holdsResources: Bool {
-        switch self {
-        case .PENDING, .STOPPED, .LOST: false
-        default: true
-        }
-    }
-
-    public var isTerminal: Bool { self == .STOPPED || self == .LOST }
 }
 
 /// What a move does to the workload's allocation.
