@@ -16,6 +16,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Pure decisions: CPU lists, topology model, units, configuration, allocator.
@@ -49,11 +53,24 @@ let package = Package(
             name: "CorralRuntime",
             dependencies: ["CorralCore", "CorralEngines", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
+        // The executor service: state store, API, recovery.
+        .target(
+            name: "CorralExecutor",
+            dependencies: [
+                "CorralCore", "CorralHost", "CorralEngines", "CorralRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Command-line front end.
         .target(
             name: "CorralCLI",
             dependencies: [
-                "CorralCore", "CorralHost",
+                "CorralCore", "CorralHost", "CorralExecutor", "CorralRuntime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -74,6 +91,11 @@ let package = Package(
             dependencies: ["CorralEngines", "CorralRuntime", "CorralCore", "CorralHost", "CorralRunner",
                            .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Recorded")]
+        ),
+        .testTarget(
+            name: "CorralExecutorTests",
+            dependencies: ["CorralExecutor", "CorralCore", "CorralRuntime", "CorralEngines", "CorralRunner",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(
             name: "CorralCLITests",

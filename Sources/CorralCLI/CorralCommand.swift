@@ -12,7 +12,8 @@ public struct CorralCommand: AsyncParsableCommand {
         `corral config check executor.yml` to see what an executor config would expose.
         """,
         version: CorralVersion.current,
-        subcommands: [TopologyCommand.self, ConfigCommand.self, AllocateCommand.self]
+        subcommands: [UpCommand.self, ExecutorCommand.self, StatusCommand.self, InstancesCommand.self, TasksCommand.self,
+                      TopologyCommand.self, ConfigCommand.self, AllocateCommand.self]
     )
 
     public init() {}

@@ -21,11 +21,13 @@ public struct InstanceInfo: Sendable, Codable, Hashable {
     public var lastError: String?
     /// Tasks: how the command ended.
     public var exitCode: Int32?
+    /// Tasks: the spec's taskId.
+    public var taskId: String?
     public var history: [String]
 
     public init(instanceId: String, appId: String, kind: WorkloadKind, state: String, allocation: Allocation?,
                 ports: [String: Int], engine: String, handle: WorkloadHandle?, created: Double, updated: Double,
-                lastError: String?, exitCode: Int32?, history: [String]) {
+                lastError: String?, exitCode: Int32?, taskId: String? = nil, history: [String]) {
         self.instanceId = instanceId
         self.appId = appId
         self.kind = kind
@@ -38,6 +40,7 @@ public struct InstanceInfo: Sendable, Codable, Hashable {
         self.updated = updated
         self.lastError = lastError
         self.exitCode = exitCode
+        self.taskId = taskId
         self.history = history
     }
 }

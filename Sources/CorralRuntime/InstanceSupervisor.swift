@@ -40,9 +40,16 @@ public actor InstanceSupervisor {
         case stop(String)
     }
 
+    /// What an instance found after a restart holds.
+    public struct Adoption: Sendable {
+        public var allocation: Allocation
+        public var ports: [String: Int]
+        public var handle: WorkloadHandle
+    }
+
     public init(spec: InstanceSpec, instanceId: String, engine: any Engine, broker: any ResourceBroker,
                 observer: (any InstanceObserver)? = nil, output: any LogSink, executorHost: String = "localhost",
-                stopGrace: Duration = .seconds(10)) {
+                stopGrace: Duration = .seconds(10), adopting adoption: Adoption? = nil) {
         self.spec = spec
         self.instanceId = instanceId
         self.engine = engine
@@ -52,11 +59,50 @@ public actor InstanceSupervisor {
         self.checks = CheckRunner(engine: engine)
         self.executorHost = executorHost
         self.stopGrace = stopGrace
-        life = Lifecycle(.PENDING, at: now())
         (events, sink) = AsyncStream<Event>.makeStream()
+        if let adoption {
+            life = Lifecycle(.UNKNOWN, at: now(), reason: "found running after a restart")
+            allocation = adoption.allocation
+            ports = adoption.ports
+            handle = adoption.handle
+            held = true
+        } else {
+            life = Lifecycle(.PENDING, at: now())
+        }
     }
 
     public var state: InstanceState { life.state }
+
+    /// A supervisor for an instance found running after a restart: it starts
+    /// in UNKNOWN, holding `allocation` (already adopted by the broker).
+    public init(adopting spec: InstanceSpec, instanceId: String, allocation: Allocation, ports: [String: Int],
+                handle: WorkloadHandle, engine: any Engine, broker: any ResourceBroker,
+                observer: (any InstanceObserver)? = nil, output: any LogSink, executorHost: String = "localhost",
+                stopGrace: Duration = .seconds(10)) {
+        self.init(spec: spec, instanceId: instanceId, engine: engine, broker: broker, observer: observer, output: output,
+                  executorHost: executorHost, stopGrace: stopGrace,
+                  adopting: Adoption(allocation: allocation, ports: ports, handle: handle))
+    }
+
+    /// Takes an adopted instance back through readiness to HEALTHY, then runs as usual.
+    public func resume() async {
+        guard life.state == .UNKNOWN, let h = handle else { return }
+        await move(.UNREADY, "adopted after a restart")
+        watch { [engine] in .exited(await engine.waitForExit(h)) }
+        if let r = spec.readiness {
+            let runner = checks, ports = self.ports
+            watch { .ready(await runner.loop(r, handle: h, ports: ports, untilSuccess: true)) }
+        } else {
+            sink.yield(.ready(.init(ok: true, detail: "no readiness check")))
+        }
+        await eventLoop(h)
+    }
+
+    /// Marks an instance from the state database that no longer runs: LOST, resources freed.
+    public func markLost(_ reason: String) async {
+        guard life.state == .UNKNOWN else { return }
+        await move(.LOST, reason)
+    }
 
     public var info: InstanceInfo {
         InstanceInfo(instanceId: instanceId, appId: spec.appId, kind: .application, state: life.state.rawValue,

@@ -23,6 +23,17 @@ public actor LocalResourceBroker: ResourceBroker {
         }
     }
 
+    /// Takes back what a workload found after a restart holds.
+    public func adopt(_ allocation: Allocation, ports held: [Int]) throws(AllocationError) {
+        try allocator.adopt(allocation)
+        do {
+            try ports.adopt(held, owner: allocation.id)
+        } catch {
+            _ = try? allocator.release(allocation.id)
+            throw error
+        }
+    }
+
     public func release(id: String) {
         _ = try? allocator.release(id)
         ports.release(owner: id)

@@ -19,11 +19,13 @@ public actor TaskSupervisor {
     private var held = false
     private var exitCode: Int32?
     private var cancelReason: String?
+    private var cancelGrace: Duration = .seconds(5)
     private let created = now()
     private var finished: [CheckedContinuation<InstanceInfo, Never>] = []
 
     public init(spec: TaskSpec, instanceId: String, engine: any Engine, broker: any ResourceBroker,
-                observer: (any InstanceObserver)? = nil, output: any LogSink, executorHost: String = "localhost") {
+                observer: (any InstanceObserver)? = nil, output: any LogSink, executorHost: String = "localhost",
+                adopting: (allocation: Allocation, handle: WorkloadHandle)? = nil) {
         self.spec = spec
         self.instanceId = instanceId
         self.engine = engine
@@ -31,15 +33,44 @@ public actor TaskSupervisor {
         self.observer = observer
         self.output = output
         self.executorHost = executorHost
-        life = Lifecycle(.PENDING, at: now())
+        if let adopting {
+            life = Lifecycle(.UNKNOWN, at: now(), reason: "found after a restart")
+            allocation = adopting.allocation
+            handle = adopting.handle
+            held = true
+        } else {
+            life = Lifecycle(.PENDING, at: now())
+        }
     }
 
     public var state: TaskState { life.state }
 
+    /// A supervisor for a task found after a restart, holding `allocation`.
+    public init(adopting spec: TaskSpec, instanceId: String, allocation: Allocation, handle: WorkloadHandle,
+                engine: any Engine, broker: any ResourceBroker, observer: (any InstanceObserver)? = nil,
+                output: any LogSink, executorHost: String = "localhost") {
+        self.init(spec: spec, instanceId: instanceId, engine: engine, broker: broker, observer: observer, output: output,
+                  executorHost: executorHost, adopting: (allocation, handle))
+    }
+
+    /// Picks an adopted task up: still running, or finished while nobody watched
+    /// (its runner recorded the result).
+    public func resume() async {
+        guard life.state == .UNKNOWN, let h = handle else { return }
+        await move(.RUNNING, "adopted after a restart")
+        let how = await engine.waitForExit(h)
+        await conclude(how, h)
+    }
+
+    public func markLost(_ reason: String) async {
+        guard life.state == .UNKNOWN else { return }
+        await move(.LOST, reason)
+    }
+
     public var info: InstanceInfo {
         InstanceInfo(instanceId: instanceId, appId: spec.sourceAppName, kind: .task, state: life.state.rawValue,
                      allocation: allocation, ports: [:], engine: engine.name, handle: handle, created: created,
-                     updated: life.enteredAt, lastError: life.lastReason, exitCode: exitCode,
+                     updated: life.enteredAt, lastError: life.lastReason, exitCode: exitCode, taskId: spec.taskId,
                      history: life.history.map(\.state.rawValue))
     }
 
@@ -102,7 +133,13 @@ public actor TaskSupervisor {
         }
         handle = h
         await move(.RUNNING)
+        // A cancel that came while it was starting: stop it now.
+        if cancelReason != nil { try? await engine.stop(h, grace: cancelGrace) }
         let how = await engine.waitForExit(h)
+        await conclude(how, h)
+    }
+
+    private func conclude(_ how: WorkloadExit, _ h: WorkloadHandle) async {
         if let reason = cancelReason {
             exitCode = how.code
             await move(.RUN_FAILED, reason)
@@ -133,6 +170,7 @@ public actor TaskSupervisor {
     public func cancel(grace: Duration = .seconds(5)) async -> InstanceInfo {
         if life.state.isTerminal { return info }
         cancelReason = "cancelled"
+        cancelGrace = grace
         if life.state == .PENDING {
             await move(.STOPPED, "cancelled before it started")
             return info

@@ -1,0 +1,208 @@
+import ArgumentParser
+import AsyncHTTPClient
+import CorralCore
+import CorralRuntime
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// How client commands reach an executor.
+struct ClientOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Executor API (env CORRAL_URL).", valueName: "URL"))
+    var url: String?
+
+    @Option(help: ArgumentHelp("The CONTROLLER secret (env CORRAL_SECRET; default: the one `corral up` made).", valueName: "SECRET"))
+    var secret: String?
+
+    @Flag(help: "Print JSON.") var json = false
+
+    var baseURL: String {
+        (url ?? ProcessInfo.processInfo.environment["CORRAL_URL"] ?? Defaults.url).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+    }
+
+    var resolvedSecret: String {
+        secret ?? ProcessInfo.processInfo.environment["CORRAL_SECRET"]
+            ?? (try? Defaults.secret(in: Defaults.userStateDir, create: false)) ?? nil ?? ""
+    }
+
+    /// Calls the API; returns the status and body, or fails with the executor's message.
+    func call(_ method: HTTPMethod, _ path: String, body: Data? = nil) async throws -> (Int, Data) {
+        var req = HTTPClientRequest(url: baseURL + "/apis/v1" + path)
+        req.method = method
+        req.headers.add(name: "Cluster-Authorization", value: resolvedSecret)
+        if let body {
+            req.headers.add(name: "Content-Type", value: "application/json")
+            req.body = .bytes(ByteBuffer(bytes: body))
+        }
+        do {
+            let res = try await HTTPClient.shared.execute(req, timeout: .seconds(30))
+            let data = Data(buffer: try await res.body.collect(upTo: 16 << 20))
+            return (Int(res.status.code), data)
+        } catch {
+            throw fail("cannot reach the executor at \(baseURL): \(error)")
+        }
+    }
+
+    /// The body on success; the executor's error message (with every detail) otherwise.
+    func expect(_ result: (Int, Data), _ ok: Set<Int>) throws -> Data {
+        if ok.contains(result.0) { return result.1 }
+        if let obj = try? JSONSerialization.jsonObject(with: result.1) as? [String: Any],
+           let err = obj["error"] as? [String: Any] {
+            var msg = (err["message"] as? String) ?? "HTTP \(result.0)"
+            if let details = err["details"] as? [[String: Any]] {
+                for d in details where (d["severity"] as? String) == "error" {
+                    let path = (d["path"] as? String).map { $0.isEmpty ? "" : "\($0): " } ?? ""
+                    msg += "\n  \(path)\(d["message"] as? String ?? "")" + ((d["allowed"] as? String).map { " (allowed: \($0))" } ?? "")
+                }
+            }
+            throw fail(msg)
+        }
+        throw fail("HTTP \(result.0) from \(baseURL)")
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T {
+        do { return try JSONDecoder().decode(T.self, from: data) } catch { throw fail("unexpected answer: \(error)") }
+    }
+
+    func printRaw(_ data: Data) {
+        if let obj = try? JSONSerialization.jsonObject(with: data),
+           let pretty = try? JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys]) {
+            print(String(decoding: pretty, as: UTF8.self))
+        } else {
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+func table(_ infos: [InstanceInfo]) -> String {
+    var rows = [["ID", "APP", "STATE", "CPUS", "MEMORY", "ENGINE", "PORTS"]]
+    for i in infos {
+        let cpus = i.allocation.map { $0.pinned ? $0.cpus.listString : "\($0.cpuCount)" } ?? "-"
+        let mem = i.allocation.map { DataSize.human($0.memoryBytes) } ?? "-"
+        let ports = i.ports.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        rows.append([i.instanceId, i.appId, i.state, cpus, mem, i.engine, ports.isEmpty ? "-" : ports])
+    }
+    let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
+    return rows.map { r in r.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+        .joined(separator: "  ").trimmingCharacters(in: .whitespaces) }.joined(separator: "\n")
+}
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the executor: resources, engines, instances.")
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        let data = try client.expect(try await client.call(.GET, "/executor"), [200])
+        if client.json { return client.printRaw(data) }
+        guard let s = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw fail("unexpected answer") }
+        print("executor \(s["id"] ?? "?") on \(s["hostname"] ?? "?"): \(s["mode"] ?? "?"), \(s["freeCpus"] ?? "?")/\(s["totalCpus"] ?? "?") CPUs free")
+        for n in (s["numaNodes"] as? [[String: Any]]) ?? [] {
+            let free = (n["freeMemoryBytes"] as? UInt64).map { DataSize.human($0) } ?? "?"
+            print("  NUMA node \(n["id"] ?? "?"): free CPUs \((n["freeCpus"] as? String).map { $0.isEmpty ? "none" : $0 } ?? "?"), free memory \(free)")
+        }
+        let engines = (s["engines"] as? [String: Bool]) ?? [:]
+        print("  engines: " + engines.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value ? "up" : "DOWN")" }.joined(separator: ", "))
+        let counts = (s["instances"] as? [String: Int]) ?? [:]
+        print("  workloads: " + (counts.isEmpty ? "none" : counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))
+    }
+}
+
+struct InstancesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "instances", abstract: "Application instances.",
+                                                    subcommands: [List.self, Show.self, Start.self, Stop.self])
+
+    struct List: AsyncParsableCommand {
+        @OptionGroup var client: ClientOptions
+        @Option(help: "Only this state (e.g. HEALTHY).") var state: String?
+        func run() async throws {
+            let data = try client.expect(try await client.call(.GET, "/instances" + (state.map { "?state=\($0)" } ?? "")), [200])
+            if client.json { return client.printRaw(data) }
+            print(table(try client.decode([InstanceInfo].self, data)))
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        @OptionGroup var client: ClientOptions
+        @Argument var id: String
+        func run() async throws {
+            client.printRaw(try client.expect(try await client.call(.GET, "/instances/\(id)"), [200]))
+        }
+    }
+
+    struct Start: AsyncParsableCommand {
+        @OptionGroup var client: ClientOptions
+        @Argument(help: ArgumentHelp("Instance spec (JSON).", valueName: "SPEC")) var spec: String
+        func run() async throws {
+            guard let body = FileManager.default.contents(atPath: spec) else { throw fail("cannot read \(spec)") }
+            let data = try client.expect(try await client.call(.POST, "/instances", body: body), [201])
+            if client.json { return client.printRaw(data) }
+            let info = try client.decode(InstanceInfo.self, data)
+            print("\(info.instanceId) \(info.state): CPUs \(info.allocation.map { $0.pinned ? $0.cpus.listString : "\($0.cpuCount)" } ?? "-")")
+        }
+    }
+
+    struct Stop: AsyncParsableCommand {
+        @OptionGroup var client: ClientOptions
+        @Argument var id: String
+        func run() async throws {
+            let data = try client.expect(try await client.call(.POST, "/instances/\(id)/stop"), [200, 202])
+            if client.json { return client.printRaw(data) }
+            print("\(id): stopping")
+        }
+    }
+}
+
+struct TasksCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tasks", abstract: "One-shot tasks.",
+                                                    subcommands: [Run.self, Show.self, Cancel.self])
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a task. With --wait, follow it and exit with its exit code.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: ArgumentHelp("Task spec (JSON).", valueName: "SPEC")) var spec: String
+        @Flag(help: "Wait for the end and exit with the task's exit code.") var wait = false
+
+        func run() async throws {
+            guard let body = FileManager.default.contents(atPath: spec) else { throw fail("cannot read \(spec)") }
+            let data = try client.expect(try await client.call(.POST, "/tasks", body: body), [201])
+            var info = try client.decode(InstanceInfo.self, data)
+            let taskId = info.taskId ?? ""
+            if !client.json { FileHandle.standardError.write(Data("task \(taskId): \(info.state)\n".utf8)) }
+            guard wait else { return client.json ? client.printRaw(data) : () }
+            var last = info.state
+            while info.state != "STOPPED" && info.state != "LOST" {
+                try await Task.sleep(for: .milliseconds(200))
+                info = try client.decode(InstanceInfo.self, try client.expect(try await client.call(.GET, "/tasks/\(taskId)"), [200]))
+                if info.state != last, !client.json {
+                    FileHandle.standardError.write(Data("task \(taskId): \(info.state)\n".utf8))
+                    last = info.state
+                }
+            }
+            if client.json {
+                client.printRaw(try JSONEncoder().encode(info))
+            } else {
+                print("task \(taskId) \(info.history.contains("RUN_COMPLETED") ? "completed" : "failed")"
+                      + (info.exitCode.map { " with exit code \($0)" } ?? "") + (info.lastError.map { ": \($0)" } ?? ""))
+            }
+            guard let code = info.exitCode else { throw ExitCode(info.history.contains("RUN_COMPLETED") ? 0 : 1) }
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        @OptionGroup var client: ClientOptions
+        @Argument var taskId: String
+        func run() async throws {
+            client.printRaw(try client.expect(try await client.call(.GET, "/tasks/\(taskId)"), [200]))
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        @OptionGroup var client: ClientOptions
+        @Argument var taskId: String
+        func run() async throws {
+            client.printRaw(try client.expect(try await client.call(.DELETE, "/tasks/\(taskId)"), [200]))
+        }
+    }
+}

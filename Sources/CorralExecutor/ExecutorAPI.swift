@@ -1,0 +1,205 @@
+import CorralCore
+import CorralRuntime
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The executor's HTTP API (application port) and admin endpoints (admin port).
+/// Documented in docs/api.md.
+public enum ExecutorAPI {
+    public static let maxBody = 1 << 20
+    static let authHeader = HTTPField.Name("Cluster-Authorization")!
+
+    /// Counts refused requests (exposed on the admin port).
+    public actor Counters {
+        public private(set) var unauthorized = 0
+        func refused() { unauthorized += 1 }
+        public init() {}
+    }
+
+    // MARK: JSON responses
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }()
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    struct ErrorBody: Encodable {
+        struct Detail: Encodable {
+            var code: String
+            var message: String
+            var details: [ConfigIssue]?
+        }
+        var error: Detail
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ code: String, _ message: String,
+                      details: [ConfigIssue]? = nil) -> Response {
+        json(ErrorBody(error: .init(code: code, message: message, details: details)), status: status)
+    }
+
+    static func error(_ e: ExecutorError) -> Response {
+        let status: HTTPResponse.Status = switch e.code {
+        case .notFound: .notFound
+        case .conflict, .doesNotFit: .conflict
+        case .invalid: .unprocessableContent
+        case .engineUnavailable, .stateUnavailable: .serviceUnavailable
+        }
+        return error(status, e.codeName, e.message)
+    }
+
+    /// The body, or the response refusing it.
+    static func body(_ request: Request) async -> (Data?, Response?) {
+        do {
+            let buffer = try await request.body.collect(upTo: maxBody)
+            return (Data(buffer: buffer), nil)
+        } catch {
+            return (nil, Self.error(.contentTooLarge, "body_too_large", "the request body is larger than \(maxBody) bytes"))
+        }
+    }
+
+    // MARK: Auth
+
+    /// Every `/apis/...` request must carry `Cluster-Authorization: <CONTROLLER secret>`.
+    struct Auth<Context: RequestContext>: RouterMiddleware {
+        let secret: [UInt8]
+        let counters: Counters
+
+        func handle(_ request: Request, context: Context,
+                    next: (Request, Context) async throws -> Response) async throws -> Response {
+            let given = Array((request.headers[ExecutorAPI.authHeader] ?? "").utf8)
+            guard ExecutorAPI.constantTimeEqual(given, secret) else {
+                await counters.refused()
+                return ExecutorAPI.error(.unauthorized, "unauthorized",
+                                         "missing or wrong Cluster-Authorization header")
+            }
+            return try await next(request, context)
+        }
+    }
+
+    /// Compares without leaking where the first difference is.
+    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var diff = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        for i in 0..<max(a.count, b.count) {
+            diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+        }
+        return diff == 0 && !b.isEmpty
+    }
+
+    // MARK: Routes
+
+    public static func applicationRouter(executor: Executor, secret: Secret, counters: Counters,
+                                         environment: [String: String]) -> Router<BasicRequestContext> {
+        let router = Router()
+        let api = router.group("apis/v1").add(middleware: Auth(secret: Array(secret.value.utf8), counters: counters))
+
+        api.get("ping") { _, _ in json(["status": "ok"]) }
+
+        api.get("executor") { _, _ in json(await executor.summary()) }
+
+        api.post("instances") { request, _ in
+            let (read, refusal) = await body(request)
+            guard let data = read else { return refusal! }
+            let spec: InstanceSpec
+            do throws(SpecError) {
+                spec = try InstanceSpec.parse(json: data, environment: environment)
+            } catch {
+                return Self.error(.unprocessableContent, error.codeName, error.message, details: error.issues)
+            }
+            do throws(ExecutorError) {
+                return json(try await executor.startInstance(spec), status: .created)
+            } catch {
+                return Self.error(error)
+            }
+        }
+
+        api.get("instances") { request, _ in
+            let state = request.uri.queryParameters.get("state")
+            return json(await executor.list(kind: .application, state: state))
+        }
+
+        api.get("instances/{id}") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            guard let info = await executor.get(id), info.kind == .application else {
+                return Self.error(.notFound, "not_found", "no instance \(id)")
+            }
+            return json(info)
+        }
+
+        api.post("instances/{id}/stop") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            do throws(ExecutorError) {
+                return json(try await executor.stopInstance(id), status: .accepted)
+            } catch {
+                return Self.error(error)
+            }
+        }
+
+        api.post("tasks") { request, _ in
+            let (read, refusal) = await body(request)
+            guard let data = read else { return refusal! }
+            let spec: TaskSpec
+            do throws(SpecError) {
+                spec = try TaskSpec.parse(json: data, environment: environment)
+            } catch {
+                return Self.error(.unprocessableContent, error.codeName, error.message, details: error.issues)
+            }
+            do throws(ExecutorError) {
+                return json(try await executor.startTask(spec), status: .created)
+            } catch {
+                return Self.error(error)
+            }
+        }
+
+        api.get("tasks/{taskId}") { _, context in
+            let id = context.parameters.get("taskId") ?? ""
+            guard let info = await executor.task(id) else { return Self.error(.notFound, "not_found", "no task \(id)") }
+            return json(info)
+        }
+
+        api.delete("tasks/{taskId}") { _, context in
+            let id = context.parameters.get("taskId") ?? ""
+            do throws(ExecutorError) {
+                return json(try await executor.cancelTask(id))
+            } catch {
+                return Self.error(error)
+            }
+        }
+        return router
+    }
+
+    struct Health: Encodable {
+        var healthy: Bool
+        var engines: [String: Bool]
+        var stateStoreWritable: Bool
+        var logDiskFreeBytes: UInt64?
+    }
+
+    public static func adminRouter(executor: Executor, counters: Counters, logPath: String) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("ping") { _, _ in "pong\n" }
+        router.get("healthcheck") { _, _ in
+            let summary = await executor.summary()
+            let writable = await executor.storeWritable
+            let free = (try? FileManager.default.attributesOfFileSystem(forPath: existingParent(logPath)))?[.systemFreeSize] as? UInt64
+            let healthy = writable && summary.engines.values.contains(true) && (free ?? 1) > 64 << 20
+            return json(Health(healthy: healthy, engines: summary.engines, stateStoreWritable: writable, logDiskFreeBytes: free),
+                        status: healthy ? .ok : .serviceUnavailable)
+        }
+        return router
+    }
+
+    static func existingParent(_ path: String) -> String {
+        var p = path
+        while !FileManager.default.fileExists(atPath: p), p != "/" { p = (p as NSString).deletingLastPathComponent }
+        return p.isEmpty ? "/" : p
+    }
+}

@@ -1,0 +1,125 @@
+import CorralCore
+import CorralEngines
+import CorralHost
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Puts an executor together from a config and runs it: engines, state,
+/// recovery, then the application and admin listeners in one ServiceGroup.
+/// SIGTERM and SIGINT stop the listeners and return without stopping any
+/// workload: the next start adopts them.
+public struct ExecutorService: Sendable {
+    public struct Plan: Sendable {
+        public var config: ExecutorConfig
+        public var resources: EffectiveResources
+        public var hostname: String
+        public var stateDir: String
+        public var secret: Secret
+        public var engines: [String: any Engine]
+        public var warnings: [String]
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case refused(String)
+        public var description: String {
+            switch self { case .refused(let s): s }
+        }
+    }
+
+    /// Everything that can be checked before listening: config, machine, engines, secret.
+    public static func plan(config: ExecutorConfig, stateDir: String, fsroot: String = "/",
+                            warnings configWarnings: [ConfigIssue] = []) async throws -> Plan {
+        let root = FileSystemRoot(fsroot)
+        let topology = try TopologyReader(root: root).read()
+        let hostname = HostIdentity.hostname(configured: config.options.hostname, root: root)
+        let (resources, issues) = EffectiveResources.compute(topology: topology, resources: config.resources, hostname: hostname)
+        if let e = issues.first(where: { $0.severity == .error }) { throw Failure.refused(e.description) }
+        guard let secret = config.clusterAuth.secrets[.CONTROLLER] else {
+            throw Failure.refused("clusterAuth has no CONTROLLER secret: the API would be open to anyone."
+                                  + " Add one (or run `corral up`, which generates one).")
+        }
+        for (kind, list) in [("application", config.server.applicationConnectors), ("admin", config.server.adminConnectors)] {
+            if list.isEmpty { throw Failure.refused("server.\(kind)Connectors is empty") }
+            if let https = list.first(where: { $0.type == .https }) {
+                throw Failure.refused("server.\(kind)Connectors: type https (port \(https.port)) is not supported yet;"
+                                      + " put a TLS proxy in front or use type http")
+            }
+        }
+        var warnings = (configWarnings + issues.filter { $0.severity == .warning }).map(\.description)
+        var engines: [String: any Engine] = [:]
+        do {
+            engines["process"] = try ProcessEngine(stateDir: "\(stateDir)/processes")
+        } catch {
+            warnings.append("process engine unavailable: \(error.message)")
+        }
+        let docker = DockerEngine(socketPath: config.options.dockerSocketPath,
+                                  commandTimeout: config.options.containerCommandTimeout.duration,
+                                  cacheImages: config.options.cacheImages)
+        if FileManager.default.fileExists(atPath: config.options.dockerSocketPath), await docker.ping() {
+            engines["docker"] = docker
+        } else {
+            warnings.append("no container engine answers on \(config.options.dockerSocketPath): DOCKER executables are refused")
+        }
+        if engines.isEmpty { throw Failure.refused("no engine is available") }
+        return Plan(config: config, resources: resources, hostname: hostname, stateDir: stateDir, secret: secret,
+                    engines: engines, warnings: warnings)
+    }
+
+    public struct Listening: Sendable {
+        public var application: [String]
+        public var admin: [String]
+    }
+
+    /// Runs until SIGTERM or SIGINT. `onListening` gets the bound addresses.
+    public static func run(_ plan: Plan, logger: Logger,
+                           onListening: @escaping @Sendable (Listening) async -> Void = { _ in }) async throws {
+        let executor = try Executor(config: plan.config, resources: plan.resources, hostname: plan.hostname,
+                                    stateDir: plan.stateDir, engines: plan.engines)
+        let report = try await executor.recover()
+        logger.info("recovered state", metadata: ["adopted": "\(report.adopted.count)", "lost": "\(report.lost.count)",
+                                                  "finished": "\(report.finished.count)", "reaped": "\(report.reaped.count)"])
+        let counters = ExecutorAPI.Counters()
+        let env = ProcessInfo.processInfo.environment
+        let logPath = plan.config.logging.instanceLogs?.logPath ?? "\(plan.stateDir)/logs"
+        let bound = BoundAddresses()
+        var services: [any Service] = []
+        let appCount = plan.config.server.applicationConnectors.count
+        let total = appCount + plan.config.server.adminConnectors.count
+        for (i, c) in (plan.config.server.applicationConnectors + plan.config.server.adminConnectors).enumerated() {
+            let isApp = i < appCount
+            let router = isApp
+                ? ExecutorAPI.applicationRouter(executor: executor, secret: plan.secret, counters: counters, environment: env)
+                : ExecutorAPI.adminRouter(executor: executor, counters: counters, logPath: logPath)
+            var appLogger = logger
+            appLogger.logLevel = .warning
+            let app = Application(
+                router: router,
+                configuration: .init(address: .hostname(c.bindHost ?? "0.0.0.0", port: c.port),
+                                     serverName: "corral"),
+                onServerRunning: { channel in
+                    let address = channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
+                    if let all = await bound.add(address, application: isApp, expected: total) {
+                        await onListening(all)
+                    }
+                },
+                logger: appLogger)
+            services.append(app)
+        }
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        logger.info("stopped listening; workloads keep running and are adopted on the next start")
+    }
+
+    actor BoundAddresses {
+        var application: [String] = []
+        var admin: [String] = []
+        func add(_ a: String, application isApp: Bool, expected: Int) -> Listening? {
+            if isApp { application.append(a) } else { admin.append(a) }
+            return application.count + admin.count == expected ? Listening(application: application, admin: admin) : nil
+        }
+    }
+}

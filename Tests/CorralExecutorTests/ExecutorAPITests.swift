@@ -1,0 +1,161 @@
+import AsyncHTTPClient
+import CorralCore
+import CorralExecutor
+import CorralRuntime
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// The executor's API over real sockets, with the process engine and a real SQLite file.
+@Suite(.serialized) struct ExecutorAPITests {
+    static let secret = "test-secret-\(UUID().uuidString)"
+
+    struct Running {
+        var api: String
+        var admin: String
+        var task: Task<Void, any Error>
+        var stateDir: String
+    }
+
+    static func start(stateDir: String? = nil) async throws -> Running {
+        let dir = stateDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("corral-api-\(UUID().uuidString)").path
+        var config = ExecutorConfig()
+        config.server.applicationConnectors = [Connector(port: 0, bindHost: "127.0.0.1")]
+        config.server.adminConnectors = [Connector(port: 0, bindHost: "127.0.0.1")]
+        config.clusterAuth.secrets[.CONTROLLER] = Secret(secret)
+        config.options.dockerSocketPath = "/nonexistent/docker.sock"
+        let plan = try await ExecutorService.plan(config: config, stateDir: dir)
+        let ready = AsyncStream<ExecutorService.Listening>.makeStream()
+        let task = Task {
+            try await ExecutorService.run(plan, logger: Logger(label: "test")) { ready.continuation.yield($0) }
+        }
+        var it = ready.stream.makeAsyncIterator()
+        let l = try #require(await it.next())
+        return Running(api: "http://\(l.application[0])", admin: "http://\(l.admin[0])", task: task, stateDir: dir)
+    }
+
+    static func call(_ base: String, _ method: HTTPMethod, _ path: String, body: String? = nil,
+                     secret: String? = ExecutorAPITests.secret) async throws -> (Int, [String: Any], String) {
+        var req = HTTPClientRequest(url: base + path)
+        req.method = method
+        if let secret { req.headers.add(name: "Cluster-Authorization", value: secret) }
+        if let body { req.body = .bytes(ByteBuffer(string: body)) }
+        let res = try await HTTPClient.shared.execute(req, timeout: .seconds(10))
+        let text = String(buffer: try await res.body.collect(upTo: 1 << 22))
+        let obj = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+        return (Int(res.status.code), obj, text)
+    }
+
+    static func instance(_ id: String, cpus: Int = 1, command: String = "sleep 30") -> String {
+        """
+        {"appId": "api-app", "instanceId": "\(id)", "executable": {"type": "PROCESS", "command": ["/bin/sh", "-c", "\(command)"]},
+         "resources": [{"type": "CPU", "count": \(cpus)}, {"type": "MEMORY", "sizeInMB": 32}],
+         "env": {"API_TOKEN": "s3cr3t-env-value"}}
+        """
+    }
+
+    @Test func everyAPIRequestNeedsTheControllerSecret() async throws {
+        let r = try await Self.start()
+        defer { r.task.cancel() }
+        #expect(try await Self.call(r.api, .GET, "/apis/v1/ping", secret: nil).0 == 401)
+        let wrong = try await Self.call(r.api, .GET, "/apis/v1/ping", secret: "nope")
+        #expect(wrong.0 == 401)
+        #expect((wrong.1["error"] as? [String: Any])?["code"] as? String == "unauthorized")
+        #expect(!wrong.2.contains(Self.secret))
+        #expect(try await Self.call(r.api, .GET, "/apis/v1/ping").0 == 200)
+        // Admin endpoints need none.
+        #expect(try await Self.call(r.admin, .GET, "/ping", secret: nil).0 == 200)
+        let health = try await Self.call(r.admin, .GET, "/healthcheck", secret: nil)
+        #expect(health.0 == 200)
+        #expect(health.1["stateStoreWritable"] as? Bool == true)
+    }
+
+    @Test func constantTimeComparison() {
+        #expect(ExecutorAPI.constantTimeEqual(Array("abc".utf8), Array("abc".utf8)))
+        #expect(!ExecutorAPI.constantTimeEqual(Array("abd".utf8), Array("abc".utf8)))
+        #expect(!ExecutorAPI.constantTimeEqual(Array("ab".utf8), Array("abc".utf8)))
+        #expect(!ExecutorAPI.constantTimeEqual([], []))
+    }
+
+    @Test func instancesStartListStopAndRefuseWhatDoesNotFit() async throws {
+        let r = try await Self.start()
+        defer { r.task.cancel() }
+        let created = try await Self.call(r.api, .POST, "/apis/v1/instances", body: Self.instance("api-1"))
+        #expect(created.0 == 201, "\(created.2)")
+        let alloc = try #require(created.1["allocation"] as? [String: Any])
+        #expect((alloc["cpus"] as? String)?.isEmpty == false)
+        #expect(alloc["pinned"] as? Bool == true)
+        #expect(!created.2.contains("s3cr3t-env-value"), "env values never come back")
+        // Wait for HEALTHY.
+        var state = ""
+        for _ in 0..<100 {
+            state = (try await Self.call(r.api, .GET, "/apis/v1/instances/api-1").1["state"] as? String) ?? ""
+            if state == "HEALTHY" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(state == "HEALTHY")
+        let list = try await Self.call(r.api, .GET, "/apis/v1/instances?state=HEALTHY")
+        #expect(list.2.contains("api-1"))
+        // More CPUs than the machine has: 409, saying what is free.
+        let tooBig = try await Self.call(r.api, .POST, "/apis/v1/instances", body: Self.instance("api-2", cpus: 4096))
+        #expect(tooBig.0 == 409)
+        #expect((tooBig.1["error"] as? [String: Any])?["message"] as? String != nil)
+        #expect(tooBig.2.contains("does not fit"))
+        // A duplicate id is refused.
+        #expect(try await Self.call(r.api, .POST, "/apis/v1/instances", body: Self.instance("api-1")).0 == 409)
+        let stopped = try await Self.call(r.api, .POST, "/apis/v1/instances/api-1/stop")
+        #expect(stopped.0 == 202)
+        for _ in 0..<100 {
+            state = (try await Self.call(r.api, .GET, "/apis/v1/instances/api-1").1["state"] as? String) ?? ""
+            if state == "STOPPED" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(state == "STOPPED")
+        #expect(try await Self.call(r.api, .GET, "/apis/v1/instances/nope").0 == 404)
+    }
+
+    @Test func badInputGetsFourHundredsAndChangesNothing() async throws {
+        let r = try await Self.start()
+        defer { r.task.cancel() }
+        let before = try await Self.call(r.api, .GET, "/apis/v1/executor").1["freeCpus"] as? Int
+        let malformed = try await Self.call(r.api, .POST, "/apis/v1/instances", body: "{\"appId\": ")
+        #expect(malformed.0 == 422)
+        let invalid = try await Self.call(r.api, .POST, "/apis/v1/instances",
+                                          body: "{\"appId\": \"x\", \"colour\": 1, \"resources\": [{\"type\": \"CPU\", \"count\": 0}]}")
+        #expect(invalid.0 == 422)
+        let details = ((invalid.1["error"] as? [String: Any])?["details"] as? [[String: Any]]) ?? []
+        let paths = Set(details.compactMap { $0["path"] as? String })
+        #expect(paths.isSuperset(of: ["colour", "resources[0].count", "executable"]))
+        let huge = String(repeating: "x", count: ExecutorAPI.maxBody + 10)
+        #expect(try await Self.call(r.api, .POST, "/apis/v1/tasks", body: huge).0 == 413)
+        #expect(try await Self.call(r.api, .GET, "/apis/v1/executor").1["freeCpus"] as? Int == before)
+        #expect(try await Self.call(r.api, .GET, "/apis/v1/instances").2 == "[]")
+    }
+
+    @Test func tasksReportExitCodesAndRefuseDuplicates() async throws {
+        let r = try await Self.start()
+        defer { r.task.cancel() }
+        let spec = """
+        {"sourceAppName": "jobs", "taskId": "t-42", "executable": {"type": "PROCESS", "command": ["/bin/sh", "-c", "sleep 0.3; exit 42"]},
+         "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}]}
+        """
+        #expect(try await Self.call(r.api, .POST, "/apis/v1/tasks", body: spec).0 == 201)
+        #expect(try await Self.call(r.api, .POST, "/apis/v1/tasks", body: spec).0 == 409, "a second live task with the same id")
+        var info: [String: Any] = [:]
+        for _ in 0..<100 {
+            info = try await Self.call(r.api, .GET, "/apis/v1/tasks/t-42").1
+            if info["state"] as? String == "STOPPED" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(info["exitCode"] as? Int == 42)
+        #expect((info["history"] as? [String])?.contains("RUN_COMPLETED") == true)
+        // Once it has ended, the same taskId may run again; and it can be cancelled.
+        let again = spec.replacingOccurrences(of: "sleep 0.3; exit 42", with: "sleep 30")
+        #expect(try await Self.call(r.api, .POST, "/apis/v1/tasks", body: again).0 == 201)
+        let cancelled = try await Self.call(r.api, .DELETE, "/apis/v1/tasks/t-42")
+        #expect(cancelled.0 == 200)
+        #expect(cancelled.1["lastError"] as? String == "cancelled")
+    }
+}
