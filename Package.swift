@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(
             name: "CorralCLITests",
             // Depending on the executable makes `swift test` build the binary these tests run.
-            dependencies: ["CorralCLI", "CorralCore", "corral"]
+            dependencies: ["CorralCLI", "CorralCore", "corral", "CorralRunner"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -112,7 +112,9 @@ func serve(config: ExecutorConfig, stateDir: String, fsroot: String, warnings: [
     let logger = makeLogger()
     do {
         try await ExecutorService.run(plan, logger: logger) { listening in
-            if let banner { FileHandle.standardOutput.write(Data((banner(listening) + "\n").utf8)) }
+            let text = banner?(listening)
+                ?? "corral executor listening: API \(listening.application.joined(separator: ", ")), admin \(listening.admin.joined(separator: ", "))"
+            FileHandle.standardOutput.write(Data((text + "\n").utf8))
         }
     } catch {
         throw fail("\(error)")

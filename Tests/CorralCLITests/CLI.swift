@@ -47,6 +47,11 @@ enum CLI {
                       stderr: String(decoding: e, as: UTF8.self))
     }
 
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
     static func writeTemp(_ text: String, name: String = "executor.yml") throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
