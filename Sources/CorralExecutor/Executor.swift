@@ -24,6 +24,7 @@ public actor Executor {
     let broker: LocalResourceBroker
     public let engines: [String: any Engine]
     let logRoot: String
+    let metrics: Metrics
     private var instances: [String: InstanceSupervisor] = [:]
     private var tasks: [String: TaskSupervisor] = [:]
     /// Latest info of every workload this executor knows (live and finished).
@@ -31,8 +32,10 @@ public actor Executor {
     private var taskIDs: [String: String] = [:]  // taskId -> instanceId of the live task
 
     public init(config: ExecutorConfig, resources: EffectiveResources, hostname: String, stateDir: String,
-                engines: [String: any Engine], portRange: ClosedRange<Int> = 31_000...31_999) throws(ExecutorError) {
+                engines: [String: any Engine], portRange: ClosedRange<Int> = 31_000...31_999,
+                metrics: Metrics = Metrics()) throws(ExecutorError) {
         self.config = config
+        self.metrics = metrics
         self.resources = resources
         self.hostname = hostname
         self.engines = engines
@@ -49,7 +52,7 @@ public actor Executor {
 
     /// Where an instance's output goes (log files land in the next step; a file sink for now).
     func sink(appId: String, instanceId: String) -> any LogSink {
-        FileSink(path: "\(logRoot)/\(appId)/\(instanceId)/output.log")
+        FileSink(path: "\(logRoot)/\(appId)/\(instanceId)/output.log", metrics: metrics)
     }
 
     func engine(for executable: Executable) throws(ExecutorError) -> any Engine {
@@ -76,7 +79,19 @@ public actor Executor {
     }
 
     func record(_ info: InstanceInfo, spec: Data?) {
+        let previous = known[info.instanceId]?.state
         known[info.instanceId] = info
+        if previous != info.state {
+            let kind = info.kind.rawValue
+            switch info.state {
+            case "STARTING": Task { await metrics.increment("corral_starts_total", ["kind": kind]) }
+            case "PROVISIONING_FAILED", "START_FAILED", "RUN_FAILED", "LOST":
+                Task { await metrics.increment("corral_failures_total", ["kind": kind, "state": info.state]) }
+            case "UNHEALTHY", "READINESS_CHECK_FAILED":
+                Task { await metrics.increment("corral_check_failures_total", ["state": info.state]) }
+            default: break
+            }
+        }
         let terminal = info.state == "STOPPED" || info.state == "LOST"
         // The spec is written once, with the first row.
         try? store.save(info, terminal: terminal, spec: spec)
@@ -208,6 +223,30 @@ public actor Executor {
     }
 
     public var storeWritable: Bool { store.isWritable() }
+
+    /// Gauges for /metrics: workloads by state, CPUs and memory per NUMA node.
+    public func gauges() async -> [(name: String, help: String, samples: [(labels: [String: String], value: Double)])] {
+        let alloc = await broker.allocator
+        var byState: [String: Int] = [:]
+        for i in known.values { byState["\(i.kind.rawValue)/\(i.state)", default: 0] += 1 }
+        let states = byState.sorted { $0.key < $1.key }.map { k, v -> (labels: [String: String], value: Double) in
+            let parts = k.split(separator: "/")
+            return (["kind": String(parts[0]), "state": String(parts[1])], Double(v))
+        }
+        var cpus: [(labels: [String: String], value: Double)] = []
+        var memory: [(labels: [String: String], value: Double)] = []
+        for n in resources.nodes {
+            let free = n.cpus.intersection(alloc.freeCPUs).count
+            cpus.append((["node": String(n.id), "use": "free"], Double(free)))
+            cpus.append((["node": String(n.id), "use": "allocated"], Double(n.cpus.count - free)))
+            let freeMem = alloc.freeMemory[n.id] ?? 0
+            memory.append((["node": String(n.id), "use": "free"], Double(freeMem)))
+            memory.append((["node": String(n.id), "use": "allocated"], Double(n.memoryBytes - freeMem)))
+        }
+        return [("corral_workloads", "Workloads by kind and state", states),
+                ("corral_cpus", "Offered CPUs per NUMA node, free and allocated", cpus),
+                ("corral_memory_bytes", "Offered memory per NUMA node, free and allocated", memory)]
+    }
     public var brokerState: LocalResourceBroker { broker }
 
     // MARK: Recovery
@@ -293,8 +332,10 @@ final class FileSink: LogSink, @unchecked Sendable {
     // @unchecked: the handle is only touched under `lock`.
     private let lock = NSLock()
     private var handle: FileHandle?
+    private let metrics: Metrics?
 
-    init(path: String) {
+    init(path: String, metrics: Metrics? = nil) {
+        self.metrics = metrics
         let dir = (path as NSString).deletingLastPathComponent
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
@@ -303,8 +344,13 @@ final class FileSink: LogSink, @unchecked Sendable {
     }
 
     func write(_ bytes: [UInt8]) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
         try? handle?.write(contentsOf: Data(bytes))
+        lock.unlock()
+        if let metrics {
+            let n = Double(bytes.count)
+            Task { await metrics.increment("corral_log_bytes_written_total", by: n) }
+        }
     }
 
     func finish() {

@@ -11,12 +11,6 @@ public enum ExecutorAPI {
     public static let maxBody = 1 << 20
     static let authHeader = HTTPField.Name("Cluster-Authorization")!
 
-    /// Counts refused requests (exposed on the admin port).
-    public actor Counters {
-        public private(set) var unauthorized = 0
-        func refused() { unauthorized += 1 }
-        public init() {}
-    }
 
     // MARK: JSON responses
 
@@ -71,13 +65,13 @@ public enum ExecutorAPI {
     /// Every `/apis/...` request must carry `Cluster-Authorization: <CONTROLLER secret>`.
     struct Auth<Context: RequestContext>: RouterMiddleware {
         let secret: [UInt8]
-        let counters: Counters
+        let metrics: Metrics
 
         func handle(_ request: Request, context: Context,
                     next: (Request, Context) async throws -> Response) async throws -> Response {
             let given = Array((request.headers[ExecutorAPI.authHeader] ?? "").utf8)
             guard ExecutorAPI.constantTimeEqual(given, secret) else {
-                await counters.refused()
+                await metrics.increment("corral_api_unauthorized_total")
                 return ExecutorAPI.error(.unauthorized, "unauthorized",
                                          "missing or wrong Cluster-Authorization header")
             }
@@ -96,10 +90,11 @@ public enum ExecutorAPI {
 
     // MARK: Routes
 
-    public static func applicationRouter(executor: Executor, secret: Secret, counters: Counters,
+    public static func applicationRouter(executor: Executor, secret: Secret, metrics: Metrics,
                                          environment: [String: String]) -> Router<BasicRequestContext> {
         let router = Router()
-        let api = router.group("apis/v1").add(middleware: Auth(secret: Array(secret.value.utf8), counters: counters))
+        router.add(middleware: RequestTiming(metrics: metrics))
+        let api = router.group("apis/v1").add(middleware: Auth(secret: Array(secret.value.utf8), metrics: metrics))
 
         api.get("ping") { _, _ in json(["status": "ok"]) }
 
@@ -183,9 +178,14 @@ public enum ExecutorAPI {
         var logDiskFreeBytes: UInt64?
     }
 
-    public static func adminRouter(executor: Executor, counters: Counters, logPath: String) -> Router<BasicRequestContext> {
+    public static func adminRouter(executor: Executor, metrics: Metrics, logPath: String) -> Router<BasicRequestContext> {
         let router = Router()
         router.get("ping") { _, _ in "pong\n" }
+        router.get("metrics") { _, _ in
+            let text = await metrics.render(gauges: await executor.gauges())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        }
         router.get("healthcheck") { _, _ in
             let summary = await executor.summary()
             let writable = await executor.storeWritable

@@ -76,12 +76,12 @@ public struct ExecutorService: Sendable {
     /// Runs until SIGTERM or SIGINT. `onListening` gets the bound addresses.
     public static func run(_ plan: Plan, logger: Logger,
                            onListening: @escaping @Sendable (Listening) async -> Void = { _ in }) async throws {
+        let metrics = Metrics()
         let executor = try Executor(config: plan.config, resources: plan.resources, hostname: plan.hostname,
-                                    stateDir: plan.stateDir, engines: plan.engines)
+                                    stateDir: plan.stateDir, engines: plan.engines, metrics: metrics)
         let report = try await executor.recover()
         logger.info("recovered state", metadata: ["adopted": "\(report.adopted.count)", "lost": "\(report.lost.count)",
                                                   "finished": "\(report.finished.count)", "reaped": "\(report.reaped.count)"])
-        let counters = ExecutorAPI.Counters()
         let env = ProcessInfo.processInfo.environment
         let logPath = plan.config.logging.instanceLogs?.logPath ?? "\(plan.stateDir)/logs"
         let bound = BoundAddresses()
@@ -91,8 +91,8 @@ public struct ExecutorService: Sendable {
         for (i, c) in (plan.config.server.applicationConnectors + plan.config.server.adminConnectors).enumerated() {
             let isApp = i < appCount
             let router = isApp
-                ? ExecutorAPI.applicationRouter(executor: executor, secret: plan.secret, counters: counters, environment: env)
-                : ExecutorAPI.adminRouter(executor: executor, counters: counters, logPath: logPath)
+                ? ExecutorAPI.applicationRouter(executor: executor, secret: plan.secret, metrics: metrics, environment: env)
+                : ExecutorAPI.adminRouter(executor: executor, metrics: metrics, logPath: logPath)
             var appLogger = logger
             appLogger.logLevel = .warning
             let app = Application(

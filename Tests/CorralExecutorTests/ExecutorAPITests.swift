@@ -158,4 +158,30 @@ import Testing
         #expect(cancelled.0 == 200)
         #expect(cancelled.1["lastError"] as? String == "cancelled")
     }
+
+    @Test func metricsCountWhatHappened() async throws {
+        let r = try await Self.start()
+        defer { r.task.cancel() }
+        _ = try await Self.call(r.api, .GET, "/apis/v1/ping", secret: "wrong")
+        _ = try await Self.call(r.api, .GET, "/apis/v1/ping", secret: "wrong")
+        let spec = """
+        {"sourceAppName": "m", "taskId": "m-1", "executable": {"type": "PROCESS", "command": ["sh", "-c", "echo hello"]},
+         "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}]}
+        """
+        #expect(try await Self.call(r.api, .POST, "/apis/v1/tasks", body: spec).0 == 201)
+        for _ in 0..<100 {
+            if try await Self.call(r.api, .GET, "/apis/v1/tasks/m-1").1["state"] as? String == "STOPPED" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let m = try await Self.call(r.admin, .GET, "/metrics", secret: nil)
+        #expect(m.0 == 200)
+        #expect(m.2.contains("corral_api_unauthorized_total 2\n"))
+        #expect(m.2.contains("corral_starts_total{kind=\"task\"} 1\n"))
+        #expect(m.2.contains("corral_workloads{kind=\"task\",state=\"STOPPED\"} 1\n"))
+        #expect(m.2.contains("corral_cpus{node=\"0\",use=\"allocated\"} 0\n"))
+        #expect(m.2.contains("corral_log_bytes_written_total 6\n"), "\"hello\\n\" went to the log file")
+        #expect(m.2.contains("corral_api_request_duration_seconds_count{method=\"GET\",status=\"4xx\"} 2\n"))
+        #expect(!m.2.contains(Self.secret))
+    }
 }
