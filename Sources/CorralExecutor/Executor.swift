@@ -50,9 +50,13 @@ public actor Executor {
         }
     }
 
-    /// Where an instance's output goes (log files land in the next step; a file sink for now).
+    /// Where an instance's output goes: `logPath/<appId>/<instanceId>/output.log`
+    /// (tasks: `<sourceAppName>/<taskId>`), rotated as the `drove` appender says.
     func sink(appId: String, instanceId: String) -> any LogSink {
-        FileSink(path: "\(logRoot)/\(appId)/\(instanceId)/output.log", metrics: metrics)
+        let appender = config.logging.instanceLogs ?? InstanceLogAppender()
+        return InstanceLog(directory: "\(logRoot)/\(appId)/\(instanceId)", rotation: appender.rotation,
+                           suffix: appender.archivedLogFileSuffix, timeZone: appender.common.timeZone.timeZone,
+                           metrics: metrics)
     }
 
     func engine(for executable: Executable) throws(ExecutorError) -> any Engine {
@@ -324,38 +328,5 @@ public actor Executor {
             report.reaped.append(d.handle.instanceID)
         }
         return report
-    }
-}
-
-/// Appends an instance's output to a file (rotation comes with the log files step).
-final class FileSink: LogSink, @unchecked Sendable {
-    // @unchecked: the handle is only touched under `lock`.
-    private let lock = NSLock()
-    private var handle: FileHandle?
-    private let metrics: Metrics?
-
-    init(path: String, metrics: Metrics? = nil) {
-        self.metrics = metrics
-        let dir = (path as NSString).deletingLastPathComponent
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
-        handle = FileHandle(forWritingAtPath: path)
-        _ = try? handle?.seekToEnd()
-    }
-
-    func write(_ bytes: [UInt8]) {
-        lock.lock()
-        try? handle?.write(contentsOf: Data(bytes))
-        lock.unlock()
-        if let metrics {
-            let n = Double(bytes.count)
-            Task { await metrics.increment("corral_log_bytes_written_total", by: n) }
-        }
-    }
-
-    func finish() {
-        lock.lock(); defer { lock.unlock() }
-        try? handle?.close()
-        handle = nil
     }
 }

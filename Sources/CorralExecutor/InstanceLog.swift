@@ -1,0 +1,173 @@
+import CompressNIO
+import CorralCore
+import CorralEngines
+import Foundation
+import NIOCore
+
+/// One instance's output file: `<dir>/output.log`, written straight from the
+/// engine's stream (never through a logger), rotated when it reaches
+/// `maxFileSize` into `output.log.<suffix>` (`%d` the date in the appender's
+/// time zone, `%i` an index), archives gzipped, the oldest removed beyond
+/// `archivedFileCount` (0: no limit by count, as Logback reads it) or
+/// `totalSizeCap`. With `immediateFlush` every chunk is written at once;
+/// otherwise up to `bufferSize` bytes are held. A write that fails (full disk,
+/// unwritable directory) is counted and reported, never fatal to the instance.
+public final class InstanceLog: LogSink, @unchecked Sendable {
+    // @unchecked: all mutable state is guarded by `lock`.
+    public let directory: String
+    public let path: String
+    let rotation: RotationOptions
+    let suffix: String
+    let timeZone: TimeZone
+    let metrics: Metrics?
+    private let lock = NSLock()
+    private var fd: Int32 = -1
+    private var size: UInt64 = 0
+    private var buffer: [UInt8] = []
+    public private(set) var failures = 0
+    public private(set) var lastError: String?
+
+    public init(directory: String, rotation: RotationOptions, suffix: String = "%d", timeZone: TimeZone = .gmt,
+                metrics: Metrics? = nil) {
+        self.directory = directory
+        self.path = "\(directory)/output.log"
+        self.rotation = rotation
+        self.suffix = suffix
+        self.timeZone = timeZone
+        self.metrics = metrics
+        lock.lock()
+        openFile()
+        lock.unlock()
+    }
+
+    private func openFile() {
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        if fd < 0 {
+            failures += 1
+            lastError = "cannot open \(path): \(String(cString: strerror(errno)))"
+            return
+        }
+        var st = stat()
+        size = fstat(fd, &st) == 0 ? UInt64(st.st_size) : 0
+    }
+
+    public func write(_ bytes: [UInt8]) {
+        lock.lock()
+        buffer += bytes
+        if rotation.immediateFlush || UInt64(buffer.count) >= rotation.bufferSize.bytes { flushLocked() }
+        lock.unlock()
+        if let metrics {
+            let n = Double(bytes.count)
+            Task { await metrics.increment("corral_log_bytes_written_total", by: n) }
+        }
+    }
+
+    public func finish() {
+        lock.lock()
+        flushLocked()
+        if fd >= 0 { close(fd) }
+        fd = -1
+        lock.unlock()
+    }
+
+    public func flush() {
+        lock.lock()
+        flushLocked()
+        lock.unlock()
+    }
+
+    private func flushLocked() {
+        guard !buffer.isEmpty else { return }
+        if fd < 0 { openFile() }
+        guard fd >= 0 else { buffer.removeAll(); return }
+        var offset = 0
+        // Split at the size limit so that a rotated file never grows far past it.
+        while offset < buffer.count {
+            var chunk = buffer.count - offset
+            if rotation.archive, let max = rotation.maxFileSize?.bytes, max > size {
+                chunk = min(chunk, Int(max - size))
+            }
+            let n = buffer.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + offset, chunk) }
+            if n <= 0 {
+                failures += 1
+                lastError = "cannot write \(path): \(String(cString: strerror(errno)))"
+                if let metrics { Task { await metrics.increment("corral_log_write_failures_total") } }
+                break
+            }
+            offset += n
+            size += UInt64(n)
+            if rotation.archive, let max = rotation.maxFileSize?.bytes, size >= max { rotateLocked() }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// The archive name for now: the suffix with `%d` (the date) and `%i` (one
+    /// more than the highest index already used for that date, so names never
+    /// go back to a pruned one) filled in.
+    func archiveName() -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyy-MM-dd"
+        f.timeZone = timeZone
+        let pattern = suffix.contains("%i") ? suffix : suffix + ".%i"
+        let dated = "output.log." + pattern.replacingOccurrences(of: "%d", with: f.string(from: Date()))
+        let parts = dated.components(separatedBy: "%i")
+        let (before, after) = (parts[0], parts.dropFirst().joined(separator: "%i"))
+        var highest = -1
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            let plain = name.hasSuffix(".gz") ? String(name.dropLast(3)) : name
+            guard plain.hasPrefix(before), plain.hasSuffix(after), plain.count > before.count + after.count else { continue }
+            let middle = plain.dropFirst(before.count).dropLast(after.count)
+            if let i = Int(middle) { highest = max(highest, i) }
+        }
+        return dated.replacingOccurrences(of: "%i", with: String(highest + 1))
+    }
+
+    private func rotateLocked() {
+        if fd >= 0 { close(fd) }
+        fd = -1
+        let archived = "\(directory)/\(archiveName())"
+        if rename(path, archived) == 0 {
+            Self.gzip(archived)
+            prune()
+        }
+        openFile()
+    }
+
+    /// Replaces `file` with `file.gz`.
+    static func gzip(_ file: String) {
+        guard let data = FileManager.default.contents(atPath: file) else { return }
+        var input = ByteBuffer(bytes: data)
+        guard let compressed = try? input.compress(with: .gzip()) else { return }
+        let out = Data(buffer: compressed)
+        if FileManager.default.createFile(atPath: file + ".gz", contents: out) {
+            unlink(file)
+        }
+    }
+
+    /// Archived files, oldest first.
+    public func archives() -> [(name: String, size: UInt64, modified: Date)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasPrefix("output.log.") }.compactMap { n in
+            guard let a = try? FileManager.default.attributesOfItem(atPath: "\(directory)/\(n)") else { return nil }
+            return (n, (a[.size] as? UInt64) ?? 0, (a[.modificationDate] as? Date) ?? .distantPast)
+        }.sorted { $0.modified != $1.modified ? $0.modified < $1.modified : $0.name < $1.name }
+    }
+
+    private func prune() {
+        var list = archives()
+        if rotation.archivedFileCount > 0 {
+            while list.count > rotation.archivedFileCount {
+                unlink("\(directory)/\(list.removeFirst().name)")
+            }
+        }
+        if let cap = rotation.totalSizeCap?.bytes {
+            var total = list.reduce(UInt64(0)) { $0 + $1.size }
+            while total > cap, !list.isEmpty {
+                let oldest = list.removeFirst()
+                unlink("\(directory)/\(oldest.name)")
+                total -= oldest.size
+            }
+        }
+    }
+}
