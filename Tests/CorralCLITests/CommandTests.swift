@@ -162,3 +162,29 @@ import Testing
         #expect(bad.stderr.contains("--memory: \"lots\" is not a size"))
     }
 }
+
+@Suite struct ExampleTests {
+    @Test(arguments: ["executor-standalone.yml", "executor-docker.yml", "executor-podman.yml"])
+    func exampleConfigsAreValid(name: String) throws {
+        let path = CLI.packageRoot.appendingPathComponent("examples/\(name)").path
+        let r = try CLI.run(["config", "check", path, "--fsroot", CLI.fixture("gpu-2s8c2t"), "--json"],
+                            env: ["CORRAL_CONTROLLER_SECRET": "example-secret"])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        #expect(r.json?["secretsConfigured"] as? [String] == ["CONTROLLER"])
+        #expect(!r.stdout.contains("example-secret"))
+    }
+
+    @Test func theExecutorDryRunShowsWhatItWouldExpose() throws {
+        let path = CLI.packageRoot.appendingPathComponent("examples/executor-standalone.yml").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-dry-\(UUID().uuidString)").path
+        let r = try CLI.run(["executor", "--config", path, "--state-dir", dir, "--dry-run"],
+                            env: ["CORRAL_CONTROLLER_SECRET": "example-secret"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("API   http://0.0.0.0:7700/apis/v1"))
+        #expect(r.stderr.contains("admin http://127.0.0.1:7701/healthcheck"))
+        #expect(!r.stderr.contains("example-secret"))
+        let open = try CLI.run(["executor", "--config", try CLI.writeTemp("options: {}\n"), "--state-dir", dir, "--dry-run"])
+        #expect(open.status == 1)
+        #expect(open.stderr.contains("no CONTROLLER secret"))
+    }
+}
