@@ -182,6 +182,21 @@ public actor Executor {
 
     public func get(_ id: String) -> InstanceInfo? { known[id] }
 
+    /// The log directory of an instance (by instance id) or task (by taskId or instance id).
+    public func logDirectory(_ id: String) -> String? {
+        if let i = known[id] {
+            return i.kind == .task ? "\(logRoot)/\(i.appId)/\(i.taskId ?? id)" : "\(logRoot)/\(i.appId)/\(id)"
+        }
+        if let t = task(id) { return "\(logRoot)/\(t.appId)/\(id)" }
+        return nil
+    }
+
+    /// Whether the workload (instance id or taskId) has reached its end.
+    public func isFinished(_ id: String) -> Bool {
+        let info = known[id] ?? task(id)
+        return info.map { $0.state == "STOPPED" || $0.state == "LOST" } ?? true
+    }
+
     public struct Summary: Sendable, Encodable {
         public struct Node: Sendable, Encodable {
             public var id: Int

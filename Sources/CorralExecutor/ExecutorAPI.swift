@@ -98,6 +98,8 @@ public enum ExecutorAPI {
 
         api.get("ping") { _, _ in json(["status": "ok"]) }
 
+        LogFilesAPI.add(to: api, executor: executor)
+
         api.get("executor") { _, _ in json(await executor.summary()) }
 
         api.post("instances") { request, _ in

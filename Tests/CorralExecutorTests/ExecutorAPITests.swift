@@ -184,4 +184,34 @@ import Testing
         #expect(m.2.contains("corral_api_request_duration_seconds_count{method=\"GET\",status=\"4xx\"} 2\n"))
         #expect(!m.2.contains(Self.secret))
     }
+
+    @Test func logFilesCanBeListedReadDownloadedAndTailed() async throws {
+        let r = try await Self.start()
+        defer { r.task.cancel() }
+        let spec = """
+        {"sourceAppName": "logs", "taskId": "l-1", "executable": {"type": "PROCESS",
+         "command": ["sh", "-c", "for i in 1 2 3 4 5; do echo line $i; done; sleep 0.5; echo late"]},
+         "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}]}
+        """
+        #expect(try await Self.call(r.api, .POST, "/apis/v1/tasks", body: spec).0 == 201)
+        try await Task.sleep(for: .milliseconds(300))
+        // Following the tail streams what comes later, and ends with the task.
+        let follow = try await Self.call(r.api, .GET, "/apis/v1/logs/l-1/tail?lines=2&follow=true")
+        #expect(follow.0 == 200)
+        #expect(follow.2 == "line 4\nline 5\nlate\n", "\(follow.2)")
+        let files = try await Self.call(r.api, .GET, "/apis/v1/logs/l-1/files")
+        #expect(files.2.contains("\"name\":\"output.log\""))
+        let read = try await Self.call(r.api, .GET, "/apis/v1/logs/l-1/read/output.log?offset=7&length=6")
+        #expect(read.1["data"] as? String == "line 2")
+        #expect(read.1["size"] as? Int == 40)
+        let dl = try await Self.call(r.api, .GET, "/apis/v1/logs/l-1/download/output.log")
+        #expect(dl.2 == "line 1\nline 2\nline 3\nline 4\nline 5\nlate\n")
+        for bad in ["..%2F..%2Fstate.sqlite", "..", "output.log%2F..%2F..%2Fsecret", "passwd"] {
+            let res = try await Self.call(r.api, .GET, "/apis/v1/logs/l-1/read/\(bad)")
+            #expect(res.0 == 400 || res.0 == 404, "\(bad): \(res.0)")
+            #expect(!res.2.contains("CONTROLLER"))
+        }
+        #expect(try await Self.call(r.api, .GET, "/apis/v1/logs/l-1/read/..").0 == 400)
+        #expect(try await Self.call(r.api, .GET, "/apis/v1/logs/nope/files").0 == 404)
+    }
 }

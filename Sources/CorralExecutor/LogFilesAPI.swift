@@ -1,0 +1,155 @@
+import CorralCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Reading instance log files over the API: list, read a range, download, tail
+/// (optionally following). File names must be one of the instance's own log
+/// files; anything else, path traversal included, is a 400.
+enum LogFilesAPI {
+    struct FileEntry: Encodable {
+        var name: String
+        var size: UInt64
+        var modified: Double
+    }
+
+    struct Chunk: Encodable {
+        var data: String
+        var offset: UInt64
+        var length: Int
+        var size: UInt64
+    }
+
+    static func validName(_ name: String) -> Bool {
+        (name == "output.log" || name.hasPrefix("output.log."))
+            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_") }
+            && !name.contains("..")
+    }
+
+    static func files(_ dir: String) -> [FileEntry] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return names.filter(validName).sorted().compactMap { n in
+            guard let a = try? FileManager.default.attributesOfItem(atPath: "\(dir)/\(n)") else { return nil }
+            return FileEntry(name: n, size: (a[.size] as? UInt64) ?? 0,
+                             modified: ((a[.modificationDate] as? Date) ?? .distantPast).timeIntervalSince1970)
+        }
+    }
+
+    /// The directory of a known instance, or the error response.
+    static func directory(_ executor: Executor, _ context: BasicRequestContext) async -> (String?, Response?) {
+        let id = context.parameters.get("instanceId") ?? ""
+        guard let dir = await executor.logDirectory(id) else {
+            return (nil, ExecutorAPI.error(.notFound, "not_found", "no instance or task \(id)"))
+        }
+        return (dir, nil)
+    }
+
+    static func file(_ context: BasicRequestContext, _ dir: String) -> (String?, Response?) {
+        let name = context.parameters.get("file") ?? ""
+        guard validName(name) else {
+            return (nil, ExecutorAPI.error(.badRequest, "invalid_file", "\"\(name)\" is not a log file name",
+                                           details: nil))
+        }
+        let path = "\(dir)/\(name)"
+        guard FileManager.default.fileExists(atPath: path) else {
+            return (nil, ExecutorAPI.error(.notFound, "not_found", "no log file \(name)"))
+        }
+        return (path, nil)
+    }
+
+    static func add(to api: RouterGroup<BasicRequestContext>, executor: Executor) {
+        api.get("logs/{instanceId}/files") { _, context in
+            let (dir, refusal) = await directory(executor, context)
+            guard let dir else { return refusal! }
+            return ExecutorAPI.json(files(dir))
+        }
+
+        api.get("logs/{instanceId}/read/{file}") { request, context in
+            let (dir, refusal) = await directory(executor, context)
+            guard let dir else { return refusal! }
+            let (path, bad) = file(context, dir)
+            guard let path else { return bad! }
+            let q = request.uri.queryParameters
+            guard let offset = UInt64(q.get("offset") ?? "0"), let length = Int(q.get("length") ?? "65536"),
+                  (0...(4 << 20)).contains(length) else {
+                return ExecutorAPI.error(.badRequest, "invalid_range", "offset must be >= 0 and length 0 to 4194304")
+            }
+            guard let fh = FileHandle(forReadingAtPath: path) else {
+                return ExecutorAPI.error(.notFound, "not_found", "cannot open the log file")
+            }
+            defer { try? fh.close() }
+            let size = (try? fh.seekToEnd()) ?? 0
+            try? fh.seek(toOffset: min(offset, size))
+            let data = (try? fh.read(upToCount: length)) ?? Data()
+            return ExecutorAPI.json(Chunk(data: String(decoding: data, as: UTF8.self), offset: min(offset, size),
+                                          length: data.count, size: size))
+        }
+
+        api.get("logs/{instanceId}/download/{file}") { _, context in
+            let (dir, refusal) = await directory(executor, context)
+            guard let dir else { return refusal! }
+            let (path, bad) = file(context, dir)
+            guard let path, let data = FileManager.default.contents(atPath: path) else { return bad! }
+            let name = (path as NSString).lastPathComponent
+            return Response(status: .ok, headers: [.contentType: "application/octet-stream",
+                                                   .contentDisposition: "attachment; filename=\"\(name)\""],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        }
+
+        api.get("logs/{instanceId}/tail") { request, context in
+            let (dir, refusal) = await directory(executor, context)
+            guard let dir else { return refusal! }
+            let id = context.parameters.get("instanceId") ?? ""
+            let q = request.uri.queryParameters
+            let lines = min(max(Int(q.get("lines") ?? "100") ?? 100, 0), 100_000)
+            let follow = q.get("follow") == "true"
+            let path = "\(dir)/output.log"
+            return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                            body: ResponseBody { out in
+                                let (initial, end) = lastLines(path, lines)
+                                try await out.write(ByteBuffer(bytes: initial))
+                                var offset = end
+                                while follow {
+                                    try await Task.sleep(for: .milliseconds(200))
+                                    let (chunk, next) = readFrom(path, offset)
+                                    if next < offset { offset = 0; continue }  // rotated: start the new file
+                                    if !chunk.isEmpty { try await out.write(ByteBuffer(bytes: chunk)) }
+                                    offset = next
+                                    if await executor.isFinished(id), chunk.isEmpty { break }
+                                }
+                                try await out.finish(nil)
+                            })
+        }
+    }
+
+    /// The last `n` lines of a file, and where it ends.
+    static func lastLines(_ path: String, _ n: Int) -> (bytes: [UInt8], end: UInt64) {
+        guard let data = FileManager.default.contents(atPath: path) else { return ([], 0) }
+        let bytes = [UInt8](data)
+        var count = 0
+        var start = bytes.count
+        var i = bytes.count - 1
+        if i >= 0, bytes[i] == 10 { i -= 1 }
+        while i >= 0 {
+            if bytes[i] == 10 {
+                count += 1
+                if count == n { start = i + 1; break }
+            }
+            i -= 1
+        }
+        if i < 0 { start = 0 }
+        if n == 0 { start = bytes.count }
+        return (Array(bytes[start...]), UInt64(bytes.count))
+    }
+
+    static func readFrom(_ path: String, _ offset: UInt64) -> ([UInt8], UInt64) {
+        guard let fh = FileHandle(forReadingAtPath: path) else { return ([], offset) }
+        defer { try? fh.close() }
+        let size = (try? fh.seekToEnd()) ?? 0
+        if size < offset { return ([], size) }
+        try? fh.seek(toOffset: offset)
+        let data = (try? fh.read(upToCount: 1 << 20)) ?? Data()
+        return ([UInt8](data), offset + UInt64(data.count))
+    }
+}
