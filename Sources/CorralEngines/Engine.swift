@@ -6,6 +6,12 @@ public protocol LogSink: Sendable {
     func write(_ bytes: [UInt8])
     /// The stream ended (the workload closed its output).
     func finish()
+    /// Returns once `finish()` has been called, or after `timeout`.
+    func waitUntilFinished(timeout: Duration) async
+}
+
+extension LogSink {
+    public func waitUntilFinished(timeout: Duration) async {}
 }
 
 /// Names one running workload for its engine; persisted so that a restarted

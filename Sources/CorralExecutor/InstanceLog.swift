@@ -57,18 +57,52 @@ public final class InstanceLog: LogSink, @unchecked Sendable {
         buffer += bytes
         if rotation.immediateFlush || UInt64(buffer.count) >= rotation.bufferSize.bytes { flushLocked() }
         lock.unlock()
-        if let metrics {
-            let n = Double(bytes.count)
-            Task { await metrics.increment("corral_log_bytes_written_total", by: n) }
-        }
+        metrics?.logBytes.add(bytes.count)
     }
+
+    private var finished = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
 
     public func finish() {
         lock.lock()
         flushLocked()
         if fd >= 0 { close(fd) }
         fd = -1
+        finished = true
+        let w = waiters
+        waiters = []
         lock.unlock()
+        for c in w { c.resume() }
+    }
+
+    private func takeWaiters() -> [CheckedContinuation<Void, Never>] {
+        lock.withLock {
+            let w = waiters
+            waiters = []
+            return w
+        }
+    }
+
+    public func waitUntilFinished(timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    self.lock.lock()
+                    if self.finished {
+                        self.lock.unlock()
+                        c.resume()
+                    } else {
+                        self.waiters.append(c)
+                        self.lock.unlock()
+                    }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            _ = await group.next()
+            group.cancelAll()
+            // Timed out (or done): nobody stays parked, so the group can end.
+            for c in self.takeWaiters() { c.resume() }
+        }
     }
 
     public func flush() {

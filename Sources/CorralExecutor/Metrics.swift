@@ -5,6 +5,18 @@ import Hummingbird
 /// The executor's metrics, rendered in the Prometheus text format on the admin
 /// port's `/metrics`. Counters and one latency histogram, kept in an actor.
 public actor Metrics {
+    /// Bytes written to instance log files, counted synchronously by the writers.
+    public nonisolated let logBytes = Counter()
+
+    /// A counter safe to bump from any thread without awaiting.
+    public final class Counter: @unchecked Sendable {
+        // @unchecked: `value` is only touched under `lock`.
+        private let lock = NSLock()
+        private var value: UInt64 = 0
+        public func add(_ n: Int) { lock.lock(); value += UInt64(n); lock.unlock() }
+        public var total: UInt64 { lock.lock(); defer { lock.unlock() }; return value }
+    }
+
     private var counters: [String: Double] = [:]
     private var durationBuckets: [Double: Int] = [:]
     private var durationCount: [String: Int] = [:]
@@ -46,6 +58,7 @@ public actor Metrics {
             out += "# HELP \(g.name) \(g.help)\n# TYPE \(g.name) gauge\n"
             for s in g.samples { out += "\(Self.key(g.name, s.labels)) \(Self.format(s.value))\n" }
         }
+        out += "# TYPE corral_log_bytes_written_total counter\ncorral_log_bytes_written_total \(logBytes.total)\n"
         var seen = Set<String>()
         for k in counters.keys.sorted() {
             let name = String(k.prefix(while: { $0 != "{" }))

@@ -284,6 +284,7 @@ public actor InstanceSupervisor {
     private func teardown(_ h: WorkloadHandle, reason: String) async {
         for t in background { t.cancel() }
         try? await engine.stop(h, grace: stopGrace)
+        await output.waitUntilFinished(timeout: .seconds(5))
         await move(.DEPROVISIONING)
         try? await engine.remove(h)
         await move(.STOPPED, reason)

@@ -160,6 +160,8 @@ public actor TaskSupervisor {
     }
 
     private func finish(_ h: WorkloadHandle?) async {
+        // Its output pipe drains a moment after it exits: a STOPPED task's log is complete.
+        if h != nil { await output.waitUntilFinished(timeout: .seconds(5)) }
         await move(.DEPROVISIONING)
         if let h { try? await engine.remove(h) }
         await move(.STOPPED, life.lastReason)
