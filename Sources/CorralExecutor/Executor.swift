@@ -20,7 +20,7 @@ public actor Executor {
     public let resources: EffectiveResources
     public let hostname: String
     public let id: String
-    let store: StateStore
+    public nonisolated let store: StateStore
     let broker: LocalResourceBroker
     public let engines: [String: any Engine]
     let logRoot: String

@@ -91,7 +91,7 @@ public enum ExecutorAPI {
     // MARK: Routes
 
     public static func applicationRouter(executor: Executor, secret: Secret, metrics: Metrics,
-                                         environment: [String: String]) -> Router<BasicRequestContext> {
+                                         environment: [String: String], apps: AppReconciler? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: RequestTiming(metrics: metrics))
         let api = router.group("apis/v1").add(middleware: Auth(secret: Array(secret.value.utf8), metrics: metrics))
@@ -99,6 +99,7 @@ public enum ExecutorAPI {
         api.get("ping") { _, _ in json(["status": "ok"]) }
 
         LogFilesAPI.add(to: api, executor: executor)
+        if let apps { addApps(to: api, apps: apps, environment: environment) }
 
         api.get("executor") { _, _ in json(await executor.summary()) }
 
@@ -171,6 +172,61 @@ public enum ExecutorAPI {
             }
         }
         return router
+    }
+
+    /// Standalone apps: `{"spec": <instance spec>, "instances": N}`.
+    static func addApps(to api: RouterGroup<BasicRequestContext>, apps: AppReconciler, environment: [String: String]) {
+        @Sendable func instancesField(_ data: Data) -> Int? {
+            ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["instances"] as? Int
+        }
+        api.post("apps") { request, _ in
+            let (read, refusal) = await body(request)
+            guard let data = read else { return refusal! }
+            guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+                  let specObject = object["spec"], let count = object["instances"] as? Int,
+                  Set(object.keys).isSubset(of: ["spec", "instances"]),
+                  let specData = try? JSONSerialization.data(withJSONObject: specObject) else {
+                return Self.error(.unprocessableContent, "invalid_app",
+                                  "the body must be {\"spec\": <instance spec>, \"instances\": N}")
+            }
+            let spec: InstanceSpec
+            do throws(SpecError) {
+                spec = try InstanceSpec.parse(json: specData, environment: environment)
+            } catch {
+                return Self.error(.unprocessableContent, error.codeName, error.message, details: error.issues)
+            }
+            do throws(ExecutorError) {
+                return json(try await apps.deploy(spec, instances: count), status: .created)
+            } catch {
+                return Self.error(error)
+            }
+        }
+        api.get("apps") { _, _ in json(await apps.list()) }
+        api.get("apps/{id}") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            guard let s = await apps.get(id) else { return Self.error(.notFound, "not_found", "no app \(id)") }
+            return json(s)
+        }
+        api.put("apps/{id}/scale") { request, context in
+            let (read, refusal) = await body(request)
+            guard let data = read else { return refusal! }
+            guard let count = instancesField(data) else {
+                return Self.error(.unprocessableContent, "invalid_scale", "the body must be {\"instances\": N}")
+            }
+            do throws(ExecutorError) {
+                return json(try await apps.scale(context.parameters.get("id") ?? "", instances: count))
+            } catch {
+                return Self.error(error)
+            }
+        }
+        api.delete("apps/{id}") { _, context in
+            do throws(ExecutorError) {
+                try await apps.destroy(context.parameters.get("id") ?? "")
+                return Response(status: .noContent)
+            } catch {
+                return Self.error(error)
+            }
+        }
     }
 
     struct Health: Encodable {

@@ -80,6 +80,8 @@ public struct ExecutorService: Sendable {
         let executor = try Executor(config: plan.config, resources: plan.resources, hostname: plan.hostname,
                                     stateDir: plan.stateDir, engines: plan.engines, metrics: metrics)
         let report = try await executor.recover()
+        let apps = AppReconciler(executor: executor, store: executor.store)
+        await apps.start()
         logger.info("recovered state", metadata: ["adopted": "\(report.adopted.count)", "lost": "\(report.lost.count)",
                                                   "finished": "\(report.finished.count)", "reaped": "\(report.reaped.count)"])
         let env = ProcessInfo.processInfo.environment
@@ -91,7 +93,8 @@ public struct ExecutorService: Sendable {
         for (i, c) in (plan.config.server.applicationConnectors + plan.config.server.adminConnectors).enumerated() {
             let isApp = i < appCount
             let router = isApp
-                ? ExecutorAPI.applicationRouter(executor: executor, secret: plan.secret, metrics: metrics, environment: env)
+                ? ExecutorAPI.applicationRouter(executor: executor, secret: plan.secret, metrics: metrics, environment: env,
+                                                apps: apps)
                 : ExecutorAPI.adminRouter(executor: executor, metrics: metrics, logPath: logPath)
             var appLogger = logger
             appLogger.logLevel = .warning
@@ -111,6 +114,7 @@ public struct ExecutorService: Sendable {
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        await apps.stop()
         logger.info("stopped listening; workloads keep running and are adopted on the next start")
     }
 

@@ -214,4 +214,27 @@ import Testing
         #expect(try await Self.call(r.api, .GET, "/apis/v1/logs/l-1/read/..").0 == 400)
         #expect(try await Self.call(r.api, .GET, "/apis/v1/logs/nope/files").0 == 404)
     }
+
+    @Test func appsCanBeDeployedScaledAndDestroyed() async throws {
+        let r = try await Self.start()
+        defer { r.task.cancel() }
+        let body = """
+        {"spec": {"appId": "svc", "executable": {"type": "PROCESS", "command": ["sleep", "60"]},
+                  "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}]}, "instances": 1}
+        """
+        let created = try await Self.call(r.api, .POST, "/apis/v1/apps", body: body)
+        #expect(created.0 == 201, "\(created.2)")
+        var running = 0
+        for _ in 0..<100 {
+            running = try await Self.call(r.api, .GET, "/apis/v1/apps/svc").1["healthy"] as? Int ?? 0
+            if running == 1 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(running == 1)
+        #expect(try await Self.call(r.api, .PUT, "/apis/v1/apps/svc/scale", body: "{\"instances\": 0}").0 == 200)
+        #expect(try await Self.call(r.api, .PUT, "/apis/v1/apps/svc/scale", body: "{\"count\": 1}").0 == 422)
+        #expect(try await Self.call(r.api, .POST, "/apis/v1/apps", body: "{\"instances\": 1}").0 == 422)
+        #expect(try await Self.call(r.api, .DELETE, "/apis/v1/apps/svc").0 == 204)
+        #expect(try await Self.call(r.api, .GET, "/apis/v1/apps/svc").0 == 404)
+    }
 }

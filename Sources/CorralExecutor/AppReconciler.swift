@@ -1,0 +1,184 @@
+import CorralCore
+import CorralRuntime
+import Foundation
+
+/// Keeps standalone applications at their instance count: starts missing
+/// instances, stops extra ones (newest first), and replaces instances that
+/// failed (LOST, START_FAILED, UNHEALTHY, ...) after an exponential backoff
+/// with jitter (1 s doubling to at most 60 s, times 0.5-1.5), reset once an
+/// instance has been HEALTHY for a minute.
+///
+/// It only talks to the executor through `startInstance`, `stopInstance` and
+/// `list`, so a cluster controller can take its place later. App specs are
+/// kept in the state database with environment values removed (they may be
+/// secrets): after a restart, an app whose spec had environment values is
+/// paused until it is deployed again, instead of starting instances without them.
+public actor AppReconciler {
+    public struct App: Sendable, Codable {
+        public var appId: String
+        public var spec: InstanceSpec
+        public var instances: Int
+        public var failures: Int = 0
+        public var nextStart: Double = 0
+        public var paused: String? = nil
+    }
+
+    public struct Status: Sendable, Encodable {
+        public var appId: String
+        public var desired: Int
+        public var running: Int
+        public var healthy: Int
+        public var instances: [String]
+        public var failures: Int
+        public var nextStartInSeconds: Double?
+        public var paused: String?
+    }
+
+    let executor: Executor
+    let store: StateStore?
+    private var apps: [String: App] = [:]
+    private var loop: Task<Void, Never>?
+    let baseDelay: Double
+    let maxDelay: Double
+
+    public init(executor: Executor, store: StateStore?, baseDelay: Double = 1, maxDelay: Double = 60) {
+        self.executor = executor
+        self.store = store
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+    }
+
+    /// Loads saved apps and reconciles every `interval` until cancelled.
+    public func start(interval: Duration = .seconds(1)) {
+        if let saved = store?.meta("apps").flatMap({ try? JSONDecoder().decode([String: App].self, from: Data($0.utf8)) }) {
+            for (id, var app) in saved {
+                if app.spec.env.values.contains(where: { $0.isEmpty }) && !app.spec.env.isEmpty {
+                    app.paused = "environment values are not stored (they may be secrets): deploy the app again to resume"
+                }
+                apps[id] = app
+            }
+        }
+        loop?.cancel()
+        loop = Task { [weak self] in
+            while !Task.isCancelled {
+                await self?.reconcile()
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    public func stop() { loop?.cancel() }
+
+    func save() {
+        var redacted = apps
+        for (id, app) in redacted {
+            redacted[id]!.spec.env = Dictionary(uniqueKeysWithValues: app.spec.env.keys.map { ($0, "") })
+        }
+        if let data = try? JSONEncoder().encode(redacted) {
+            try? store?.setMeta("apps", String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    // MARK: Operations
+
+    public func deploy(_ spec: InstanceSpec, instances: Int) throws(ExecutorError) -> Status {
+        guard (0...1000).contains(instances) else {
+            throw ExecutorError(.invalid, "instances must be from 0 to 1000 (got \(instances))")
+        }
+        var template = spec
+        template.instanceId = nil
+        var app = apps[spec.appId] ?? App(appId: spec.appId, spec: template, instances: instances)
+        app.spec = template
+        app.instances = instances
+        app.paused = nil
+        app.failures = 0
+        app.nextStart = 0
+        apps[spec.appId] = app
+        save()
+        return status(app, [])
+    }
+
+    public func scale(_ appId: String, instances: Int) throws(ExecutorError) -> Status {
+        guard var app = apps[appId] else { throw ExecutorError(.notFound, "no app \(appId)") }
+        guard (0...1000).contains(instances) else {
+            throw ExecutorError(.invalid, "instances must be from 0 to 1000 (got \(instances))")
+        }
+        app.instances = instances
+        apps[appId] = app
+        save()
+        return status(app, [])
+    }
+
+    /// Removes the app and stops all its instances.
+    public func destroy(_ appId: String) async throws(ExecutorError) {
+        guard apps.removeValue(forKey: appId) != nil else { throw ExecutorError(.notFound, "no app \(appId)") }
+        save()
+        for i in await executor.list(kind: .application) where i.appId == appId && !Self.ended(i.state) {
+            _ = try? await executor.stopInstance(i.instanceId)
+        }
+    }
+
+    public func list() async -> [Status] {
+        let all = await executor.list(kind: .application)
+        return apps.values.sorted { $0.appId < $1.appId }.map { status($0, all) }
+    }
+
+    public func get(_ appId: String) async -> Status? {
+        guard let app = apps[appId] else { return nil }
+        return status(app, await executor.list(kind: .application))
+    }
+
+    // MARK: Reconciling
+
+    static func ended(_ state: String) -> Bool { state == "STOPPED" || state == "LOST" }
+    static let stopping: Set<String> = ["STOPPING", "DEPROVISIONING"]
+    static let failed: Set<String> = ["PROVISIONING_FAILED", "START_FAILED", "READINESS_CHECK_FAILED", "UNHEALTHY", "LOST"]
+
+    func status(_ app: App, _ all: [InstanceInfo]) -> Status {
+        let mine = all.filter { $0.appId == app.appId && !Self.ended($0.state) && !Self.stopping.contains($0.state) }
+        let wait = app.nextStart - Date().timeIntervalSince1970
+        return Status(appId: app.appId, desired: app.instances, running: mine.count,
+                      healthy: mine.filter { $0.state == "HEALTHY" }.count, instances: mine.map(\.instanceId).sorted(),
+                      failures: app.failures, nextStartInSeconds: wait > 0 ? wait : nil, paused: app.paused)
+    }
+
+    /// One pass over every app.
+    public func reconcile() async {
+        let now = Date().timeIntervalSince1970
+        let all = await executor.list(kind: .application)
+        for id in apps.keys.sorted() {
+            guard var app = apps[id] else { continue }
+            let mine = all.filter { $0.appId == id }
+            // Count failures seen since the last pass.
+            for i in mine where i.history.contains(where: Self.failed.contains) && Self.ended(i.state) {
+                if !seenFailures.contains(i.instanceId) {
+                    seenFailures.insert(i.instanceId)
+                    app.failures += 1
+                    let delay = min(maxDelay, baseDelay * pow(2, Double(app.failures - 1))) * Double.random(in: 0.5...1.5)
+                    app.nextStart = now + delay
+                }
+            }
+            // Healthy for a minute: the app is stable again.
+            if app.failures > 0, mine.contains(where: { $0.state == "HEALTHY" && now - $0.updated > 60 }) {
+                app.failures = 0
+            }
+            let live = mine.filter { !Self.ended($0.state) && !Self.stopping.contains($0.state) }
+            if live.count > app.instances {
+                for extra in live.sorted(by: { $0.created > $1.created }).prefix(live.count - app.instances) {
+                    _ = try? await executor.stopInstance(extra.instanceId)
+                }
+            } else if live.count < app.instances, app.paused == nil, now >= app.nextStart {
+                do {
+                    _ = try await executor.startInstance(app.spec)
+                } catch {
+                    // Does not fit (or no engine): try again after the backoff.
+                    app.failures += 1
+                    app.nextStart = now + min(maxDelay, baseDelay * pow(2, Double(app.failures - 1))) * Double.random(in: 0.5...1.5)
+                }
+            }
+            apps[id] = app
+        }
+    }
+
+    private var seenFailures = Set<String>()
+}
