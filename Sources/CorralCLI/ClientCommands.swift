@@ -109,7 +109,32 @@ struct StatusCommand: AsyncParsableCommand {
 
 struct InstancesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "instances", abstract: "Application instances.",
-                                                    subcommands: [List.self, Show.self, Start.self, Stop.self])
+                                                    subcommands: [List.self, Show.self, Start.self, Stop.self, Logs.self])
+
+    struct Logs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print an instance's (or task's) output; -f follows it.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Instance id, or a task's taskId.") var id: String
+        @Option(help: "Lines from the end.") var lines = 100
+        @Flag(name: .shortAndLong, help: "Keep following until it ends.") var follow = false
+
+        func run() async throws {
+            var req = HTTPClientRequest(url: client.baseURL + "/apis/v1/logs/\(id)/tail?lines=\(lines)&follow=\(follow)")
+            req.headers.add(name: "Cluster-Authorization", value: client.resolvedSecret)
+            do {
+                let res = try await HTTPClient.shared.execute(req, deadline: .distantFuture)
+                guard res.status.code == 200 else {
+                    _ = try client.expect((Int(res.status.code), Data(buffer: try await res.body.collect(upTo: 1 << 20))), [200])
+                    return
+                }
+                for try await chunk in res.body { FileHandle.standardOutput.write(Data(buffer: chunk)) }
+            } catch let e as ExitCode {
+                throw e
+            } catch {
+                throw fail("cannot reach the executor at \(client.baseURL): \(error)")
+            }
+        }
+    }
 
     struct List: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
@@ -203,6 +228,56 @@ struct TasksCommand: AsyncParsableCommand {
         @Argument var taskId: String
         func run() async throws {
             client.printRaw(try client.expect(try await client.call(.DELETE, "/tasks/\(taskId)"), [200]))
+        }
+    }
+}
+
+struct AppsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "apps", abstract: "Standalone apps kept at N instances.",
+                                                    subcommands: [Deploy.self, Scale.self, Destroy.self, List.self])
+
+    struct Deploy: AsyncParsableCommand {
+        @OptionGroup var client: ClientOptions
+        @Argument(help: ArgumentHelp("Instance spec (JSON).", valueName: "SPEC")) var spec: String
+        @Option(help: "How many instances to keep running.") var instances: Int
+
+        func run() async throws {
+            guard let data = FileManager.default.contents(atPath: spec),
+                  let object = try? JSONSerialization.jsonObject(with: data) else { throw fail("cannot read \(spec) as JSON") }
+            let body = try JSONSerialization.data(withJSONObject: ["spec": object, "instances": instances])
+            client.printRaw(try client.expect(try await client.call(.POST, "/apps", body: body), [201]))
+        }
+    }
+
+    struct Scale: AsyncParsableCommand {
+        @OptionGroup var client: ClientOptions
+        @Argument var appId: String
+        @Option var instances: Int
+        func run() async throws {
+            let body = Data("{\"instances\": \(instances)}".utf8)
+            client.printRaw(try client.expect(try await client.call(.PUT, "/apps/\(appId)/scale", body: body), [200]))
+        }
+    }
+
+    struct Destroy: AsyncParsableCommand {
+        @OptionGroup var client: ClientOptions
+        @Argument var appId: String
+        func run() async throws {
+            _ = try client.expect(try await client.call(.DELETE, "/apps/\(appId)"), [204])
+            print("\(appId): destroyed; its instances are stopping")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        @OptionGroup var client: ClientOptions
+        func run() async throws {
+            let data = try client.expect(try await client.call(.GET, "/apps"), [200])
+            if client.json { return client.printRaw(data) }
+            let list = (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
+            print("APP  DESIRED  RUNNING  HEALTHY  FAILURES  NOTE")
+            for a in list {
+                print("\(a["appId"] ?? "")  \(a["desired"] ?? 0)  \(a["running"] ?? 0)  \(a["healthy"] ?? 0)  \(a["failures"] ?? 0)  \(a["paused"] as? String ?? "")")
+            }
         }
     }
 }
