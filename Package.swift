@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Pure decisions: CPU lists, topology model, units, configuration, allocator.
@@ -77,7 +78,11 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "corral", dependencies: ["CorralCLI"]),
-        .executableTarget(name: "CorralBench", dependencies: ["CorralCore", "CorralHost", "CorralEngines"]),
+        .executableTarget(name: "CorralBench", dependencies: [
+            "CorralCore", "CorralHost", "CorralEngines",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+        ]),
         .testTarget(
             name: "CorralCoreTests",
             dependencies: ["CorralCore", .product(name: "PropertyBased", package: "swift-property-based")]

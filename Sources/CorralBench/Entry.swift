@@ -10,17 +10,22 @@ struct Entry {
         switch args.first {
         case "allocator":
             AllocatorBenchmark.run(arguments: Array(args.dropFirst()))
+        case "executor":
+            await ExecutorBenchmark.run(arguments: Array(args.dropFirst()))
         case "engines":
             await EngineBenchmark.run(arguments: Array(args.dropFirst()))
         default:
             FileHandle.standardError.write(Data("""
             usage: corral-bench allocator [--seconds S] [--streams N]
                    corral-bench engines [--runs N] [--socket PATH]
+                   corral-bench executor [--instances N]
 
             allocator  reserve+release throughput and placement quality on a
                        2-socket, 4-NUMA-node, 256-CPU machine, against first-fit.
             engines    start latency: ProcessEngine against taskset, DockerEngine
                        against create+start sent straight to the engine API.
+            executor   the real daemon: RSS idle and with N instances, API start
+                       latency, recovery time after SIGKILL (needs .build/release/corral).
 
             """.utf8))
             exit(args.isEmpty ? 0 : 2)
