@@ -88,14 +88,7 @@ public actor InstanceSupervisor {
     public func resume() async {
         guard life.state == .UNKNOWN, let h = handle else { return }
         await move(.UNREADY, "adopted after a restart")
-        watch { [engine] in .exited(await engine.waitForExit(h)) }
-        if let r = spec.readiness {
-            let runner = checks, ports = self.ports
-            watch { .ready(await runner.loop(r, handle: h, ports: ports, untilSuccess: true)) }
-        } else {
-            sink.yield(.ready(.init(ok: true, detail: "no readiness check")))
-        }
-        await eventLoop(h)
+        await watchAndRun(h)
     }
 
     /// Marks an instance from the state database that no longer runs: LOST, resources freed.
@@ -175,6 +168,11 @@ public actor InstanceSupervisor {
         }
         handle = h
         await move(.UNREADY)
+        await watchAndRun(h)
+    }
+
+    /// UNREADY onwards: watch for the end, check readiness, then run the event loop.
+    private func watchAndRun(_ h: WorkloadHandle) async {
         watch { [engine] in .exited(await engine.waitForExit(h)) }
         if let r = spec.readiness {
             let runner = checks, ports = self.ports
