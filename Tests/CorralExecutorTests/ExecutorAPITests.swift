@@ -237,4 +237,31 @@ import Testing
         #expect(try await Self.call(r.api, .DELETE, "/apis/v1/apps/svc").0 == 204)
         #expect(try await Self.call(r.api, .GET, "/apis/v1/apps/svc").0 == 404)
     }
+
+    /// Every endpoint docs/api.md names is served: an unmatched route answers
+    /// 404 with no JSON error body, a known one with a JSON body.
+    @Test func theAPIDocumentMatchesTheRoutes() async throws {
+        let doc = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("docs/api.md"), encoding: .utf8)
+        var endpoints = Set<String>()
+        for method in ["GET", "POST", "PUT", "DELETE"] {
+            var rest = Substring(doc)
+            while let r = rest.range(of: "`\(method) /apis/v1/") {
+                let path = rest[r.upperBound...].prefix { $0 != "`" && $0 != " " && $0 != "?" && $0 != "[" }
+                endpoints.insert("\(method) /apis/v1/\(path)")
+                rest = rest[r.upperBound...]
+            }
+        }
+        #expect(endpoints.count >= 14, "\(endpoints.sorted())")
+        let r = try await Self.start()
+        defer { r.task.cancel() }
+        for e in endpoints.sorted() {
+            let parts = e.split(separator: " ")
+            let path = parts[1].replacingOccurrences(of: "{id}", with: "nope").replacingOccurrences(of: "{taskId}", with: "nope")
+                .replacingOccurrences(of: "{file}", with: "output.log")
+            let res = try await Self.call(r.api, HTTPMethod(rawValue: String(parts[0])), path, body: parts[0] == "GET" ? nil : "{}")
+            #expect(res.1["error"] != nil || (200..<300).contains(res.0) || res.2.hasPrefix("["),
+                    "\(e) is documented but not served (\(res.0))")
+        }
+    }
 }
