@@ -45,12 +45,9 @@ enum Defaults {
     }
 }
 
-func makeLogger() -> Logger {
-    LoggingSystem.bootstrap { label in
-        var h = StreamLogHandler.standardError(label: label)
-        h.logLevel = .info
-        return h
-    }
+/// The executor's own log, as the config's `logging` section says.
+func makeLogger(_ config: LoggingConfig) -> Logger {
+    LoggingSystem.bootstrap(ExecutorLogging.factory(config))
     return Logger(label: "corral.executor")
 }
 
@@ -109,7 +106,7 @@ func serve(config: ExecutorConfig, stateDir: String, fsroot: String, warnings: [
     lines += plan.warnings.map { "  warning: \($0)" }
     FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     if dryRun { return }
-    let logger = makeLogger()
+    let logger = makeLogger(config.logging)
     do {
         try await ExecutorService.run(plan, logger: logger) { listening in
             let text = banner?(listening)

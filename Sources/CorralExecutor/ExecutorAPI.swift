@@ -91,9 +91,11 @@ public enum ExecutorAPI {
     // MARK: Routes
 
     public static func applicationRouter(executor: Executor, secret: Secret, metrics: Metrics,
-                                         environment: [String: String], apps: AppReconciler? = nil) -> Router<BasicRequestContext> {
+                                         environment: [String: String], apps: AppReconciler? = nil,
+                                         requestLog: [AppenderConfig] = []) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: RequestTiming(metrics: metrics))
+        if !requestLog.isEmpty { router.add(middleware: RequestLog(appenders: requestLog)) }
         let api = router.group("apis/v1").add(middleware: Auth(secret: Array(secret.value.utf8), metrics: metrics))
 
         api.get("ping") { _, _ in json(["status": "ok"]) }

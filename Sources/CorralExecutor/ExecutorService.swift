@@ -94,7 +94,7 @@ public struct ExecutorService: Sendable {
             let isApp = i < appCount
             let router = isApp
                 ? ExecutorAPI.applicationRouter(executor: executor, secret: plan.secret, metrics: metrics, environment: env,
-                                                apps: apps)
+                                                apps: apps, requestLog: plan.config.server.requestLog.appenders)
                 : ExecutorAPI.adminRouter(executor: executor, metrics: metrics, logPath: logPath)
             var appLogger = logger
             appLogger.logLevel = .warning

@@ -19,13 +19,14 @@ import Testing
         var stateDir: String
     }
 
-    static func start(stateDir: String? = nil) async throws -> Running {
+    static func start(stateDir: String? = nil, configure: (inout ExecutorConfig) -> Void = { _ in }) async throws -> Running {
         let dir = stateDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("corral-api-\(UUID().uuidString)").path
         var config = ExecutorConfig()
         config.server.applicationConnectors = [Connector(port: 0, bindHost: "127.0.0.1")]
         config.server.adminConnectors = [Connector(port: 0, bindHost: "127.0.0.1")]
         config.clusterAuth.secrets[.CONTROLLER] = Secret(secret)
         config.options.dockerSocketPath = "/nonexistent/docker.sock"
+        configure(&config)
         let plan = try await ExecutorService.plan(config: config, stateDir: dir)
         let ready = AsyncStream<ExecutorService.Listening>.makeStream()
         let task = Task {
@@ -263,5 +264,24 @@ import Testing
             #expect(res.1["error"] != nil || (200..<300).contains(res.0) || res.2.hasPrefix("["),
                     "\(e) is documented but not served (\(res.0))")
         }
+    }
+
+    @Test func theRequestLogRecordsEveryCallWithoutTheSecret() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("corral-req-\(UUID().uuidString).log").path
+        let r = try await Self.start { c in
+            var f = FileAppender()
+            f.currentLogFilename = path
+            f.rotation.archive = false
+            c.server.requestLog.appenders = [.file(f)]
+        }
+        defer { r.task.cancel() }
+        _ = try await Self.call(r.api, .GET, "/apis/v1/ping")
+        _ = try await Self.call(r.api, .GET, "/apis/v1/ping", secret: "wrong")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0].contains("\"GET /apis/v1/ping HTTP/1.1\" 200 "))
+        #expect(lines[1].contains("\"GET /apis/v1/ping HTTP/1.1\" 401 "))
+        #expect(!text.contains(Self.secret) && !text.contains("wrong"))
     }
 }

@@ -1,0 +1,56 @@
+import CorralCore
+@testable import CorralExecutor
+import Foundation
+import Logging
+import Testing
+
+@Suite struct ExecutorLoggingTests {
+    static let instant = Date(timeIntervalSince1970: 1_795_000_000.25)  // 2026-11-18 11:06:40.250 UTC
+
+    func event(_ level: Logger.Level = .info, label: String = "com.phonepe.drove.Executor", message: String = "started",
+               metadata: Logger.Metadata = ["appId": "billing-1"]) -> LogPattern.Event {
+        LogPattern.Event(date: Self.instant, level: level, label: label, message: message, metadata: metadata)
+    }
+
+    @Test func theSeedsPatternsRender() {
+        let ist = TimeZone(identifier: "Asia/Kolkata")!
+        let a = LogPattern("%(%-5level) [%date] [%logger{0} - %X{appId}] %message%n", timeZone: ist)
+        #expect(a.render(event()) == "INFO  [2026-11-18 16:36:40,250] [Executor - billing-1] started\n")
+        let b = LogPattern("%(%-5level) | %-23date | %-30logger{0} | %message%n", timeZone: .gmt)
+        #expect(b.render(event(.warning)) ==
+                "WARN  | 2026-11-18 11:06:40,250 | Executor                       | started\n")
+    }
+
+    @Test func widthsDatesAndUnknownWords() {
+        let p = LogPattern("%5p|%.3m|%d{HH:mm}|%logger|%X{missing}|%%|%zz", timeZone: .gmt)
+        #expect(p.render(event(.error)) == "ERROR|ted|11:06|com.phonepe.drove.Executor||%|%zz")
+    }
+
+    @Test func thresholdsLevelsAndFileRotation() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-elog-\(UUID().uuidString)").path
+        var file = FileAppender()
+        file.currentLogFilename = "\(dir)/executor.log"
+        file.archivedLogFilenamePattern = "\(dir)/executor.log-%d-%i"
+        file.rotation.maxFileSize = DataSize(bytes: 200)
+        file.rotation.archivedFileCount = 2
+        file.common.threshold = .INFO
+        file.common.logFormat = "%-5level %logger{0}: %message%n"
+        var config = LoggingConfig()
+        config.level = .DEBUG
+        config.loggers = ["noisy": .ERROR]
+        config.appenders = [.file(file)]
+        let factory = ExecutorLogging.factory(config)
+        let main = Logger(label: "corral.executor", factory: factory)
+        let noisy = Logger(label: "noisy.part", factory: factory)
+        main.debug("below the appender's threshold")
+        main.info("hello")
+        noisy.warning("below this logger's level")
+        noisy.error("loud")
+        let text = try String(contentsOfFile: "\(dir)/executor.log", encoding: .utf8)
+        #expect(text == "INFO  executor: hello\nERROR part: loud\n")
+        for i in 0..<40 { main.info("line \(i)") }
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("executor.log-") }
+        #expect(names.count == 2, "archivedFileCount keeps two: \(names)")
+        #expect(try String(contentsOfFile: "\(dir)/executor.log", encoding: .utf8).utf8.count < 200 + 40)
+    }
+}
