@@ -24,13 +24,13 @@ enum ExecutorBenchmark {
             process.standardError = FileHandle.nullDevice
             try process.run()
             var text = ""
-            while !text.contains("\n") {
+            while !text.contains("corral executor listening:") || !text.hasSuffix("\n") {
                 let d = out.fileHandleForReading.availableData
                 if d.isEmpty { break }
                 text += String(decoding: d, as: UTF8.self)
             }
             ready = ContinuousClock.now - started
-            guard let r = text.range(of: "API "), let comma = text[r.upperBound...].firstIndex(of: ",") else {
+            guard let line = text.range(of: "corral executor listening:"), let r = text[line.upperBound...].range(of: "API "), let comma = text[r.upperBound...].firstIndex(of: ",") else {
                 throw NSError(domain: "bench", code: 1, userInfo: [NSLocalizedDescriptionKey: "executor did not start: \(text)"])
             }
             api = "http://" + text[r.upperBound..<comma]

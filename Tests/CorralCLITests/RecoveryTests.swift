@@ -17,12 +17,12 @@ import Testing
             // Wait for "corral executor listening: API 127.0.0.1:PORT, admin ...".
             var text = ""
             let end = Date().addingTimeInterval(20)
-            while Date() < end, !text.contains("\n") {
+            while Date() < end, !text.contains("corral executor listening:") || !text.hasSuffix("\n") {
                 let d = out.fileHandleForReading.availableData
                 if d.isEmpty { break }
                 text += String(decoding: d, as: UTF8.self)
             }
-            guard let r = text.range(of: "API "), let comma = text[r.upperBound...].firstIndex(of: ",") else {
+            guard let line = text.range(of: "corral executor listening:"), let r = text[line.upperBound...].range(of: "API "), let comma = text[r.upperBound...].firstIndex(of: ",") else {
                 throw CLI.Failure("executor did not start: \(text)")
             }
             api = "http://" + text[r.upperBound..<comma]
