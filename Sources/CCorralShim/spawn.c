@@ -63,6 +63,18 @@ static void child(const corral_spawn_attr *a, int report) {
     for (int sig = 1; sig < NSIG; sig++) {
         if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
     }
+    // A runner must not be stopped by the signals meant for its command, not
+    // even in the instant after exec before its own code runs: ignored
+    // dispositions survive exec.
+    if (a->ignore_stop_signals) {
+        struct sigaction ign;
+        memset(&ign, 0, sizeof ign);
+        ign.sa_handler = SIG_IGN;
+        sigaction(SIGTERM, &ign, NULL);
+        sigaction(SIGINT, &ign, NULL);
+        sigaction(SIGHUP, &ign, NULL);
+        sigaction(SIGQUIT, &ign, NULL);
+    }
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

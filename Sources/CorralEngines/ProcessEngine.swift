@@ -160,6 +160,7 @@ public final class ProcessEngine: Engine {
         spec.stdout = writeFD
         spec.stderr = writeFD
         spec.extraFD = statusFD
+        spec.ignoreStopSignals = true
         let pid: pid_t
         do {
             pid = try NativeSpawn.spawn(spec)

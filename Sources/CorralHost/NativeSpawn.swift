@@ -32,6 +32,8 @@ public struct SpawnSpec: Sendable {
     public var stderr: Int32 = -1
     /// Becomes descriptor 3 in the child.
     public var extraFD: Int32 = -1
+    /// Ignore SIGTERM, SIGINT, SIGHUP and SIGQUIT from exec on (for the runner).
+    public var ignoreStopSignals = false
 
     public init(executable: String, arguments: [String], environment: [String: String] = [:]) {
         self.executable = executable
@@ -110,6 +112,7 @@ public enum NativeSpawn {
                                     attr.stdout_fd = spec.stdout
                                     attr.stderr_fd = spec.stderr
                                     attr.extra_fd = spec.extraFD
+                                    attr.ignore_stop_signals = spec.ignoreStopSignals ? 1 : 0
                                     return corral_spawn(&attr, &pid, &stage, &error)
                                 }
                             }

@@ -51,6 +51,13 @@ int main(int argc, char **argv) {
     }
     if (status_fd >= 0) fcntl(status_fd, F_SETFD, FD_CLOEXEC);
 
+    // Stop signals are for the command: the runner stays to record its end.
+    // (Started by Corral they are already ignored from exec on.)
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+
     int report[2];
     if (pipe2(report, O_CLOEXEC) < 0) {
         record(status_fd, "exec-failed 24\n");
@@ -65,6 +72,12 @@ int main(int argc, char **argv) {
     }
     if (child == 0) {
         close(report[0]);
+        // The command gets the default dispositions back.
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGQUIT, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
         execvp(argv[i], &argv[i]);
         int e = errno;
         ssize_t ignored = write(report[1], &e, sizeof e);
@@ -72,10 +85,6 @@ int main(int argc, char **argv) {
         _exit(127);
     }
     close(report[1]);
-    signal(SIGTERM, SIG_IGN);
-    signal(SIGINT, SIG_IGN);
-    signal(SIGHUP, SIG_IGN);
-    signal(SIGQUIT, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
 
     int exec_errno = 0;

@@ -266,4 +266,17 @@ final class CollectingSink: LogSink, @unchecked Sendable {
         #expect(await second.waitForExit(h) == .exited(code: 9))
         try await second.remove(h)
     }
+
+    /// A stop that lands the instant a workload starts must still leave a
+    /// recorded result: the runner is never killed by the stop signal.
+    @Test func aStopRightAfterStartStillRecordsTheResult() async throws {
+        let e = try engine()
+        for i in 0..<25 {
+            let h = try await e.start(launch("race-\(i)", ["sleep", "30"]), output: CollectingSink())
+            try await e.stop(h, grace: .seconds(2))
+            let how = await e.waitForExit(h)
+            if case .vanished = how { Issue.record("run \(i): the result was lost (\(how))") }
+            try await e.remove(h)
+        }
+    }
 }

@@ -29,6 +29,7 @@ typedef struct corral_spawn_attr {
     int stdout_fd;                     /* -1: /dev/null */
     int stderr_fd;                     /* -1: /dev/null */
     int extra_fd;                      /* >= 0: becomes fd 3 */
+    int ignore_stop_signals;           /* SIGTERM, SIGINT, SIGHUP, SIGQUIT ignored across exec */
 } corral_spawn_attr;
 
 /// Steps that can fail in the child, reported with errno.
