@@ -130,11 +130,10 @@ enum EngineBenchmark {
         func viaCurl(_ n: Int) -> Double {
             let name = "bench-curl-\(n)-\(UUID().uuidString.prefix(6).lowercased())"
             let start = clock.now
-            let created = curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", body(name),
+            _ = curl(["-X", "POST", "-H", "Content-Type: application/json", "-d", body(name),
                                 "http://d/v1.41/containers/create?name=\(name)"])
             _ = curl(["-X", "POST", "http://d/v1.41/containers/\(name)/start"])
             let took = ms(clock.now - start)
-            _ = created
             _ = curl(["-X", "DELETE", "http://d/v1.41/containers/\(name)?force=1&v=1"])
             return took
         }

@@ -101,13 +101,11 @@ enum ExecutorBenchmark {
             d = try Daemon(binary: binary, config: config, stateDir: "\(dir)/state")
             let recovery = d.ready
             var healthy = 0
-            let list = await call(d.api, .GET, "/executor")
             for _ in 0..<200 {
                 healthy = ((await call(d.api, .GET, "/executor"))["instances"] as? [String: Int])?["HEALTHY"] ?? 0
                 if healthy == count { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
-            _ = list
             let afterRecovery = clock.now - d.started
             print("executor with \(count) process-engine instances (over-provisioned on the 96-CPU fixture; sleep 3600 each)")
             print(String(format: "  RSS idle                          %6.1f MiB", Double(idle) / 1024))

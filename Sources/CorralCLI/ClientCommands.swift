@@ -22,7 +22,7 @@ struct ClientOptions: ParsableArguments {
 
     var resolvedSecret: String {
         secret ?? ProcessInfo.processInfo.environment["CORRAL_SECRET"]
-            ?? (try? Defaults.secret(in: Defaults.userStateDir, create: false)) ?? nil ?? ""
+            ?? ((try? Defaults.secret(in: Defaults.userStateDir, create: false)) ?? nil) ?? ""
     }
 
     /// Calls the API; returns the status and body, or fails with the executor's message.

@@ -104,7 +104,8 @@ public final class DockerEngine: Engine {
                 ? "a container named \(launch.name) already exists: \(msg)"
                 : "creating the container failed: \(msg)", context: ["image": image])
         }
-        let id = try DockerClient.decode(Docker.CreateResponse.self, created, "container create").Id
+        let createdBody = try DockerClient.decode(Docker.CreateResponse.self, created, "container create")
+        let id = createdBody.Id
         // From here on, a failure removes the container again.
         do throws(EngineError) {
             let started = try await client.call(.POST, "/containers/\(id)/start")
@@ -115,7 +116,7 @@ public final class DockerEngine: Engine {
             attachLogs(id: id, since: nil, output: output)
             return WorkloadHandle(engine: name, id: id, instanceID: launch.instanceID, pid: info?.State.Pid.map { Int32($0) },
                                   confinement: "container (\(launch.allocation.pinned ? "cpuset" : "cpu shares"), memory limit)",
-                                  warnings: warnings + ((try? DockerClient.decode(Docker.CreateResponse.self, created, ""))?.Warnings ?? []))
+                                  warnings: warnings + (createdBody.Warnings ?? []))
         } catch {
             _ = try? await client.call(.DELETE, "/containers/\(id)", query: [("v", "1"), ("force", "1")])
             throw error

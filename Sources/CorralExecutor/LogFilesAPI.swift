@@ -90,7 +90,10 @@ enum LogFilesAPI {
             let (dir, refusal) = await directory(executor, context)
             guard let dir else { return refusal! }
             let (path, bad) = file(context, dir)
-            guard let path, let data = FileManager.default.contents(atPath: path) else { return bad! }
+            guard let path else { return bad! }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                return ExecutorAPI.error(.notFound, "not_found", "cannot read the log file")
+            }
             let name = (path as NSString).lastPathComponent
             return Response(status: .ok, headers: [.contentType: "application/octet-stream",
                                                    .contentDisposition: "attachment; filename=\"\(name)\""],

@@ -18,7 +18,6 @@ public actor Metrics {
     }
 
     private var counters: [String: Double] = [:]
-    private var durationBuckets: [Double: Int] = [:]
     private var durationCount: [String: Int] = [:]
     private var durationSum: [String: Double] = [:]
     static let buckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]

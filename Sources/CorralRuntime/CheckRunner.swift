@@ -43,9 +43,8 @@ public struct CheckRunner: Sendable {
             var req = HTTPClientRequest(url: url)
             req.method = HTTPMethod(rawValue: h.verb.rawValue)
             if let payload = h.payload { req.body = .bytes(ByteBuffer(string: payload)) }
-            let limit = min(timeout, h.connectionTimeout > timeout ? timeout : max(timeout, h.connectionTimeout))
             do {
-                let res = try await http.execute(req, timeout: .nanoseconds(Int64(limit.nanoseconds)))
+                let res = try await http.execute(req, timeout: .nanoseconds(Int64(timeout.nanoseconds)))
                 _ = try? await res.body.collect(upTo: 1 << 20)
                 let code = Int(res.status.code)
                 return Outcome(ok: h.successCodes.contains(code), detail: "\(h.verb.rawValue) \(url) answered \(code)")

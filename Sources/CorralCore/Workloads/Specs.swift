@@ -168,9 +168,6 @@ extension InstanceSpec {
         }
         let user = SpecFields.user(f, r)
         let tags = f["tags"].flatMap { r.stringList($0, at: "tags") } ?? []
-        if case .process = executable, !ports.isEmpty {
-            // Native processes bind host ports themselves: PORT_<port> tells them which.
-        }
         guard !r.hasErrors, let executable, let resources else { throw SpecError(issues: r.issues) }
         return InstanceSpec(appId: appId, appName: appName, instanceId: instanceId, executable: executable,
                             resources: resources, exposedPorts: ports, volumes: volumes, env: env, args: args,
