@@ -30,7 +30,10 @@ enum ExecutorBenchmark {
                 text += String(decoding: d, as: UTF8.self)
             }
             ready = ContinuousClock.now - started
+            // The executor keeps logging (requests included) to stdout: keep the pipe drained.
+            out.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
             guard let line = text.range(of: "corral executor listening:"), let r = text[line.upperBound...].range(of: "API "), let comma = text[r.upperBound...].firstIndex(of: ",") else {
+                process.terminate()
                 throw NSError(domain: "bench", code: 1, userInfo: [NSLocalizedDescriptionKey: "executor did not start: \(text)"])
             }
             api = "http://" + text[r.upperBound..<comma]

@@ -22,7 +22,10 @@ import Testing
                 if d.isEmpty { break }
                 text += String(decoding: d, as: UTF8.self)
             }
+            // The executor keeps logging (requests included) to stdout: keep the pipe drained.
+            out.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
             guard let line = text.range(of: "corral executor listening:"), let r = text[line.upperBound...].range(of: "API "), let comma = text[r.upperBound...].firstIndex(of: ",") else {
+                process.terminate()
                 throw CLI.Failure("executor did not start: \(text)")
             }
             api = "http://" + text[r.upperBound..<comma]

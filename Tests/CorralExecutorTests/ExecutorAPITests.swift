@@ -195,7 +195,12 @@ import Testing
          "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}]}
         """
         #expect(try await Self.call(r.api, .POST, "/apis/v1/tasks", body: spec).0 == 201)
-        try await Task.sleep(for: .milliseconds(300))
+        // Wait until the first five lines are written (the task then sleeps before "late").
+        for _ in 0..<200 {
+            let chunk = try await Self.call(r.api, .GET, "/apis/v1/logs/l-1/read/output.log")
+            if (chunk.1["data"] as? String)?.contains("line 5") == true { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
         // Following the tail streams what comes later, and ends with the task.
         let follow = try await Self.call(r.api, .GET, "/apis/v1/logs/l-1/tail?lines=2&follow=true")
         #expect(follow.0 == 200)
