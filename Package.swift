@@ -79,7 +79,7 @@ let package = Package(
         ),
         .executableTarget(name: "corral", dependencies: ["CorralCLI"]),
         .executableTarget(name: "CorralBench", dependencies: [
-            "CorralCore", "CorralHost", "CorralEngines",
+            "CorralCore", "CorralHost", "CorralEngines", "CorralExecutor",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ]),

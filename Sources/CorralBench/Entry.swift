@@ -12,6 +12,8 @@ struct Entry {
             AllocatorBenchmark.run(arguments: Array(args.dropFirst()))
         case "executor":
             await ExecutorBenchmark.run(arguments: Array(args.dropFirst()))
+        case "logs":
+            await LogBenchmark.run(arguments: Array(args.dropFirst()))
         case "engines":
             await EngineBenchmark.run(arguments: Array(args.dropFirst()))
         default:
@@ -19,6 +21,7 @@ struct Entry {
             usage: corral-bench allocator [--seconds S] [--streams N]
                    corral-bench engines [--runs N] [--socket PATH]
                    corral-bench executor [--instances N]
+                   corral-bench logs [--mib N] [--runs R] [--max-file-mib M]
 
             allocator  reserve+release throughput and placement quality on a
                        2-socket, 4-NUMA-node, 256-CPU machine, against first-fit.
@@ -26,6 +29,8 @@ struct Entry {
                        against create+start sent straight to the engine API.
             executor   the real daemon: RSS idle and with N instances, API start
                        latency, recovery time after SIGKILL (needs .build/release/corral).
+            logs       a workload's stdout into rotated, gzipped instance log files,
+                       against the same stream read raw from the engine.
 
             """.utf8))
             exit(args.isEmpty ? 0 : 2)

@@ -145,7 +145,7 @@ public final class ProcessEngine: Engine {
         var env = launch.env
         if env["PATH"] == nil { env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin" }
         var spec = SpawnSpec(executable: runnerPath,
-                             arguments: ["corral-runner", "--status-fd", "3", "--", path] + Array(command.dropFirst()) + launch.args,
+                             arguments: ["corral-runner", "--status-fd", "3", "--instance", launch.instanceID, "--", path] + Array(command.dropFirst()) + launch.args,
                              environment: env)
         spec.workingDirectory = workingDir
         if a.pinned {
@@ -161,6 +161,15 @@ public final class ProcessEngine: Engine {
         spec.stderr = writeFD
         spec.extraFD = statusFD
         spec.ignoreStopSignals = true
+        // Recorded before the spawn, without a pid: an executor killed between
+        // the spawn and the final record still finds the runner (by its
+        // `--instance` argument) on the next start, so nothing is orphaned.
+        var intent = WorkloadHandle(engine: name, id: "", instanceID: launch.instanceID, confinement: confinement,
+                                    warnings: warnings)
+        intent.pid = nil
+        try? JSONEncoder().encode(Record(handle: intent, appID: launch.appID, kind: launch.kind,
+                                         specHash: launch.specHash, cgroup: group))
+            .write(to: URL(fileURLWithPath: "\(d)/handle.json"), options: .atomic)
         let pid: pid_t
         do {
             pid = try NativeSpawn.spawn(spec)
@@ -363,11 +372,36 @@ public final class ProcessEngine: Engine {
 
     public func discover() async throws(EngineError) -> [DiscoveredWorkload] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: stateDir)) ?? []
+        var unfinished: [String: pid_t]? = nil
         return names.sorted().compactMap { id in
-            guard let r = record(id) else { return nil }
+            guard var r = record(id) else { return nil }
+            if r.handle.pid == nil {
+                // A start cut short: the runner may exist without its record.
+                if unfinished == nil { unfinished = Self.runnersByInstance() }
+                if let pid = unfinished?[id], let start = ProcReader.startTime(pid: pid) {
+                    r.handle.pid = pid
+                    r.handle.id = String(pid)
+                    r.handle.startTime = start
+                }
+            }
             return DiscoveredWorkload(handle: r.handle, appID: r.appID, kind: r.kind, specHash: r.specHash,
                                       running: isRunning(r.handle))
         }
+    }
+
+    /// Live runners by the instance named in their `--instance` argument.
+    static func runnersByInstance() -> [String: pid_t] {
+        var found: [String: pid_t] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry),
+                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+            let args = data.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            guard let first = args.first, first.hasSuffix("corral-runner"),
+                  let i = args.firstIndex(of: "--instance"), i + 1 < args.count,
+                  let end = args.firstIndex(of: "--"), i < end else { continue }
+            found[args[i + 1]] = pid
+        }
+        return found
     }
 
     public func reattach(_ handle: WorkloadHandle, output: any LogSink) async throws(EngineError) {
@@ -389,21 +423,26 @@ final class TimeoutFlag: @unchecked Sendable {
 }
 
 /// Reads workload output pipes with dispatch sources (no thread per workload)
-/// and hands each chunk to its sink.
+/// and hands each chunk to its sink. All sources share one serial queue, so
+/// they share one read buffer: a whole pipe's worth (1 MiB) per read, without
+/// a buffer per workload.
 final class ReaderRegistry: @unchecked Sendable {
-    // @unchecked: `sources` is only touched under `lock`.
+    // @unchecked: `sources` is only touched under `lock`; `buffer` only on `queue`.
     private let lock = NSLock()
     private var sources: [String: DispatchSourceRead] = [:]
     private let queue = DispatchQueue(label: "corral.process-output")
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+
+    deinit { buffer.deallocate() }
 
     func start(instanceID: String, fd: Int32, sink: any LogSink) {
         let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        let buffer = self.buffer
         source.setEventHandler { [weak self] in
             while true {
-                let n = read(fd, &buffer, buffer.count)
+                let n = read(fd, buffer.baseAddress, buffer.count)
                 if n > 0 {
-                    sink.write(Array(buffer[0..<n]))
+                    sink.write(Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
                     continue
                 }
                 if n == 0 {

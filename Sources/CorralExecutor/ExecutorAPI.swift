@@ -92,8 +92,8 @@ public enum ExecutorAPI {
 
     public static func applicationRouter(executor: Executor, secret: Secret, metrics: Metrics,
                                          environment: [String: String], apps: AppReconciler? = nil,
-                                         requestLog: [AppenderConfig] = []) -> Router<BasicRequestContext> {
-        let router = Router()
+                                         requestLog: [AppenderConfig] = []) -> Router<CorralRequestContext> {
+        let router = Router(context: CorralRequestContext.self)
         router.add(middleware: RequestTiming(metrics: metrics))
         if !requestLog.isEmpty { router.add(middleware: RequestLog(appenders: requestLog)) }
         let api = router.group("apis/v1").add(middleware: Auth(secret: Array(secret.value.utf8), metrics: metrics))
@@ -177,7 +177,7 @@ public enum ExecutorAPI {
     }
 
     /// Standalone apps: `{"spec": <instance spec>, "instances": N}`.
-    static func addApps(to api: RouterGroup<BasicRequestContext>, apps: AppReconciler, environment: [String: String]) {
+    static func addApps(to api: RouterGroup<CorralRequestContext>, apps: AppReconciler, environment: [String: String]) {
         @Sendable func instancesField(_ data: Data) -> Int? {
             ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["instances"] as? Int
         }
@@ -238,8 +238,8 @@ public enum ExecutorAPI {
         var logDiskFreeBytes: UInt64?
     }
 
-    public static func adminRouter(executor: Executor, metrics: Metrics, logPath: String) -> Router<BasicRequestContext> {
-        let router = Router()
+    public static func adminRouter(executor: Executor, metrics: Metrics, logPath: String) -> Router<CorralRequestContext> {
+        let router = Router(context: CorralRequestContext.self)
         router.get("ping") { _, _ in "pong\n" }
         router.get("metrics") { _, _ in
             let text = await metrics.render(gauges: await executor.gauges())
@@ -261,5 +261,17 @@ public enum ExecutorAPI {
         var p = path
         while !FileManager.default.fileExists(atPath: p), p != "/" { p = (p as NSString).deletingLastPathComponent }
         return p.isEmpty ? "/" : p
+    }
+}
+
+/// The request context of both listeners: Hummingbird's core storage plus the
+/// peer's address, which the request log writes.
+public struct CorralRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 }

@@ -181,27 +181,45 @@ final class AppenderOutput: @unchecked Sendable {
             let f = DateFormatter()
             f.dateFormat = "yyyy-MM-dd"
             f.timeZone = self.pattern.timeZone
-            let dated = pattern.replacingOccurrences(of: "%d", with: f.string(from: Date()))
+            // Without %i every archive of a day would get the same name: add one.
+            let indexed = pattern.contains("%i") ? pattern
+                : pattern.hasSuffix(".gz") ? String(pattern.dropLast(3)) + ".%i.gz" : pattern + ".%i"
+            let dated = indexed.replacingOccurrences(of: "%d", with: f.string(from: Date()))
             var index = 0
             func name(_ i: Int) -> String { dated.replacingOccurrences(of: "%i", with: String(i)) }
-            while FileManager.default.fileExists(atPath: name(index)) || FileManager.default.fileExists(atPath: name(index) + ".gz") {
-                index += 1
+            func taken(_ n: String) -> Bool {
+                let plain = n.hasSuffix(".gz") ? String(n.dropLast(3)) : n
+                return FileManager.default.fileExists(atPath: plain) || FileManager.default.fileExists(atPath: plain + ".gz")
             }
-            rename(file.currentLogFilename, name(index))
-            if file.rotation.archivedFileCount > 0 {
-                // Keep the newest archivedFileCount of this pattern's files.
-                let dir = (dated as NSString).deletingLastPathComponent
-                let prefix = (dated.components(separatedBy: "%i")[0] as NSString).lastPathComponent
-                let archives = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
-                    .filter { $0.hasPrefix(prefix) }
-                    .compactMap { n -> (String, Date)? in
-                        let a = try? FileManager.default.attributesOfItem(atPath: "\(dir)/\(n)")
-                        return (n, (a?[.modificationDate] as? Date) ?? .distantPast)
-                    }.sorted { $0.1 < $1.1 }
-                for old in archives.dropLast(file.rotation.archivedFileCount) { unlink("\(dir)/\(old.0)") }
+            while taken(name(index)) { index += 1 }
+            let archived = name(index)
+            if archived.hasSuffix(".gz") {
+                // As Logback does for a pattern ending in .gz: archive, then compress
+                // (in the background; the writer only pays for the rename).
+                let plain = String(archived.dropLast(3))
+                rename(file.currentLogFilename, plain)
+                let count = file.rotation.archivedFileCount
+                LogArchiver.shared.compress(plain, to: archived) { Self.prune(dated, keep: count) }
+            } else {
+                rename(file.currentLogFilename, archived)
+                Self.prune(dated, keep: file.rotation.archivedFileCount)
             }
             reopen()
         }
+    }
+
+    /// Keeps the newest `keep` archives of the dated pattern (0: all).
+    static func prune(_ dated: String, keep: Int) {
+        guard keep > 0 else { return }
+        let dir = (dated as NSString).deletingLastPathComponent
+        let prefix = (dated.components(separatedBy: "%i")[0] as NSString).lastPathComponent
+        let archives = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+            .filter { $0.hasPrefix(prefix) && !$0.hasSuffix(".partial") && !LogArchiver.shared.isPending("\(dir)/\($0)") }
+            .compactMap { n -> (String, Date)? in
+                let a = try? FileManager.default.attributesOfItem(atPath: "\(dir)/\(n)")
+                return (n, (a?[.modificationDate] as? Date) ?? .distantPast)
+            }.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }
+        for old in archives.dropLast(keep) { unlink("\(dir)/\(old.0)") }
     }
 }
 
@@ -290,6 +308,15 @@ public enum ExecutorLogging {
 struct RequestLog<Context: RequestContext>: RouterMiddleware {
     let outputs: [AppenderOutput]
 
+    /// The client's address as the combined format's first field (`-` when unknown).
+    static func peer(_ context: Context) -> String {
+        guard let address = (context as? any RemoteAddressRequestContext)?.remoteAddress else { return "-" }
+        switch address {
+        case .v4, .v6: return address.ipAddress ?? "-"
+        case .unixDomainSocket: return "unix"
+        }
+    }
+
     init(appenders: [AppenderConfig]) {
         outputs = ExecutorLogging.outputs(appenders)
     }
@@ -300,7 +327,7 @@ struct RequestLog<Context: RequestContext>: RouterMiddleware {
         let response = try await next(request, context)
         let ms = (ContinuousClock.now - start).components
         let millis = ms.seconds * 1000 + ms.attoseconds / 1_000_000_000_000_000
-        let remote = "-"  // the basic request context does not carry the peer address
+        let remote = Self.peer(context)
         let length = response.body.contentLength.map(String.init) ?? "-"
         for o in outputs {
             let f = DateFormatter()

@@ -54,8 +54,13 @@ public final class InstanceLog: LogSink, @unchecked Sendable {
 
     public func write(_ bytes: [UInt8]) {
         lock.lock()
-        buffer += bytes
-        if rotation.immediateFlush || UInt64(buffer.count) >= rotation.bufferSize.bytes { flushLocked() }
+        if buffer.isEmpty && (rotation.immediateFlush || UInt64(bytes.count) >= rotation.bufferSize.bytes) {
+            // Nothing held back: write the chunk as it came, without a copy.
+            bytes.withUnsafeBytes { writeLocked($0) }
+        } else {
+            buffer += bytes
+            if rotation.immediateFlush || UInt64(buffer.count) >= rotation.bufferSize.bytes { flushLocked() }
+        }
         lock.unlock()
         metrics?.logBytes.add(bytes.count)
     }
@@ -113,27 +118,31 @@ public final class InstanceLog: LogSink, @unchecked Sendable {
 
     private func flushLocked() {
         guard !buffer.isEmpty else { return }
+        buffer.withUnsafeBytes { writeLocked($0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func writeLocked(_ bytes: UnsafeRawBufferPointer) {
         if fd < 0 { openFile() }
-        guard fd >= 0 else { buffer.removeAll(); return }
+        guard fd >= 0, let base = bytes.baseAddress else { return }
         var offset = 0
         // Split at the size limit so that a rotated file never grows far past it.
-        while offset < buffer.count {
-            var chunk = buffer.count - offset
+        while offset < bytes.count {
+            var chunk = bytes.count - offset
             if rotation.archive, let max = rotation.maxFileSize?.bytes, max > size {
                 chunk = min(chunk, Int(max - size))
             }
-            let n = buffer.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + offset, chunk) }
+            let n = Foundation.write(fd, base + offset, chunk)
             if n <= 0 {
                 failures += 1
                 lastError = "cannot write \(path): \(String(cString: strerror(errno)))"
                 if let metrics { Task { await metrics.increment("corral_log_write_failures_total") } }
-                break
+                return
             }
             offset += n
             size += UInt64(n)
             if rotation.archive, let max = rotation.maxFileSize?.bytes, size >= max { rotateLocked() }
         }
-        buffer.removeAll(keepingCapacity: true)
     }
 
     /// The archive name for now: the suffix with `%d` (the date) and `%i` (one
@@ -162,34 +171,27 @@ public final class InstanceLog: LogSink, @unchecked Sendable {
         fd = -1
         let archived = "\(directory)/\(archiveName())"
         if rename(path, archived) == 0 {
-            Self.gzip(archived)
-            prune()
+            // Compression runs off the writer's path, so the stream is never held
+            // up by it; pruning follows once the archive has its final size.
+            LogArchiver.shared.compress(archived) { [self] in prune() }
         }
         openFile()
     }
 
-    /// Replaces `file` with `file.gz`.
-    static func gzip(_ file: String) {
-        guard let data = FileManager.default.contents(atPath: file) else { return }
-        var input = ByteBuffer(bytes: data)
-        guard let compressed = try? input.compress(with: .gzip()) else { return }
-        let out = Data(buffer: compressed)
-        if FileManager.default.createFile(atPath: file + ".gz", contents: out) {
-            unlink(file)
-        }
-    }
+    /// Returns once every archive rotated so far is compressed and pruned.
+    public func waitForArchives() { LogArchiver.shared.drain() }
 
     /// Archived files, oldest first.
     public func archives() -> [(name: String, size: UInt64, modified: Date)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.filter { $0.hasPrefix("output.log.") }.compactMap { n in
+        return names.filter { $0.hasPrefix("output.log.") && !$0.hasSuffix(".partial") }.compactMap { n in
             guard let a = try? FileManager.default.attributesOfItem(atPath: "\(directory)/\(n)") else { return nil }
             return (n, (a[.size] as? UInt64) ?? 0, (a[.modificationDate] as? Date) ?? .distantPast)
         }.sorted { $0.modified != $1.modified ? $0.modified < $1.modified : $0.name < $1.name }
     }
 
     private func prune() {
-        var list = archives()
+        var list = archives().filter { !LogArchiver.shared.isPending("\(directory)/\($0.name)") }
         if rotation.archivedFileCount > 0 {
             while list.count > rotation.archivedFileCount {
                 unlink("\(directory)/\(list.removeFirst().name)")

@@ -29,7 +29,7 @@ enum LogFilesAPI {
 
     static func files(_ dir: String) -> [FileEntry] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-        return names.filter(validName).sorted().compactMap { n in
+        return names.filter { validName($0) && !$0.hasSuffix(".partial") }.sorted().compactMap { n in
             guard let a = try? FileManager.default.attributesOfItem(atPath: "\(dir)/\(n)") else { return nil }
             return FileEntry(name: n, size: (a[.size] as? UInt64) ?? 0,
                              modified: ((a[.modificationDate] as? Date) ?? .distantPast).timeIntervalSince1970)
@@ -37,7 +37,7 @@ enum LogFilesAPI {
     }
 
     /// The directory of a known instance, or the error response.
-    static func directory(_ executor: Executor, _ context: BasicRequestContext) async -> (String?, Response?) {
+    static func directory(_ executor: Executor, _ context: CorralRequestContext) async -> (String?, Response?) {
         let id = context.parameters.get("instanceId") ?? ""
         guard let dir = await executor.logDirectory(id) else {
             return (nil, ExecutorAPI.error(.notFound, "not_found", "no instance or task \(id)"))
@@ -45,7 +45,7 @@ enum LogFilesAPI {
         return (dir, nil)
     }
 
-    static func file(_ context: BasicRequestContext, _ dir: String) -> (String?, Response?) {
+    static func file(_ context: CorralRequestContext, _ dir: String) -> (String?, Response?) {
         let name = context.parameters.get("file") ?? ""
         guard validName(name) else {
             return (nil, ExecutorAPI.error(.badRequest, "invalid_file", "\"\(name)\" is not a log file name",
@@ -58,7 +58,7 @@ enum LogFilesAPI {
         return (path, nil)
     }
 
-    static func add(to api: RouterGroup<BasicRequestContext>, executor: Executor) {
+    static func add(to api: RouterGroup<CorralRequestContext>, executor: Executor) {
         api.get("logs/{instanceId}/files") { _, context in
             let (dir, refusal) = await directory(executor, context)
             guard let dir else { return refusal! }

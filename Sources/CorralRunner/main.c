@@ -1,7 +1,7 @@
 // corral-runner: the parent Corral gives every native workload, so that its
 // exit status outlives the executor.
 //
-//   corral-runner --status-fd N -- PROGRAM [ARGS...]
+//   corral-runner --status-fd N [--instance ID] -- PROGRAM [ARGS...]
 //
 // The executor sets up pinning, cgroups, limits and descriptors, then execs
 // this runner, which inherits all of it. The runner starts PROGRAM (same
@@ -37,6 +37,8 @@ int main(int argc, char **argv) {
     for (; i < argc; i++) {
         if (strcmp(argv[i], "--status-fd") == 0 && i + 1 < argc) {
             status_fd = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--instance") == 0 && i + 1 < argc) {
+            i++;  /* names the workload in /proc/PID/cmdline; nothing else */
         } else if (strcmp(argv[i], "--") == 0) {
             i++;
             break;
@@ -46,7 +48,7 @@ int main(int argc, char **argv) {
         }
     }
     if (i >= argc) {
-        fprintf(stderr, "usage: corral-runner --status-fd N -- PROGRAM [ARGS...]\n");
+        fprintf(stderr, "usage: corral-runner --status-fd N [--instance ID] -- PROGRAM [ARGS...]\n");
         return 125;
     }
     if (status_fd >= 0) fcntl(status_fd, F_SETFD, FD_CLOEXEC);

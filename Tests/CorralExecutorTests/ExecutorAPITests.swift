@@ -286,6 +286,7 @@ import Testing
         let lines = text.split(separator: "\n")
         #expect(lines.count == 2)
         #expect(lines[0].contains("\"GET /apis/v1/ping HTTP/1.1\" 200 "))
+        #expect(lines[0].hasPrefix("127.0.0.1 - - ["), "the peer's address comes first: \(lines[0])")
         #expect(lines[1].contains("\"GET /apis/v1/ping HTTP/1.1\" 401 "))
         #expect(!text.contains(Self.secret) && !text.contains("wrong"))
     }

@@ -1,7 +1,9 @@
+import CompressNIO
 import CorralCore
 @testable import CorralExecutor
 import Foundation
 import Logging
+import NIOCore
 import Testing
 
 @Suite struct ExecutorLoggingTests {
@@ -52,5 +54,32 @@ import Testing
         let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("executor.log-") }
         #expect(names.count == 2, "archivedFileCount keeps two: \(names)")
         #expect(try String(contentsOfFile: "\(dir)/executor.log", encoding: .utf8).utf8.count < 200 + 40)
+    }
+
+    @Test func archivesArePrunedAndGzippedWhenThePatternEndsInGz() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-elog-\(UUID().uuidString)").path
+        var file = FileAppender()
+        file.currentLogFilename = "\(dir)/executor.log"
+        file.archivedLogFilenamePattern = "\(dir)/executor.log-%d-%i.gz"
+        file.rotation.maxFileSize = DataSize(bytes: 300)
+        file.rotation.archivedFileCount = 3
+        file.common.logFormat = "%message%n"
+        var config = LoggingConfig()
+        config.appenders = [.file(file)]
+        let logger = Logger(label: "corral.executor", factory: ExecutorLogging.factory(config))
+        for i in 0..<100 { logger.info("line \(i) of the executor's own log") }
+        LogArchiver.shared.drain()
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("executor.log-") }.sorted()
+        #expect(names.count == 3, "archivedFileCount keeps three: \(names)")
+        #expect(names.allSatisfy { $0.hasSuffix(".gz") }, "\(names)")
+        // The newest archive holds whole lines, just before the current file's.
+        let newest = try #require(names.max { Int($0.split(separator: "-").last!.dropLast(3))! < Int($1.split(separator: "-").last!.dropLast(3))! })
+        var buf = ByteBuffer(bytes: try #require(FileManager.default.contents(atPath: "\(dir)/\(newest)")))
+        let text = String(buffer: try buf.decompress(with: .gzip()))
+        let current = try String(contentsOfFile: "\(dir)/executor.log", encoding: .utf8)
+        let lastArchived = try #require(text.split(separator: "\n").last)
+        let firstCurrent = current.split(separator: "\n").first.map(String.init) ?? "line 100 (the current file is empty)"
+        let n = Int(lastArchived.split(separator: " ")[1])!
+        #expect(firstCurrent.hasPrefix("line \(n + 1) "), "\(lastArchived) then \(firstCurrent)")
     }
 }

@@ -26,6 +26,7 @@ import Testing
         let line = Array(String(repeating: "x", count: 99).utf8) + [10]
         for _ in 0..<25 { log.write(line) }  // 2500 bytes: two full files and a partial one
         log.finish()
+        log.waitForArchives()
         let archives = log.archives()
         #expect(archives.count == 2)
         #expect(archives.allSatisfy { $0.name.hasSuffix(".gz") })
@@ -51,6 +52,7 @@ import Testing
         let log = InstanceLog(directory: d, rotation: rotation(max: 100, count: 2), suffix: "%d-%i")
         for _ in 0..<10 { log.write(Array(repeating: 65, count: 100)) }
         log.finish()
+        log.waitForArchives()
         #expect(log.archives().count == 2)
         let capped = dir()
         let log2 = InstanceLog(directory: capped, rotation: rotation(max: 4096, count: 0, cap: 9000), suffix: "%i")
@@ -58,6 +60,7 @@ import Testing
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<4 { log2.write((0..<4096).map { _ in UInt8.random(in: 0...255, using: &rng) }) }
         log2.finish()
+        log2.waitForArchives()
         let kept = log2.archives()
         #expect(kept.count == 2, "\(kept.map(\.size))")
         #expect(kept.reduce(0) { $0 + $1.size } <= 9000)
