@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -27,7 +28,7 @@ let package = Package(
         // Pure decisions: CPU lists, topology model, units, configuration, allocator.
         .target(
             name: "CorralCore",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "TOMLKit", package: "TOMLKit")]
         ),
         // The few kernel calls Glibc hides: fork/exec with child setup, pidfds.
         .target(name: "CCorralShim"),
@@ -97,6 +98,7 @@ let package = Package(
             name: "CorralEnginesTests",
             dependencies: ["CorralEngines", "CorralRuntime", "CorralCore", "CorralHost", "CorralRunner",
                            .product(name: "PropertyBased", package: "swift-property-based")],
+            exclude: ["Processors"],
             resources: [.copy("Recorded")]
         ),
         .testTarget(

@@ -11,6 +11,8 @@ public final class ConfigReader {
     public let file: String
     public private(set) var issues: [ConfigIssue] = []
     let environment: [String: String]
+    /// False for formats whose users never had `${VAR}` (damocles' TOML): values stay as written.
+    public var substitutesVariables = true
 
     public init(file: String, environment: [String: String]) {
         self.file = file
@@ -93,7 +95,7 @@ public final class ConfigReader {
     }
 
     func substitute(_ raw: String, node: ConfigNode, path: String) -> String? {
-        guard raw.contains("$") else { return raw }
+        guard substitutesVariables, raw.contains("$") else { return raw }
         var out = ""
         var i = raw.startIndex
         var ok = true

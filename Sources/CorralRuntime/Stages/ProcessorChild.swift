@@ -1,0 +1,289 @@
+import CorralCore
+import CorralHost
+import Foundation
+
+/// How a job ended on a processor.
+public enum JobOutcome: Sendable {
+    case output(Data?)
+    case failed(String)
+}
+
+/// One external processor: a child started by the executor itself, pinned
+/// to its cpuset and memory preference before exec (so any binary is pinned),
+/// in its own cgroup when cgroups are writable, speaking damocles' protocol:
+/// first line `<stage> processor ready`, then `{"id":N,"task":{...}}` requests
+/// and `{"id":N,"err_msg":null|"...","output":{...}|null}` responses in any
+/// order, one JSON document per line. Other lines are logged and skipped;
+/// stderr goes to the processor's log file.
+public final class ProcessorChild: @unchecked Sendable {
+    // @unchecked: mutable state is guarded by `lock`; stdin writes by `writeLock`.
+    public let entry: ProcessorEntry
+    public let logPath: String
+    private let lock = NSLock()
+    private let writeLock = NSLock()
+    private var pending: [UInt64: @Sendable (JobOutcome) -> Void] = [:]
+    private var nextID: UInt64 = 1
+    private var stdinFD: Int32 = -1
+    private var readyWaiter: CheckedContinuation<Bool, Never>?
+    private var isReady = false
+    private var exited = false
+    public private(set) var pid: pid_t = 0
+    private var group: Cgroups.Group?
+    private let cgroups: Cgroups
+    /// Called once when the child's output ends (it died or was killed).
+    private let onExit: @Sendable (ProcessorChild, Int32?) -> Void
+
+    public init(entry: ProcessorEntry, logPath: String, cgroups: Cgroups,
+                onExit: @escaping @Sendable (ProcessorChild, Int32?) -> Void) {
+        self.entry = entry
+        self.logPath = logPath
+        self.cgroups = cgroups
+        self.onExit = onExit
+    }
+
+    public var confinement: String { group == nil ? "affinity + memory policy" : "cgroup \(group!.name) + affinity + memory policy" }
+
+    /// The default program when `bin` is absent: damocles runs itself; Corral has
+    /// no stage code of its own, so `bin` is required (checked at load).
+    public static func command(for e: ProcessorEntry) -> [String]? {
+        guard let bin = e.bin else { return nil }
+        return [bin] + (e.args ?? ["processor", e.stage])
+    }
+
+    /// Starts the child and waits for its ready line (at most `stable_wait`).
+    public func start(environment: [String: String]) async throws(HostError) {
+        guard let command = Self.command(for: entry) else {
+            throw HostError(.spawnFailed, "\(entry.path) has no bin: Corral has no built-in stage code")
+        }
+        let path = try NativeSpawn.resolve(command[0], path: environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"])
+        var env = entry.inheritEnvs ? environment : ["PATH": environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"]
+        for (k, v) in entry.envs { env[k] = v }
+        var inPipe: [Int32] = [0, 0], outPipe: [Int32] = [0, 0]
+        guard pipe(&inPipe) == 0 else { throw HostError(.spawnFailed, "cannot create a pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&outPipe) == 0 else {
+            close(inPipe[0]); close(inPipe[1])
+            throw HostError(.spawnFailed, "cannot create a pipe: \(String(cString: strerror(errno)))")
+        }
+        for fd in inPipe + outPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        try? FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent,
+                                                 withIntermediateDirectories: true)
+        let logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        var spec = SpawnSpec(executable: path, arguments: command, environment: env)
+        spec.cpus = entry.cpuset
+        if let node = entry.numaPreferred {
+            spec.memoryNodes = CPUSet([node])
+            spec.memoryPolicy = .preferred
+        }
+        if cgroups.isAvailable {
+            let name = "\(entry.groupName)/\(entry.stage)-\(entry.index)"
+            group = try? cgroups.create(name: name, cpus: entry.cpuset, mems: entry.numaPreferred.map { CPUSet([$0]) },
+                                        memoryLimit: nil)
+        }
+        spec.cgroupProcs = group?.procsFiles ?? []
+        spec.stdin = inPipe[0]
+        spec.stdout = outPipe[1]
+        spec.stderr = logFD >= 0 ? logFD : outPipe[1]
+        let child: pid_t
+        do {
+            child = try NativeSpawn.spawn(spec)
+        } catch {
+            for fd in inPipe + outPipe { close(fd) }
+            if logFD >= 0 { close(logFD) }
+            if let group { cgroups.remove(group) }
+            throw error
+        }
+        close(inPipe[0]); close(outPipe[1])
+        if logFD >= 0 { close(logFD) }
+        lock.withLock {
+            pid = child
+            stdinFD = inPipe[1]
+        }
+        let readFD = outPipe[0]
+        let thread = Thread { [self] in readLoop(readFD) }
+        thread.name = "corral-processor-\(entry.name)"
+        thread.start()
+
+        let wait = entry.stableWait.duration
+        let ready = await withTaskGroup(of: Bool.self) { g in
+            g.addTask {
+                await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+                    let now: Bool? = self.lock.withLock {
+                        if self.isReady { return true }
+                        if self.exited { return false }
+                        self.readyWaiter = c
+                        return nil
+                    }
+                    if let now { c.resume(returning: now) }
+                }
+            }
+            g.addTask {
+                try? await Task.sleep(for: wait)
+                return false
+            }
+            let first = await g.next() ?? false
+            g.cancelAll()
+            // Whoever lost: release the parked waiter, if any.
+            let parked = self.lock.withLock { () -> CheckedContinuation<Bool, Never>? in
+                defer { self.readyWaiter = nil }
+                return self.readyWaiter
+            }
+            parked?.resume(returning: self.lock.withLock { self.isReady })
+            return first || self.lock.withLock { self.isReady }
+        }
+        guard ready else {
+            let wasExited = lock.withLock { exited }
+            kill()
+            throw HostError(.spawnFailed, wasExited
+                ? "\(entry.name) exited before printing \"\(entry.stage) processor ready\" (see \(logPath))"
+                : "\(entry.name) did not print \"\(entry.stage) processor ready\" within stable_wait \(entry.stableWait)")
+        }
+    }
+
+    /// Sends a task; `done` runs exactly once, with the response or a failure.
+    @discardableResult
+    public func send(_ task: Data, done: @escaping @Sendable (JobOutcome) -> Void) -> UInt64? {
+        let (id, fd): (UInt64, Int32) = lock.withLock {
+            guard !exited, stdinFD >= 0 else { return (0, -1) }
+            let id = nextID
+            nextID += 1
+            pending[id] = done
+            return (id, stdinFD)
+        }
+        guard fd >= 0 else {
+            done(.failed("\(entry.name) is not running"))
+            return nil
+        }
+        var line = Data("{\"id\":\(id),\"task\":".utf8)
+        line.append(task)
+        line.append(contentsOf: Array("}\n".utf8))
+        let ok: Bool = writeLock.withLock {
+            line.withUnsafeBytes { raw in
+                var off = 0
+                while off < raw.count {
+                    let n = write(fd, raw.baseAddress! + off, raw.count - off)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { return false }
+                    off += n
+                }
+                return true
+            }
+        }
+        if !ok, let callback = lock.withLock({ pending.removeValue(forKey: id) }) {
+            callback(.failed("\(entry.name) does not accept requests (its stdin is closed)"))
+            return nil
+        }
+        return id
+    }
+
+    /// Forgets a request (its answer, if it comes, is dropped).
+    public func abandon(_ id: UInt64) { lock.withLock { _ = pending.removeValue(forKey: id) } }
+
+    public var inFlight: Int { lock.withLock { pending.count } }
+
+    /// Kills the child and everything it started.
+    public func kill() {
+        let (p, fd) = lock.withLock { (pid, stdinFD) }
+        if p > 0 {
+            _ = Glibc.kill(p, SIGKILL)
+        }
+        _ = fd
+        killGroup()
+    }
+
+    private func killGroup() {
+        guard let group else { return }
+        for p in cgroups.pids(group) { _ = Glibc.kill(p, SIGKILL) }
+    }
+
+    private func readLoop(_ fd: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var line: [UInt8] = []
+        let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        defer { if log >= 0 { close(log) } }
+        let readyLine = "\(entry.stage) processor ready"
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            var start = 0
+            for i in 0..<n where buffer[i] == 10 {
+                line.append(contentsOf: buffer[start..<i])
+                handle(line, readyLine: readyLine, log: log)
+                line.removeAll(keepingCapacity: true)
+                start = i + 1
+            }
+            line.append(contentsOf: buffer[start..<n])
+        }
+        close(fd)
+        // Output ended: the child is gone (or closed stdout, which is as good as gone).
+        // A processor whose stdout is closed is of no use: make sure it is gone, then reap it.
+        var raw: Int32 = 0
+        var status: Int32? = nil
+        if pid > 0 {
+            _ = Glibc.kill(pid, SIGKILL)
+            while true {
+                let r = waitpid(pid, &raw, 0)
+                if r == pid { status = raw; break }
+                if r < 0 && errno == EINTR { continue }
+                break
+            }
+        }
+        let (failed, waiter, stdin) = lock.withLock { () -> ([@Sendable (JobOutcome) -> Void], CheckedContinuation<Bool, Never>?, Int32) in
+            exited = true
+            let f = Array(pending.values)
+            pending = [:]
+            let w = readyWaiter
+            readyWaiter = nil
+            let s = stdinFD
+            stdinFD = -1
+            return (f, w, s)
+        }
+        if stdin >= 0 { close(stdin) }
+        waiter?.resume(returning: false)
+        let how = status.map { "exit status \(ExitWatcher.exitCode($0))" } ?? "unknown status"
+        for f in failed { f(.failed("\(entry.name) died while running the job (\(how))")) }
+        killGroup()
+        if let group { cgroups.remove(group) }
+        onExit(self, status)
+    }
+
+    private func handle(_ bytes: [UInt8], readyLine: String, log: Int32) {
+        let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        if !lock.withLock({ isReady }) {
+            if text == readyLine {
+                let w = lock.withLock { () -> CheckedContinuation<Bool, Never>? in
+                    isReady = true
+                    defer { readyWaiter = nil }
+                    return readyWaiter
+                }
+                w?.resume(returning: true)
+            } else {
+                logLine(log, "before ready: \(text)")
+            }
+            return
+        }
+        guard text.hasPrefix("{"), let obj = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+              let idNum = obj["id"] as? NSNumber else {
+            logLine(log, "not a response, skipped: \(text)")
+            return
+        }
+        let id = idNum.uint64Value
+        guard let callback = lock.withLock({ pending.removeValue(forKey: id) }) else {
+            logLine(log, "response to an unknown or abandoned request \(id), dropped")
+            return
+        }
+        if let err = obj["err_msg"] as? String {
+            callback(.failed(err))
+        } else if let output = obj["output"], !(output is NSNull) {
+            callback(.output(try? JSONSerialization.data(withJSONObject: output, options: [.fragmentsAllowed, .sortedKeys])))
+        } else {
+            callback(.output(nil))
+        }
+    }
+
+    private func logLine(_ fd: Int32, _ s: String) {
+        guard fd >= 0 else { return }
+        let bytes = Array("corral: \(s)\n".utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+    }
+}

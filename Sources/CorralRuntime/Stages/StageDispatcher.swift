@@ -1,0 +1,502 @@
+import CorralCore
+import CorralHost
+import Foundation
+
+/// One job for a stage, as the API shows it.
+public struct StageJob: Sendable, Codable, Hashable {
+    public enum State: String, Sendable, Codable, CaseIterable {
+        case queued = "QUEUED", running = "RUNNING", succeeded = "SUCCEEDED", failed = "FAILED"
+        case cancelled = "CANCELLED", interrupted = "INTERRUPTED"
+        public var terminal: Bool { ![.queued, .running].contains(self) }
+    }
+
+    public var id: String
+    public var stage: String
+    /// Arrival order: dispatch and fairness follow it.
+    public var sequence: UInt64
+    public var state: State
+    public var task: Data
+    public var output: Data?
+    public var error: String?
+    public var processor: String?
+    public var deadlineSeconds: Double?
+    public var submitted: Date
+    public var started: Date?
+    public var finished: Date?
+}
+
+/// Where jobs are kept across restarts (the executor's SQLite store).
+public protocol StageJobStore: Sendable {
+    func save(_ job: StageJob) async
+}
+
+/// What `GET /stages` shows.
+public struct StagesSnapshot: Sendable, Codable {
+    public struct Processor: Sendable, Codable {
+        public var name: String
+        public var state: String
+        public var pid: Int32?
+        public var cpuset: String?
+        public var numaPreferred: Int?
+        public var locks: [String]
+        public var busy: Int
+        public var concurrent: Int?
+        public var restarts: Int
+        public var lastError: String?
+        public var confinement: String?
+    }
+    public struct Stage: Sendable, Codable {
+        public var name: String
+        public var limit: Int?
+        public var running: Int
+        public var queued: Int
+        public var processors: [Processor]
+        public var deadlineMisses: Int
+        public var queueWaitSecondsSum: Double
+        public var started: Int
+    }
+    public struct Lock: Sendable, Codable {
+        public var name: String
+        public var capacity: Int
+        public var holders: [String]
+        public var waiters: [String]
+        public var waitSecondsSum: Double
+        public var acquisitions: Int
+    }
+    public var stages: [Stage]
+    public var locks: [Lock]
+    public var fairness: String
+}
+
+public struct StageError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable { case unknownStage = "unknown_stage", notFound = "not_found", invalid = "invalid", finished = "finished" }
+    public var code: Code
+    public var message: String
+    public var description: String { message }
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+}
+
+/// Runs the pools of a processors config: per-stage queues, stage tokens,
+/// staggered starts, processor slots and named locks, with these rules:
+///
+/// - A job takes its stage token, a processor slot and every lock that
+///   processor lists in one step, or nothing (no hold-and-wait, so no deadlock
+///   whatever order locks are listed in).
+/// - Each stage is FIFO; a job goes to whichever of its stage's processors can
+///   take it now (the least busy first), not always the first.
+/// - Fairness across stages sharing a lock is FIFO by arrival: the oldest job
+///   that waits only for locks reserves them, and younger jobs of any stage
+///   cannot take a reserved lock. A waiting job therefore waits only for the
+///   jobs holding its locks when it became the oldest waiter, never for later ones.
+public actor StageDispatcher {
+    public static let fairnessRule = "FIFO by arrival across each lock's waiters: the oldest job waiting only for locks reserves them"
+
+    final class Slot {
+        let entry: ProcessorEntry
+        var child: ProcessorChild?
+        var state = "starting"
+        var busy = 0
+        var restarts = 0
+        var deathsInARow = 0
+        var lastError: String?
+        var generation = 0
+        init(entry: ProcessorEntry) { self.entry = entry }
+        var ready: Bool { state == "ready" && child != nil }
+        var hasRoom: Bool { entry.concurrent.map { busy < $0 } ?? true }
+    }
+
+    struct Running {
+        var job: StageJob
+        var slot: Int
+        var requestID: UInt64?
+        var generation: Int
+        var locks: [String]
+    }
+
+    let config: ProcessorsConfig
+    let logDir: String
+    let cgroups: Cgroups
+    let environment: [String: String]
+    let store: (any StageJobStore)?
+    var slots: [Slot] = []
+    var queue: [StageJob] = []
+    var running: [String: Running] = [:]
+    var finished: [String: StageJob] = [:]
+    var finishedOrder: [String] = []
+    var waiters: [String: [CheckedContinuation<StageJob, Never>]] = [:]
+    var locksHeld: [String: [String]] = [:]  // lock -> job ids
+    var tokens: [String: Int] = [:]
+    var lastStart: [String: ContinuousClock.Instant] = [:]
+    var sequence: UInt64 = 0
+    var lockWait: [String: (sum: Double, count: Int)] = [:]
+    var queueWait: [String: (sum: Double, count: Int)] = [:]
+    var deadlineMisses: [String: Int] = [:]
+    var staggerTimer = false
+    var stopped = false
+    let keepFinished = 10_000
+
+    public init(config: ProcessorsConfig, logDir: String, cgroups: Cgroups, environment: [String: String],
+                store: (any StageJobStore)?) {
+        self.config = config
+        self.logDir = logDir
+        self.cgroups = cgroups
+        self.environment = environment
+        self.store = store
+    }
+
+    /// Starts every processor (in parallel) and returns once each is ready or failed.
+    public func start() async {
+        slots = config.allEntries.map(Slot.init)
+        await withTaskGroup(of: Void.self) { g in
+            for i in slots.indices { g.addTask { await self.launch(i) } }
+        }
+    }
+
+    /// Jobs found in the store from before a restart: queued ones run again,
+    /// running ones are reported as interrupted (their processors died with the executor).
+    public func restore(_ jobs: [StageJob]) async {
+        for var j in jobs.sorted(by: { $0.sequence < $1.sequence }) {
+            sequence = max(sequence, j.sequence)
+            switch j.state {
+            case .queued where config.stages[j.stage] != nil:
+                queue.append(j)
+            case .queued, .running:
+                let ran = j.state == .running
+                j.state = .interrupted
+                j.error = ran
+                    ? "interrupted: the executor stopped while the job ran on \(j.processor ?? "a processor")"
+                    : "interrupted: stage \(j.stage) is no longer configured"
+                j.finished = Date()
+                remember(j)
+                await store?.save(j)
+            default:
+                remember(j)
+            }
+        }
+        pump()
+    }
+
+    public func shutdown() {
+        stopped = true
+        for s in slots { s.child?.kill() }
+    }
+
+    private func launch(_ i: Int) async {
+        let slot = slots[i]
+        slot.generation += 1
+        let generation = slot.generation
+        slot.state = "starting"
+        let log = "\(logDir)/\(slot.entry.stage)-\(slot.entry.index).log"
+        let child = ProcessorChild(entry: slot.entry, logPath: log, cgroups: cgroups) { [weak self] _, status in
+            guard let self else { return }
+            Task { await self.childExited(i, generation: generation, status: status) }
+        }
+        do {
+            try await child.start(environment: environment)
+            guard generation == slot.generation, !stopped else { child.kill(); return }
+            slot.child = child
+            slot.state = "ready"
+            pump()
+        } catch {
+            guard generation == slot.generation else { return }
+            slot.lastError = error.message
+            slot.child = nil
+            await died(i, reason: error.message)
+        }
+    }
+
+    private func childExited(_ i: Int, generation: Int, status: Int32?) async {
+        let slot = slots[i]
+        guard generation == slot.generation, slot.child != nil else { return }
+        slot.child = nil
+        let how = status.map { "exit status \(ExitWatcher.exitCode($0))" } ?? "ended"
+        slot.lastError = "\(slot.entry.name) \(how)"
+        // Its in-flight jobs were failed by the child itself; their slots and locks come back in `completed`.
+        await died(i, reason: slot.lastError!)
+    }
+
+    private func died(_ i: Int, reason: String) async {
+        let slot = slots[i]
+        guard !stopped else { slot.state = "stopped"; return }
+        slot.deathsInARow += 1
+        if !slot.entry.autoRestart {
+            slot.state = "exited"
+            failStarved()
+            return
+        }
+        if slot.deathsInARow >= config.restart.crashLoopLimit {
+            slot.state = "crash-looping"
+            slot.lastError = "\(reason); \(slot.deathsInARow) failures in a row without a completed job, not restarted again"
+            failStarved()
+            return
+        }
+        // Exponential backoff with ±20% jitter.
+        let base = config.restart.initialBackoff.seconds * pow(2, Double(slot.deathsInARow - 1))
+        let delay = min(base, config.restart.maxBackoff.seconds) * Double.random(in: 0.8...1.2)
+        slot.state = "restarting"
+        slot.restarts += 1
+        Task {
+            try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+            await self.launch(i)
+        }
+    }
+
+    /// Queued jobs of a stage none of whose processors will ever run again fail now.
+    private func failStarved() {
+        for stage in Set(queue.map(\.stage)) {
+            let pool = slots.filter { $0.entry.stage == stage }
+            guard pool.allSatisfy({ $0.state == "crash-looping" || $0.state == "exited" }) else { continue }
+            for j in queue where j.stage == stage {
+                finish(j, .failed, error: "no processor of stage \(stage) is running: "
+                       + (pool.compactMap(\.lastError).first ?? "all exited"))
+            }
+            queue.removeAll { $0.stage == stage }
+        }
+    }
+
+    // MARK: Jobs
+
+    public func submit(stage: String, task: Data, deadline: Double?) async throws(StageError) -> StageJob {
+        guard config.stages[stage] != nil else {
+            throw StageError(.unknownStage, "no processors for stage \"\(stage)\"; configured: \(config.stageNames.joined(separator: ", "))")
+        }
+        sequence += 1
+        let job = StageJob(id: "job-\(sequence)-\(UUID().uuidString.prefix(6).lowercased())",
+                           stage: stage, sequence: sequence, state: .queued, task: task,
+                           deadlineSeconds: deadline ?? config.deadline[stage]?.seconds, submitted: Date())
+        queue.append(job)
+        await store?.save(job)
+        failStarved()
+        pump()
+        return current(job.id) ?? job
+    }
+
+    public func job(_ id: String) -> StageJob? { current(id) }
+
+    func current(_ id: String) -> StageJob? {
+        running[id]?.job ?? finished[id] ?? queue.first { $0.id == id }
+    }
+
+    /// Waits until the job has ended.
+    public func wait(_ id: String) async -> StageJob? {
+        guard let j = current(id) else { return nil }
+        if j.state.terminal { return j }
+        return await withCheckedContinuation { c in waiters[id, default: []].append(c) }
+    }
+
+    /// Cancels a job. A queued job goes at once; a running one is marked
+    /// cancelled and its answer dropped, but its slot and locks stay taken
+    /// until the processor answers or its deadline passes (the protocol has no
+    /// cancel, and killing the processor would fail its other jobs).
+    public func cancel(_ id: String) async throws(StageError) -> StageJob {
+        if let i = queue.firstIndex(where: { $0.id == id }) {
+            let j = queue.remove(at: i)
+            finish(j, .cancelled, error: "cancelled before it started")
+            pump()
+            return finished[id]!
+        }
+        if var r = running[id] {
+            r.job.state = .cancelled
+            r.job.error = "cancelled while running on \(r.job.processor ?? "?"); the processor's answer will be dropped"
+            running[id] = r
+            await store?.save(r.job)
+            return r.job
+        }
+        if let j = finished[id] { throw StageError(.finished, "job \(id) already ended: \(j.state.rawValue)") }
+        throw StageError(.notFound, "no job \(id)")
+    }
+
+    // MARK: Dispatch
+
+    private func pump() {
+        guard !stopped else { return }
+        var reserved: [String: Int] = [:]
+        var blockedStages: Set<String> = []
+        var nextStagger: ContinuousClock.Instant?
+        var dispatched: [String] = []
+        let now = ContinuousClock.now
+        for job in queue {
+            if blockedStages.contains(job.stage) { continue }
+            if let limit = config.concurrent[job.stage], tokens[job.stage, default: 0] >= limit {
+                blockedStages.insert(job.stage)
+                continue
+            }
+            if let gap = config.staggered[job.stage], let last = lastStart[job.stage], now < last + gap.duration,
+               tokens[job.stage, default: 0] > 0 {
+                blockedStages.insert(job.stage)
+                let at = last + gap.duration
+                nextStagger = min(nextStagger ?? at, at)
+                continue
+            }
+            let candidates = slots.indices.filter { slots[$0].entry.stage == job.stage && slots[$0].ready && slots[$0].hasRoom }
+            guard !candidates.isEmpty else {
+                blockedStages.insert(job.stage)
+                continue
+            }
+            func fits(_ i: Int, counting reservations: Bool) -> Bool {
+                slots[i].entry.locks.allSatisfy { l in
+                    locksHeld[l, default: []].count + (reservations ? reserved[l, default: 0] : 0) < (config.locks[l] ?? Int.max)
+                }
+            }
+            let free = candidates.filter { fits($0, counting: true) }.sorted { slots[$0].busy < slots[$1].busy }
+            if let i = free.first {
+                dispatch(job, on: i, now: now)
+                dispatched.append(job.id)
+            } else {
+                // Waiting for locks only: reserve the locks of the processor that
+                // needs the fewest held ones, so younger jobs cannot overtake.
+                let best = candidates.min { a, b in
+                    slots[a].entry.locks.filter { locksHeld[$0, default: []].count >= (config.locks[$0] ?? Int.max) }.count
+                        < slots[b].entry.locks.filter { locksHeld[$0, default: []].count >= (config.locks[$0] ?? Int.max) }.count
+                }!
+                for l in slots[best].entry.locks { reserved[l, default: 0] += 1 }
+                blockedStages.insert(job.stage)
+            }
+        }
+        if !dispatched.isEmpty { queue.removeAll { dispatched.contains($0.id) } }
+        if let at = nextStagger, !staggerTimer {
+            staggerTimer = true
+            Task {
+                try? await Task.sleep(until: at, clock: .continuous)
+                await self.staggerElapsed()
+            }
+        }
+    }
+
+    private func staggerElapsed() {
+        staggerTimer = false
+        pump()
+    }
+
+    private func dispatch(_ queued: StageJob, on i: Int, now: ContinuousClock.Instant) {
+        let slot = slots[i]
+        guard let child = slot.child else { return }
+        var job = queued
+        job.state = .running
+        job.started = Date()
+        job.processor = slot.entry.name
+        let waited = job.started!.timeIntervalSince(job.submitted)
+        queueWait[job.stage, default: (0, 0)].sum += waited
+        queueWait[job.stage, default: (0, 0)].count += 1
+        for l in slot.entry.locks {
+            locksHeld[l, default: []].append(job.id)
+            lockWait[l, default: (0, 0)].sum += waited
+            lockWait[l, default: (0, 0)].count += 1
+        }
+        tokens[job.stage, default: 0] += 1
+        lastStart[job.stage] = now
+        slot.busy += 1
+        let id = job.id
+        let generation = slot.generation
+        running[id] = Running(job: job, slot: i, requestID: nil, generation: generation, locks: slot.entry.locks)
+        let store = self.store
+        Task { await store?.save(job) }
+        let requestID = child.send(job.task) { [weak self] outcome in
+            guard let self else { return }
+            Task { await self.completed(id, outcome) }
+        }
+        running[id]?.requestID = requestID
+        if let seconds = job.deadlineSeconds {
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+                await self.deadlinePassed(id, generation: generation)
+            }
+        }
+    }
+
+    private func completed(_ id: String, _ outcome: JobOutcome) {
+        guard let r = running.removeValue(forKey: id) else { return }
+        release(r)
+        let slot = slots[r.slot]
+        if r.job.state == .cancelled {
+            finish(r.job, .cancelled, error: r.job.error)
+        } else {
+            switch outcome {
+            case .output(let data):
+                slot.deathsInARow = 0
+                finish(r.job, .succeeded, output: data)
+            case .failed(let message):
+                // An answer with err_msg means the processor works; a death does not.
+                if slot.child != nil && r.generation == slot.generation && !message.contains("died while running") {
+                    slot.deathsInARow = 0
+                }
+                finish(r.job, .failed, error: message)
+            }
+        }
+        pump()
+    }
+
+    private func deadlinePassed(_ id: String, generation: Int) {
+        guard let r = running[id], r.generation == generation else { return }
+        let slot = slots[r.slot]
+        deadlineMisses[r.job.stage, default: 0] += 1
+        running.removeValue(forKey: id)
+        release(r)
+        if let rid = r.requestID { slot.child?.abandon(rid) }
+        finish(r.job, .failed, error: "deadline \(r.job.deadlineSeconds!)s missed on \(r.job.processor ?? "?"); "
+               + "the processor is treated as hung and restarted")
+        slot.lastError = "missed the deadline of job \(id); restarted"
+        // Its other in-flight jobs fail through the child's exit.
+        slot.child?.kill()
+        pump()
+    }
+
+    private func release(_ r: Running) {
+        let slot = slots[r.slot]
+        slot.busy = max(0, slot.busy - 1)
+        tokens[r.job.stage, default: 1] -= 1
+        for l in r.locks { locksHeld[l]?.removeAll { $0 == r.job.id } }
+    }
+
+    private func finish(_ j: StageJob, _ state: StageJob.State, output: Data? = nil, error: String? = nil) {
+        var job = j
+        job.state = state
+        job.output = output
+        job.error = error
+        job.finished = Date()
+        remember(job)
+        let store = self.store
+        Task { await store?.save(job) }
+        for c in waiters.removeValue(forKey: job.id) ?? [] { c.resume(returning: job) }
+    }
+
+    private func remember(_ job: StageJob) {
+        finished[job.id] = job
+        finishedOrder.append(job.id)
+        if finishedOrder.count > keepFinished {
+            finished.removeValue(forKey: finishedOrder.removeFirst())
+        }
+    }
+
+    // MARK: Introspection
+
+    public func snapshot() -> StagesSnapshot {
+        let stages = config.stageNames.map { name in
+            StagesSnapshot.Stage(
+                name: name, limit: config.concurrent[name], running: tokens[name, default: 0],
+                queued: queue.filter { $0.stage == name }.count,
+                processors: slots.filter { $0.entry.stage == name }.map { s in
+                    StagesSnapshot.Processor(name: s.entry.name, state: s.state, pid: s.child?.pid, cpuset: s.entry.cpuset?.listString,
+                                             numaPreferred: s.entry.numaPreferred, locks: s.entry.locks, busy: s.busy,
+                                             concurrent: s.entry.concurrent, restarts: s.restarts, lastError: s.lastError,
+                                             confinement: s.child?.confinement)
+                },
+                deadlineMisses: deadlineMisses[name, default: 0], queueWaitSecondsSum: queueWait[name]?.sum ?? 0,
+                started: queueWait[name]?.count ?? 0)
+        }
+        // Waiters of a lock: queued jobs whose stage's processors all need it.
+        let locks = config.locks.keys.sorted().map { name in
+            StagesSnapshot.Lock(
+                name: name, capacity: config.locks[name]!, holders: locksHeld[name, default: []],
+                waiters: queue.filter { j in
+                    let pool = slots.filter { $0.entry.stage == j.stage }
+                    return !pool.isEmpty && pool.allSatisfy { $0.entry.locks.contains(name) }
+                }.map(\.id),
+                waitSecondsSum: lockWait[name]?.sum ?? 0, acquisitions: lockWait[name]?.count ?? 0)
+        }
+        return StagesSnapshot(stages: stages, locks: locks, fairness: Self.fairnessRule)
+    }
+}
