@@ -92,6 +92,7 @@ public enum ExecutorAPI {
 
     public static func applicationRouter(executor: Executor, secret: Secret, metrics: Metrics,
                                          environment: [String: String], apps: AppReconciler? = nil,
+                                         stages: StageDispatcher? = nil,
                                          requestLog: [AppenderConfig] = []) -> Router<CorralRequestContext> {
         let router = Router(context: CorralRequestContext.self)
         router.add(middleware: RequestTiming(metrics: metrics))
@@ -102,6 +103,7 @@ public enum ExecutorAPI {
 
         LogFilesAPI.add(to: api, executor: executor)
         if let apps { addApps(to: api, apps: apps, environment: environment) }
+        StagesAPI.add(to: api, stages: stages)
 
         api.get("executor") { _, _ in json(await executor.summary()) }
 

@@ -1,6 +1,7 @@
 import CorralCore
 import CorralEngines
 import CorralHost
+import CorralRuntime
 import Foundation
 import Hummingbird
 import Logging
@@ -20,6 +21,8 @@ public struct ExecutorService: Sendable {
         public var secret: Secret
         public var engines: [String: any Engine]
         public var warnings: [String]
+        /// The stage processors, when `processors.config` names a file.
+        public var processors: ProcessorsConfig? = nil
     }
 
     public enum Failure: Error, CustomStringConvertible {
@@ -35,8 +38,26 @@ public struct ExecutorService: Sendable {
         let root = FileSystemRoot(fsroot)
         let topology = try TopologyReader(root: root).read()
         let hostname = HostIdentity.hostname(configured: config.options.hostname, root: root)
-        let (resources, issues) = EffectiveResources.compute(topology: topology, resources: config.resources, hostname: hostname)
+        var (resources, issues) = EffectiveResources.compute(topology: topology, resources: config.resources, hostname: hostname)
         if let e = issues.first(where: { $0.severity == .error }) { throw Failure.refused(e.description) }
+        var processors: ProcessorsConfig?
+        if let path = config.processors.config {
+            let (loaded, loadIssues) = ProcessorsConfigLoader.load(path: path)
+            var all = loadIssues
+            if let loaded {
+                all += ProcessorsPlacementCheck.check(loaded, topology: topology, offered: resources.offeredCPUs,
+                                                      osCores: resources.osCores, file: path)
+            }
+            let errors = all.filter { $0.severity == .error }
+            if !errors.isEmpty || loaded == nil {
+                throw Failure.refused(ConfigError(file: path, issues: all).message)
+            }
+            issues += all
+            processors = loaded
+            // Processor CPUs belong to the pools: pinned instances never get them.
+            let owned = loaded!.allEntries.compactMap(\.cpuset).reduce(CPUSet()) { $0.union($1) }
+            for i in resources.nodes.indices { resources.nodes[i].cpus.subtract(owned) }
+        }
         guard let secret = config.clusterAuth.secrets[.CONTROLLER] else {
             throw Failure.refused("clusterAuth has no CONTROLLER secret: the API would be open to anyone."
                                   + " Add one (or run `corral up`, which generates one).")
@@ -65,7 +86,7 @@ public struct ExecutorService: Sendable {
         }
         if engines.isEmpty { throw Failure.refused("no engine is available") }
         return Plan(config: config, resources: resources, hostname: hostname, stateDir: stateDir, secret: secret,
-                    engines: engines, warnings: warnings)
+                    engines: engines, warnings: warnings, processors: processors)
     }
 
     public struct Listening: Sendable {
@@ -86,6 +107,19 @@ public struct ExecutorService: Sendable {
                                                   "finished": "\(report.finished.count)", "reaped": "\(report.reaped.count)"])
         let env = ProcessInfo.processInfo.environment
         let logPath = plan.config.logging.instanceLogs?.logPath ?? "\(plan.stateDir)/logs"
+        var stages: StageDispatcher?
+        if let processors = plan.processors {
+            let d = StageDispatcher(config: processors, logDir: plan.config.processors.logDir ?? "\(logPath)/processors",
+                                    cgroups: .detect(parentName: "corral"), environment: env,
+                                    store: StoredJobs(store: executor.store))
+            await d.start()
+            await d.restore((try? executor.store.loadJobs()) ?? [])
+            let snap = await d.snapshot()
+            let ready = snap.stages.flatMap(\.processors).filter { $0.state == "ready" }.count
+            logger.info("stage processors started", metadata: ["ready": "\(ready)", "configured": "\(processors.allEntries.count)"])
+            stages = d
+            await metrics.setStages(d)
+        }
         let bound = BoundAddresses()
         var services: [any Service] = []
         let appCount = plan.config.server.applicationConnectors.count
@@ -94,7 +128,7 @@ public struct ExecutorService: Sendable {
             let isApp = i < appCount
             let router = isApp
                 ? ExecutorAPI.applicationRouter(executor: executor, secret: plan.secret, metrics: metrics, environment: env,
-                                                apps: apps, requestLog: plan.config.server.requestLog.appenders)
+                                                apps: apps, stages: stages, requestLog: plan.config.server.requestLog.appenders)
                 : ExecutorAPI.adminRouter(executor: executor, metrics: metrics, logPath: logPath)
             var appLogger = logger
             appLogger.logLevel = .warning
@@ -115,6 +149,7 @@ public struct ExecutorService: Sendable {
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await apps.stop()
+        await stages?.shutdown()
         logger.info("stopped listening; workloads keep running and are adopted on the next start")
     }
 

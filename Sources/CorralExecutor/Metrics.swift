@@ -1,3 +1,4 @@
+import CorralRuntime
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -50,9 +51,39 @@ public actor Metrics {
             .replacingOccurrences(of: "\n", with: "\\n")
     }
 
+    private var stages: StageDispatcher?
+    public func setStages(_ d: StageDispatcher) { stages = d }
+
+    /// Stage processor figures: queue wait per stage and per lock, busy slots, restarts, deadline misses.
+    func renderStages() async -> String {
+        guard let stages else { return "" }
+        let s = await stages.snapshot()
+        var out = "# HELP corral_stage_queue_wait_seconds Time jobs waited before a processor took them\n"
+        out += "# TYPE corral_stage_queue_wait_seconds summary\n"
+        for st in s.stages {
+            out += "corral_stage_queue_wait_seconds_sum{stage=\"\(Self.escape(st.name))\"} \(Self.format(st.queueWaitSecondsSum))\n"
+            out += "corral_stage_queue_wait_seconds_count{stage=\"\(Self.escape(st.name))\"} \(st.started)\n"
+        }
+        out += "# HELP corral_lock_wait_seconds Time jobs waited before taking a lock (with everything else they needed)\n"
+        out += "# TYPE corral_lock_wait_seconds summary\n"
+        for l in s.locks {
+            out += "corral_lock_wait_seconds_sum{lock=\"\(Self.escape(l.name))\"} \(Self.format(l.waitSecondsSum))\n"
+            out += "corral_lock_wait_seconds_count{lock=\"\(Self.escape(l.name))\"} \(l.acquisitions)\n"
+        }
+        out += "# TYPE corral_stage_queued_jobs gauge\n"
+        for st in s.stages { out += "corral_stage_queued_jobs{stage=\"\(Self.escape(st.name))\"} \(st.queued)\n" }
+        out += "# TYPE corral_stage_deadline_misses_total counter\n"
+        for st in s.stages { out += "corral_stage_deadline_misses_total{stage=\"\(Self.escape(st.name))\"} \(st.deadlineMisses)\n" }
+        out += "# TYPE corral_processor_busy_slots gauge\n"
+        for p in s.stages.flatMap(\.processors) { out += "corral_processor_busy_slots{processor=\"\(Self.escape(p.name))\"} \(p.busy)\n" }
+        out += "# TYPE corral_processor_restarts_total counter\n"
+        for p in s.stages.flatMap(\.processors) { out += "corral_processor_restarts_total{processor=\"\(Self.escape(p.name))\"} \(p.restarts)\n" }
+        return out
+    }
+
     /// Renders the counters plus the gauges given by the executor.
-    public func render(gauges: [(name: String, help: String, samples: [(labels: [String: String], value: Double)])]) -> String {
-        var out = ""
+    public func render(gauges: [(name: String, help: String, samples: [(labels: [String: String], value: Double)])]) async -> String {
+        var out = await renderStages()
         for g in gauges {
             out += "# HELP \(g.name) \(g.help)\n# TYPE \(g.name) gauge\n"
             for s in g.samples { out += "\(Self.key(g.name, s.labels)) \(Self.format(s.value))\n" }

@@ -48,6 +48,18 @@ public final class StateStore: Sendable {
                     CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
                     """)
             }
+            migrator.registerMigration("v2-stage-jobs") { db in
+                try db.execute(sql: """
+                    CREATE TABLE stage_jobs (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        stage TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        job TEXT NOT NULL,
+                        updated REAL NOT NULL
+                    );
+                    CREATE INDEX stage_jobs_state ON stage_jobs(state);
+                    """)
+            }
             try migrator.migrate(db)
         } catch {
             throw ExecutorError(.stateUnavailable, "cannot open the state database \(path): \(error)", context: ["path": path])
@@ -93,6 +105,36 @@ public final class StateStore: Sendable {
             }
         } catch {
             throw ExecutorError(.stateUnavailable, "cannot read the state database: \(error)")
+        }
+    }
+
+    /// Records a stage job as it is now (one transaction).
+    public func saveJob(_ job: StageJob) throws(ExecutorError) {
+        do {
+            let data = try JSONEncoder().encode(job)
+            try db.write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO stage_jobs (id, stage, state, job, updated) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [job.id, job.stage, job.state.rawValue, String(decoding: data, as: UTF8.self),
+                                           Date().timeIntervalSince1970])
+            }
+        } catch {
+            throw ExecutorError(.stateUnavailable, "cannot record job \(job.id): \(error)")
+        }
+    }
+
+    /// Stage jobs: every unfinished one and the newest `recent` finished ones.
+    public func loadJobs(recent: Int = 10_000) throws(ExecutorError) -> [StageJob] {
+        do {
+            return try db.read { db in
+                let rows = try GRDB.Row.fetchAll(db, sql: """
+                    SELECT job FROM stage_jobs WHERE state IN ('QUEUED', 'RUNNING')
+                    UNION ALL SELECT job FROM (SELECT job FROM stage_jobs WHERE state NOT IN ('QUEUED', 'RUNNING')
+                                               ORDER BY updated DESC LIMIT ?)
+                    """, arguments: [recent])
+                return rows.compactMap { try? JSONDecoder().decode(StageJob.self, from: Data(($0["job"] as String).utf8)) }
+            }
+        } catch {
+            throw ExecutorError(.stateUnavailable, "cannot read stage jobs: \(error)")
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 /// A config that loaded, with the warnings found on the way.
 public struct Loaded<Config: Sendable>: Sendable {
     public var config: Config
@@ -5,7 +6,7 @@ public struct Loaded<Config: Sendable>: Sendable {
 }
 
 extension ExecutorConfig {
-    static let topLevelKeys = ["server", "logging", "zookeeper", "clusterAuth", "resources", "options"]
+    static let topLevelKeys = ["server", "logging", "zookeeper", "clusterAuth", "resources", "options", "processors"]
     /// Dropwizard keys an old config may carry that Corral accepts and ignores.
     static let ignoredTopLevelKeys = ["metrics", "health"]
 
@@ -27,6 +28,14 @@ extension ExecutorConfig {
                 if let n = top["clusterAuth"] { config.clusterAuth = readClusterAuth(n, r, "clusterAuth") }
                 if let n = top["resources"] { config.resources = readResources(n, r, "resources") }
                 if let n = top["options"] { config.options = readOptions(n, r, "options") }
+                if let n = top["processors"], let f = r.mapping(n, at: "processors", known: ["config", "logDir"]) {
+                    if let c = f["config"], let v = r.string(c, at: f.path("config"), nonEmpty: true) {
+                        // Relative to the executor config's directory.
+                        config.processors.config = v.hasPrefix("/") ? v
+                            : ((file as NSString).deletingLastPathComponent as NSString).appendingPathComponent(v)
+                    }
+                    if let d = f["logDir"], let v = r.string(d, at: f.path("logDir"), nonEmpty: true) { config.processors.logDir = v }
+                }
             }
         }
         if r.hasErrors { throw ConfigError(file: file, issues: r.issues) }

@@ -8,7 +8,16 @@ public struct ExecutorConfig: Sendable {
     public var clusterAuth = ClusterAuthConfig()
     public var resources = ResourcesConfig()
     public var options = ExecutorOptions()
+    public var processors = ProcessorsSettings()
 
+    public init() {}
+}
+
+/// `processors:` in the executor YAML: where the damocles-style `[processors]`
+/// TOML is, and where processor logs go (default `<logPath>/processors`).
+public struct ProcessorsSettings: Sendable {
+    public var config: String? = nil
+    public var logDir: String? = nil
     public init() {}
 }
 

@@ -331,7 +331,7 @@ public enum ProcessorsPlacementCheck {
                 let homes = Set(set.compactMap { topology.cpu($0)?.numaNode })
                 if homes.count > 1 {
                     issues.append(ConfigIssue(.warning, file: file, location: nil, path: path + ".cgroup.cpuset", value: set.listString,
-                                              message: "the cpuset spans NUMA nodes \(homes.sorted().map(String.init).joined(separator: ", ")); "
+                                              message: "the cpuset spans NUMA nodes \(homes.sorted().map { String($0) }.joined(separator: ", ")); "
                                               + "memory will be remote for some of its threads"))
                 }
                 if let preferred = e.numaPreferred, homes.count == 1, let home = homes.first, home != preferred {
@@ -343,7 +343,7 @@ public enum ProcessorsPlacementCheck {
             if let preferred = e.numaPreferred, !nodes.contains(preferred) {
                 issues.append(ConfigIssue(.error, file: file, location: nil, path: path + ".numa_preferred", value: String(preferred),
                                           message: "NUMA node \(preferred) does not exist on this machine",
-                                          allowed: nodes.sorted().map(String.init).joined(separator: ", ")))
+                                          allowed: nodes.sorted().map { String($0) }.joined(separator: ", ")))
             }
         }
         return issues

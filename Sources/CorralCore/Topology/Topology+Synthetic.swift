@@ -30,7 +30,7 @@ extension Topology {
         for node in 0..<nodes {
             for g in 0..<gpusPerNode {
                 let index = gpus.count
-                gpus.append(GPU(index: index, pciBus: String(format2Hex: node * 16 + g), numaNode: node,
+                gpus.append(GPU(index: index, pciBus: syntheticPCIAddress(node * 16 + g), numaNode: node,
                                 model: "Synthetic GPU", minor: index))
             }
         }
@@ -38,10 +38,9 @@ extension Topology {
     }
 }
 
-extension String {
-    /// A PCI address like `0000:3b:00.0` for a synthetic bus number.
-    init(format2Hex bus: Int) {
-        let hex = String(bus, radix: 16)
-        self = "0000:" + (hex.count < 2 ? "0" + hex : hex) + ":00.0"
-    }
+/// A PCI address like `0000:3b:00.0` for a synthetic bus number. (A free
+/// function: as a String initializer it would be picked by `map(String.init)`.)
+func syntheticPCIAddress(_ bus: Int) -> String {
+    let hex = String(bus, radix: 16)
+    return "0000:" + (hex.count < 2 ? "0" + hex : hex) + ":00.0"
 }

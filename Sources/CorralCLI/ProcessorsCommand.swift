@@ -1,0 +1,108 @@
+import ArgumentParser
+import CorralCore
+import CorralHost
+import Foundation
+
+struct ProcessorsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "processors",
+        abstract: "Work with stage processor configs (damocles-worker's [processors] TOML).",
+        subcommands: [Check.self]
+    )
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate a processors config against this machine and print what would run where.",
+            discussion: """
+            Errors (exit status 1): unknown keys, undeclared locks, zero limits, CPUs that do not \
+            exist or are not offered (osCores, outside the executor's cpuset). Warnings: numa_preferred \
+            that does not match the cpuset's node, cpusets spanning NUMA nodes, pools sharing CPUs \
+            without a lock, stage limits above what the pools can run.
+            """
+        )
+
+        @Argument(help: ArgumentHelp("The TOML file with a [processors] section.", valueName: "FILE"))
+        var file: String
+
+        @OptionGroup var machine: MachineOptions
+
+        @Option(help: ArgumentHelp("The executor YAML (its osCores and cpuset limits apply).", valueName: "EXECUTOR_YAML"))
+        var config: String?
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        struct Report: Encodable {
+            var valid: Bool
+            var file: String
+            var errors: [ConfigIssue]
+            var warnings: [ConfigIssue]
+            var processors: [Line]
+        }
+
+        struct Line: Encodable {
+            var name: String
+            var cpuset: String?
+            var numaNodes: [Int]
+            var numaPreferred: Int?
+            var concurrent: Int?
+            var locks: [String]
+        }
+
+        func run() throws {
+            var issues: [ConfigIssue] = []
+            var resources = ResourcesConfig()
+            if let config {
+                do {
+                    let loaded = try ConfigFile.loadExecutor(path: config)
+                    resources = loaded.config.resources
+                } catch {
+                    issues += error.issues
+                }
+            }
+            let (loaded, configIssues) = ProcessorsConfigLoader.load(path: file)
+            issues += configIssues
+            let root = FileSystemRoot(machine.fsroot)
+            let topology: Topology
+            do {
+                topology = try TopologyReader(root: root).read()
+            } catch {
+                throw fail(error.message)
+            }
+            var lines: [Line] = []
+            if let loaded {
+                let (eff, effIssues) = EffectiveResources.compute(topology: topology, resources: resources,
+                                                                  hostname: HostIdentity.hostname(configured: nil, root: root),
+                                                                  file: config ?? "defaults")
+                issues += effIssues
+                issues += ProcessorsPlacementCheck.check(loaded, topology: topology, offered: eff.offeredCPUs,
+                                                         osCores: eff.osCores, file: file)
+                lines = loaded.allEntries.map { e in
+                    Line(name: e.name, cpuset: e.cpuset?.listString,
+                         numaNodes: Set(e.cpuset?.compactMap { topology.cpu($0)?.numaNode } ?? []).sorted(),
+                         numaPreferred: e.numaPreferred, concurrent: e.concurrent, locks: e.locks)
+                }
+            }
+            let errors = issues.filter { $0.severity == .error }
+            let warnings = issues.filter { $0.severity == .warning }
+            if json {
+                try printJSON(Report(valid: errors.isEmpty, file: file, errors: errors, warnings: warnings, processors: lines))
+            } else {
+                if !errors.isEmpty {
+                    FileHandle.standardError.write(Data((ConfigError(file: file, issues: issues).message + "\n").utf8))
+                } else {
+                    print("\(file): valid, \(lines.count) processors")
+                    for l in lines {
+                        let nodes = l.numaNodes.isEmpty ? "-" : l.numaNodes.map { String($0) }.joined(separator: ",")
+                        print("  \(l.name.padding(toLength: 14, withPad: " ", startingAt: 0)) cpus \(l.cpuset ?? "any")"
+                              + "  node \(nodes)  preferred \(l.numaPreferred.map { String($0) } ?? "-")"
+                              + "  concurrent \(l.concurrent.map { String($0) } ?? "unlimited")"
+                              + (l.locks.isEmpty ? "" : "  locks \(l.locks.joined(separator: ","))"))
+                    }
+                    for w in warnings { print("warning: \(w)") }
+                }
+            }
+            if !errors.isEmpty { throw ExitCode(1) }
+        }
+    }
+}
