@@ -210,16 +210,8 @@ final class AppenderOutput: @unchecked Sendable {
 
     /// Keeps the newest `keep` archives of the dated pattern (0: all).
     static func prune(_ dated: String, keep: Int) {
-        guard keep > 0 else { return }
-        let dir = (dated as NSString).deletingLastPathComponent
         let prefix = (dated.components(separatedBy: "%i")[0] as NSString).lastPathComponent
-        let archives = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
-            .filter { $0.hasPrefix(prefix) && !$0.hasSuffix(".partial") && !LogArchiver.shared.isPending("\(dir)/\($0)") }
-            .compactMap { n -> (String, Date)? in
-                let a = try? FileManager.default.attributesOfItem(atPath: "\(dir)/\(n)")
-                return (n, (a?[.modificationDate] as? Date) ?? .distantPast)
-            }.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }
-        for old in archives.dropLast(keep) { unlink("\(dir)/\(old.0)") }
+        LogArchiver.shared.prune(in: (dated as NSString).deletingLastPathComponent, prefix: prefix, keep: keep)
     }
 }
 

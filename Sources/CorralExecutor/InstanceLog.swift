@@ -1,8 +1,6 @@
-import CompressNIO
 import CorralCore
 import CorralEngines
 import Foundation
-import NIOCore
 
 /// One instance's output file: `<dir>/output.log`, written straight from the
 /// engine's stream (never through a logger), rotated when it reaches
@@ -183,27 +181,11 @@ public final class InstanceLog: LogSink, @unchecked Sendable {
 
     /// Archived files, oldest first.
     public func archives() -> [(name: String, size: UInt64, modified: Date)] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.filter { $0.hasPrefix("output.log.") && !$0.hasSuffix(".partial") }.compactMap { n in
-            guard let a = try? FileManager.default.attributesOfItem(atPath: "\(directory)/\(n)") else { return nil }
-            return (n, (a[.size] as? UInt64) ?? 0, (a[.modificationDate] as? Date) ?? .distantPast)
-        }.sorted { $0.modified != $1.modified ? $0.modified < $1.modified : $0.name < $1.name }
+        LogArchiver.archives(in: directory, prefix: "output.log.")
     }
 
     private func prune() {
-        var list = archives().filter { !LogArchiver.shared.isPending("\(directory)/\($0.name)") }
-        if rotation.archivedFileCount > 0 {
-            while list.count > rotation.archivedFileCount {
-                unlink("\(directory)/\(list.removeFirst().name)")
-            }
-        }
-        if let cap = rotation.totalSizeCap?.bytes {
-            var total = list.reduce(UInt64(0)) { $0 + $1.size }
-            while total > cap, !list.isEmpty {
-                let oldest = list.removeFirst()
-                unlink("\(directory)/\(oldest.name)")
-                total -= oldest.size
-            }
-        }
+        LogArchiver.shared.prune(in: directory, prefix: "output.log.", keep: rotation.archivedFileCount,
+                                 totalSizeCap: rotation.totalSizeCap?.bytes)
     }
 }

@@ -8,19 +8,18 @@ import NIOCore
 /// take CPU from workloads or from the streams being written. A file that
 /// cannot be compressed stays as it was.
 public final class LogArchiver: @unchecked Sendable {
-    // @unchecked: `queue`, `pending`, `busy` and `thread` are guarded by `condition`.
+    // @unchecked: `queue`, `current` and `thread` are guarded by `condition`.
     public static let shared = LogArchiver()
     private let condition = NSCondition()
     private var queue: [(file: String, destination: String, then: (@Sendable () -> Void)?)] = []
-    private var pending: Set<String> = []
-    private var busy = false
+    /// The file being compressed now.
+    private var current: String?
     private var thread: Thread?
 
     /// Replaces `file` with `destination` (default `file.gz`), then runs `then`.
     public func compress(_ file: String, to destination: String? = nil, then: (@Sendable () -> Void)? = nil) {
         condition.lock()
         queue.append((file, destination ?? file + ".gz", then))
-        pending.insert(file)
         if thread == nil {
             let t = Thread { [unowned self] in self.loop() }
             t.name = "corral-log-archiver"
@@ -36,14 +35,42 @@ public final class LogArchiver: @unchecked Sendable {
     public func isPending(_ file: String) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        return pending.contains(file)
+        return current == file || queue.contains { $0.file == file }
     }
 
     /// Waits for the work queued so far.
     public func drain() {
         condition.lock()
-        while !queue.isEmpty || busy { condition.wait() }
+        while !queue.isEmpty || current != nil { condition.wait() }
         condition.unlock()
+    }
+
+    /// Archived files of `directory` whose names start with `prefix`, oldest
+    /// first (half-written `.partial` files left out).
+    public static func archives(in directory: String, prefix: String) -> [(name: String, size: UInt64, modified: Date)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasPrefix(prefix) && !$0.hasSuffix(".partial") }.compactMap { n in
+            guard let a = try? FileManager.default.attributesOfItem(atPath: "\(directory)/\(n)") else { return nil }
+            return (n, (a[.size] as? UInt64) ?? 0, (a[.modificationDate] as? Date) ?? .distantPast)
+        }.sorted { $0.modified != $1.modified ? $0.modified < $1.modified : $0.name < $1.name }
+    }
+
+    /// Removes the oldest finished archives beyond `keep` files (0: no limit
+    /// by count) or beyond `totalSizeCap` bytes. Archives still waiting for
+    /// compression are neither counted nor removed.
+    public func prune(in directory: String, prefix: String, keep: Int, totalSizeCap: UInt64? = nil) {
+        var list = Self.archives(in: directory, prefix: prefix).filter { !isPending("\(directory)/\($0.name)") }
+        if keep > 0 {
+            while list.count > keep { unlink("\(directory)/\(list.removeFirst().name)") }
+        }
+        if let cap = totalSizeCap {
+            var total = list.reduce(UInt64(0)) { $0 + $1.size }
+            while total > cap, !list.isEmpty {
+                let oldest = list.removeFirst()
+                unlink("\(directory)/\(oldest.name)")
+                total -= oldest.size
+            }
+        }
     }
 
     private func loop() {
@@ -54,20 +81,17 @@ public final class LogArchiver: @unchecked Sendable {
             condition.lock()
             while queue.isEmpty { condition.wait() }
             let job = queue.removeFirst()
-            busy = true
+            current = job.file
             condition.unlock()
             Self.gzip(job.file, to: job.destination)
-            condition.lock()
-            pending.remove(job.file)
-            condition.unlock()
+            // `current` is cleared only after `then` (pruning), so `drain` covers it.
             job.then?()
             condition.lock()
-            busy = false
+            current = nil
             condition.broadcast()
             condition.unlock()
         }
     }
-
     static func gzip(_ file: String, to destination: String) {
         guard let data = FileManager.default.contents(atPath: file) else { return }
         var input = ByteBuffer(bytes: data)
