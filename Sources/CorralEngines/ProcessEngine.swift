@@ -164,12 +164,10 @@ public final class ProcessEngine: Engine {
         // Recorded before the spawn, without a pid: an executor killed between
         // the spawn and the final record still finds the runner (by its
         // `--instance` argument) on the next start, so nothing is orphaned.
-        var intent = WorkloadHandle(engine: name, id: "", instanceID: launch.instanceID, confinement: confinement,
-                                    warnings: warnings)
-        intent.pid = nil
-        try? JSONEncoder().encode(Record(handle: intent, appID: launch.appID, kind: launch.kind,
-                                         specHash: launch.specHash, cgroup: group))
-            .write(to: URL(fileURLWithPath: "\(d)/handle.json"), options: .atomic)
+        var record = Record(handle: WorkloadHandle(engine: name, id: "", instanceID: launch.instanceID,
+                                                   confinement: confinement, warnings: warnings),
+                            appID: launch.appID, kind: launch.kind, specHash: launch.specHash, cgroup: group)
+        try? save(record)
         let pid: pid_t
         do {
             pid = try NativeSpawn.spawn(spec)
@@ -180,15 +178,15 @@ public final class ProcessEngine: Engine {
         }
         for fd in fds { close(fd) }
         fds = []
-        let handle = WorkloadHandle(engine: name, id: String(pid), instanceID: launch.instanceID, pid: pid,
-                                    startTime: ProcReader.startTime(pid: pid), confinement: confinement, warnings: warnings)
-        let record = Record(handle: handle, appID: launch.appID, kind: launch.kind, specHash: launch.specHash,
-                            cgroup: group)
+        record.handle.id = String(pid)
+        record.handle.pid = pid
+        record.handle.startTime = ProcReader.startTime(pid: pid)
         do {
-            try JSONEncoder().encode(record).write(to: URL(fileURLWithPath: "\(d)/handle.json"), options: .atomic)
+            try save(record)
         } catch {
-            warnings.append("could not record the handle: \(error.localizedDescription)")
+            record.handle.warnings.append("could not record the handle: \(error.localizedDescription)")
         }
+        let handle = record.handle
         readers.start(instanceID: launch.instanceID, fd: readFD, sink: output)
         return handle
     }
@@ -200,6 +198,11 @@ public final class ProcessEngine: Engine {
         var kind: WorkloadKind
         var specHash: String
         var cgroup: Cgroups.Group?
+    }
+
+    func save(_ record: Record) throws {
+        try JSONEncoder().encode(record).write(to: URL(fileURLWithPath: "\(dir(record.handle.instanceID))/handle.json"),
+                                               options: .atomic)
     }
 
     func record(_ instanceID: String) -> Record? {
