@@ -60,8 +60,6 @@ struct ProcessorsCommand: ParsableCommand {
                     issues += error.issues
                 }
             }
-            let (loaded, configIssues) = ProcessorsConfigLoader.load(path: file)
-            issues += configIssues
             let root = FileSystemRoot(machine.fsroot)
             let topology: Topology
             do {
@@ -69,19 +67,16 @@ struct ProcessorsCommand: ParsableCommand {
             } catch {
                 throw fail(error.message)
             }
-            var lines: [Line] = []
-            if let loaded {
-                let (eff, effIssues) = EffectiveResources.compute(topology: topology, resources: resources,
-                                                                  hostname: HostIdentity.hostname(configured: nil, root: root),
-                                                                  file: config ?? "defaults")
-                issues += effIssues
-                issues += ProcessorsPlacementCheck.check(loaded, topology: topology, offered: eff.offeredCPUs,
-                                                         osCores: eff.osCores, file: file)
-                lines = loaded.allEntries.map { e in
-                    Line(name: e.name, cpuset: e.cpuset?.listString,
-                         numaNodes: Set(e.cpuset?.compactMap { topology.cpu($0)?.numaNode } ?? []).sorted(),
-                         numaPreferred: e.numaPreferred, concurrent: e.concurrent, locks: e.locks)
-                }
+            let (eff, effIssues) = EffectiveResources.compute(topology: topology, resources: resources,
+                                                              hostname: HostIdentity.hostname(configured: nil, root: root),
+                                                              file: config ?? "defaults")
+            let (checked, configIssues) = ProcessorsConfigLoader.loadChecked(path: file, topology: topology,
+                                                                             offered: eff.offeredCPUs, osCores: eff.osCores)
+            issues += (checked == nil ? [] : effIssues) + configIssues
+            let lines = (checked?.allEntries ?? []).map { e in
+                Line(name: e.name, cpuset: e.cpuset?.listString,
+                     numaNodes: Set(e.cpuset?.compactMap { topology.cpu($0)?.numaNode } ?? []).sorted(),
+                     numaPreferred: e.numaPreferred, concurrent: e.concurrent, locks: e.locks)
             }
             let errors = issues.filter { $0.severity == .error }
             let warnings = issues.filter { $0.severity == .warning }

@@ -42,20 +42,15 @@ public struct ExecutorService: Sendable {
         if let e = issues.first(where: { $0.severity == .error }) { throw Failure.refused(e.description) }
         var processors: ProcessorsConfig?
         if let path = config.processors.config {
-            let (loaded, loadIssues) = ProcessorsConfigLoader.load(path: path)
-            var all = loadIssues
-            if let loaded {
-                all += ProcessorsPlacementCheck.check(loaded, topology: topology, offered: resources.offeredCPUs,
-                                                      osCores: resources.osCores, file: path)
-            }
-            let errors = all.filter { $0.severity == .error }
-            if !errors.isEmpty || loaded == nil {
+            let (loaded, all) = ProcessorsConfigLoader.loadChecked(path: path, topology: topology,
+                                                                    offered: resources.offeredCPUs, osCores: resources.osCores)
+            guard let loaded, !all.contains(where: { $0.severity == .error }) else {
                 throw Failure.refused(ConfigError(file: path, issues: all).message)
             }
             issues += all
             processors = loaded
             // Processor CPUs belong to the pools: pinned instances never get them.
-            let owned = loaded!.allEntries.compactMap(\.cpuset).reduce(CPUSet()) { $0.union($1) }
+            let owned = loaded.allEntries.compactMap(\.cpuset).reduce(CPUSet()) { $0.union($1) }
             for i in resources.nodes.indices { resources.nodes[i].cpus.subtract(owned) }
         }
         guard let secret = config.clusterAuth.secrets[.CONTROLLER] else {

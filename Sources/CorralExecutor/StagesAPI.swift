@@ -56,7 +56,7 @@ struct JSONValue: Encodable {
         case let a as [Any]: try c.encode(a.map { JSONValue(any: $0) })
         case let s as String: try c.encode(s)
         case let n as NSNumber:
-            if String(cString: n.objCType) == "c" { try c.encode(n.boolValue) }
+            if JSONTree.isBool(n) { try c.encode(n.boolValue) }
             else if let i = Int64(exactly: n) { try c.encode(i) }
             else { try c.encode(n.doubleValue) }
         default: try c.encodeNil()

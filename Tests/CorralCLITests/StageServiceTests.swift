@@ -23,12 +23,7 @@ import Testing
         """, name: "processors.toml")
         let check = try CLI.run(["processors", "check", toml])
         #expect(check.status == 0 && check.stdout.contains("pc2#0"), "\(check.stdout)\(check.stderr)")
-        let config = try CLI.writeTemp("""
-        server:
-          applicationConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
-          adminConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
-        clusterAuth:
-          secrets: [{ nodeType: CONTROLLER, secret: \(RecoveryTests.secret) }]
+        let config = try RecoveryTests.writeConfig("""
         options:
           dockerSocketPath: /nonexistent/docker.sock
         processors:

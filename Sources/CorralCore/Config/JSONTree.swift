@@ -14,6 +14,10 @@ public enum JSONTree {
         }
     }
 
+    /// Whether JSONSerialization made this number from a JSON true/false: those
+    /// arrive as NSNumbers made from Bool (type encoding "c"); numbers never do.
+    public static func isBool(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
+
     static func node(_ any: Any) -> ConfigNode {
         switch any {
         case let d as [String: Any]:
@@ -23,8 +27,7 @@ public enum JSONTree {
         case let s as String:
             return ConfigNode(.scalar(s, quoted: true))
         case let n as NSNumber:
-            // JSON true/false arrive as NSNumbers made from Bool (type encoding "c"); numbers never do.
-            if String(cString: n.objCType) == "c" { return ConfigNode(.scalar(n.boolValue ? "true" : "false", quoted: false)) }
+            if isBool(n) { return ConfigNode(.scalar(n.boolValue ? "true" : "false", quoted: false)) }
             return ConfigNode(.scalar(n.stringValue, quoted: false))
         case is NSNull:
             return ConfigNode(.null)

@@ -105,6 +105,16 @@ public enum ProcessorsConfigLoader {
         return load(text: String(decoding: data, as: UTF8.self), file: path)
     }
 
+    /// Loads `path` and checks it against the machine: the config (nil when it
+    /// did not load) and every issue found, load and placement alike.
+    public static func loadChecked(path: String, topology: Topology, offered: CPUSet,
+                                   osCores: CPUSet) -> (ProcessorsConfig?, [ConfigIssue]) {
+        let (loaded, issues) = load(path: path)
+        guard let loaded else { return (nil, issues) }
+        let all = issues + ProcessorsPlacementCheck.check(loaded, topology: topology, offered: offered, osCores: osCores, file: path)
+        return (loaded, all)
+    }
+
     static func read(_ root: ConfigNode, reader r: ConfigReader) -> ProcessorsConfig {
         var config = ProcessorsConfig()
         guard case .mapping(let top) = root.value else {
@@ -255,7 +265,8 @@ public enum ProcessorsConfigLoader {
         if let n = f["inherit_envs"], let v = r.bool(n, at: f.path("inherit_envs")) { e.inheritEnvs = v }
         if let n = f["locks"], let v = r.stringList(n, at: f.path("locks")) {
             if Set(v).count != v.count { r.warning(f.path("locks"), n, "a lock is listed twice; it is taken once") }
-            e.locks = Array(NSOrderedSet(array: v)) as? [String] ?? v
+            var seen = Set<String>()
+            e.locks = v.filter { seen.insert($0).inserted }
         }
         if let n = f["auto_restart"], let v = r.bool(n, at: f.path("auto_restart")) { e.autoRestart = v }
         return e
