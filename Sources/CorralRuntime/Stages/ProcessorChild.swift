@@ -4,8 +4,12 @@ import Foundation
 
 /// How a job ended on a processor.
 public enum JobOutcome: Sendable {
+    /// The processor answered with this output.
     case output(Data?)
+    /// The processor answered with this `err_msg`: it works, the job did not.
     case failed(String)
+    /// No answer will come: the processor died or does not take requests.
+    case lost(String)
 }
 
 /// One external processor: a child started by the executor itself, pinned
@@ -139,8 +143,9 @@ public final class ProcessorChild: @unchecked Sendable {
         }
     }
 
-    /// Sends a task; `done` runs exactly once, with the response or a failure.
-    @discardableResult
+    /// Sends a task. Its id when it was handed to the processor: then `done`
+    /// runs exactly once, with the answer or a failure. Nil when the processor
+    /// is gone: nothing was sent and `done` is never called.
     public func send(_ task: Data, done: @escaping @Sendable (JobOutcome) -> Void) -> UInt64? {
         let (id, fd): (UInt64, Int32) = lock.withLock {
             guard !exited, stdinFD >= 0 else { return (0, -1) }
@@ -149,10 +154,7 @@ public final class ProcessorChild: @unchecked Sendable {
             pending[id] = done
             return (id, stdinFD)
         }
-        guard fd >= 0 else {
-            done(.failed("\(entry.name) is not running"))
-            return nil
-        }
+        guard fd >= 0 else { return nil }
         var line = Data("{\"id\":\(id),\"task\":".utf8)
         line.append(task)
         line.append(contentsOf: Array("}\n".utf8))
@@ -168,10 +170,9 @@ public final class ProcessorChild: @unchecked Sendable {
                 return true
             }
         }
-        if !ok, let callback = lock.withLock({ pending.removeValue(forKey: id) }) {
-            callback(.failed("\(entry.name) does not accept requests (its stdin is closed)"))
-            return nil
-        }
+        // Not written: the processor is gone. Unless its exit already failed the
+        // request (then `done` has run), take it back unsent.
+        if !ok, lock.withLock({ pending.removeValue(forKey: id) }) != nil { return nil }
         return id
     }
 
@@ -182,11 +183,8 @@ public final class ProcessorChild: @unchecked Sendable {
 
     /// Kills the child and everything it started.
     public func kill() {
-        let (p, fd) = lock.withLock { (pid, stdinFD) }
-        if p > 0 {
-            _ = Glibc.kill(p, SIGKILL)
-        }
-        _ = fd
+        let p = lock.withLock { pid }
+        if p > 0 { _ = Glibc.kill(p, SIGKILL) }
         killGroup()
     }
 
@@ -241,7 +239,7 @@ public final class ProcessorChild: @unchecked Sendable {
         if stdin >= 0 { close(stdin) }
         waiter?.resume(returning: false)
         let how = status.map { "exit status \(ExitWatcher.exitCode($0))" } ?? "unknown status"
-        for f in failed { f(.failed("\(entry.name) died while running the job (\(how))")) }
+        for f in failed { f(.lost("\(entry.name) died while running the job (\(how))")) }
         killGroup()
         if let group { cgroups.remove(group) }
         onExit(self, status)

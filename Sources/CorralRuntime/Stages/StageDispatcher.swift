@@ -145,6 +145,9 @@ public actor StageDispatcher {
         self.cgroups = cgroups
         self.environment = environment
         self.store = store
+        // Requests are written to the processors' stdin pipes: a processor that
+        // died must give EPIPE, not kill the executor. (Children get the default back.)
+        signal(SIGPIPE, SIG_IGN)
     }
 
     /// Starts every processor (in parallel) and returns once each is ready or failed.
@@ -204,21 +207,21 @@ public actor StageDispatcher {
             guard generation == slot.generation else { return }
             slot.lastError = error.message
             slot.child = nil
-            await died(i, reason: error.message)
+            died(i, reason: error.message)
         }
     }
 
-    private func childExited(_ i: Int, generation: Int, status: Int32?) async {
+    private func childExited(_ i: Int, generation: Int, status: Int32?) {
         let slot = slots[i]
         guard generation == slot.generation, slot.child != nil else { return }
         slot.child = nil
         let how = status.map { "exit status \(ExitWatcher.exitCode($0))" } ?? "ended"
         slot.lastError = "\(slot.entry.name) \(how)"
         // Its in-flight jobs were failed by the child itself; their slots and locks come back in `completed`.
-        await died(i, reason: slot.lastError!)
+        died(i, reason: slot.lastError!)
     }
 
-    private func died(_ i: Int, reason: String) async {
+    private func died(_ i: Int, reason: String) {
         let slot = slots[i]
         guard !stopped else { slot.state = "stopped"; return }
         slot.deathsInARow += 1
@@ -312,7 +315,13 @@ public actor StageDispatcher {
     // MARK: Dispatch
 
     private func pump() {
-        guard !stopped else { return }
+        // A processor found gone while dispatching changes what can run: look again.
+        while pumpOnce() {}
+    }
+
+    /// One pass over the queue; true when it should be run again.
+    private func pumpOnce() -> Bool {
+        guard !stopped else { return false }
         var reserved: [String: Int] = [:]
         var blockedStages: Set<String> = []
         var nextStagger: ContinuousClock.Instant?
@@ -336,22 +345,22 @@ public actor StageDispatcher {
                 blockedStages.insert(job.stage)
                 continue
             }
-            func fits(_ i: Int, counting reservations: Bool) -> Bool {
-                slots[i].entry.locks.allSatisfy { l in
-                    locksHeld[l, default: []].count + (reservations ? reserved[l, default: 0] : 0) < (config.locks[l] ?? Int.max)
-                }
-            }
-            let free = candidates.filter { fits($0, counting: true) }.sorted { slots[$0].busy < slots[$1].busy }
+            func held(_ l: String) -> Int { locksHeld[l, default: []].count }
+            func capacity(_ l: String) -> Int { config.locks[l] ?? Int.max }
+            // Free for this job: not held, and not reserved by an older waiting job.
+            let free = candidates.filter { i in slots[i].entry.locks.allSatisfy { held($0) + reserved[$0, default: 0] < capacity($0) } }
+                .sorted { slots[$0].busy < slots[$1].busy }
             if let i = free.first {
-                dispatch(job, on: i, now: now)
+                guard dispatch(job, on: i, now: now) else {
+                    if !dispatched.isEmpty { queue.removeAll { dispatched.contains($0.id) } }
+                    return true
+                }
                 dispatched.append(job.id)
             } else {
                 // Waiting for locks only: reserve the locks of the processor that
                 // needs the fewest held ones, so younger jobs cannot overtake.
-                let best = candidates.min { a, b in
-                    slots[a].entry.locks.filter { locksHeld[$0, default: []].count >= (config.locks[$0] ?? Int.max) }.count
-                        < slots[b].entry.locks.filter { locksHeld[$0, default: []].count >= (config.locks[$0] ?? Int.max) }.count
-                }!
+                func blocking(_ i: Int) -> Int { slots[i].entry.locks.filter { held($0) >= capacity($0) }.count }
+                let best = candidates.min { blocking($0) < blocking($1) }!
                 for l in slots[best].entry.locks { reserved[l, default: 0] += 1 }
                 blockedStages.insert(job.stage)
             }
@@ -364,6 +373,7 @@ public actor StageDispatcher {
                 await self.staggerElapsed()
             }
         }
+        return false
     }
 
     private func staggerElapsed() {
@@ -371,9 +381,21 @@ public actor StageDispatcher {
         pump()
     }
 
-    private func dispatch(_ queued: StageJob, on i: Int, now: ContinuousClock.Instant) {
+    /// Sends the job to processor `i` and takes its token, slot and locks.
+    /// False when the processor turned out to be gone (its exit is on the way
+    /// to `childExited`): nothing is taken and the job stays queued.
+    private func dispatch(_ queued: StageJob, on i: Int, now: ContinuousClock.Instant) -> Bool {
         let slot = slots[i]
-        guard let child = slot.child else { return }
+        guard let child = slot.child else { return false }
+        let id = queued.id
+        // The answer comes through `completed`, on this actor, so after the bookkeeping below.
+        guard let requestID = child.send(queued.task, done: { [weak self] outcome in
+            guard let self else { return }
+            Task { await self.completed(id, outcome) }
+        }) else {
+            slot.state = "exiting"
+            return false
+        }
         var job = queued
         job.state = .running
         job.started = Date()
@@ -389,22 +411,17 @@ public actor StageDispatcher {
         tokens[job.stage, default: 0] += 1
         lastStart[job.stage] = now
         slot.busy += 1
-        let id = job.id
         let generation = slot.generation
-        running[id] = Running(job: job, slot: i, requestID: nil, generation: generation, locks: slot.entry.locks)
+        running[id] = Running(job: job, slot: i, requestID: requestID, generation: generation, locks: slot.entry.locks)
         let store = self.store
         Task { await store?.save(job) }
-        let requestID = child.send(job.task) { [weak self] outcome in
-            guard let self else { return }
-            Task { await self.completed(id, outcome) }
-        }
-        running[id]?.requestID = requestID
         if let seconds = job.deadlineSeconds {
             Task {
                 try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
                 await self.deadlinePassed(id, generation: generation)
             }
         }
+        return true
     }
 
     private func completed(_ id: String, _ outcome: JobOutcome) {
@@ -419,10 +436,10 @@ public actor StageDispatcher {
                 slot.deathsInARow = 0
                 finish(r.job, .succeeded, output: data)
             case .failed(let message):
-                // An answer with err_msg means the processor works; a death does not.
-                if slot.child != nil && r.generation == slot.generation && !message.contains("died while running") {
-                    slot.deathsInARow = 0
-                }
+                // An answer with err_msg means the processor works.
+                slot.deathsInARow = 0
+                finish(r.job, .failed, error: message)
+            case .lost(let message):
                 finish(r.job, .failed, error: message)
             }
         }
