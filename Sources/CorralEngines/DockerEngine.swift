@@ -17,15 +17,20 @@ public final class DockerEngine: Engine {
     public let name = "docker"
     public let client: DockerClient
     public let cacheImages: Bool
+    /// Which executor the containers belong to: set on every container it
+    /// creates, and discovery sees only those. Nil: every Corral container.
+    public let owner: String?
 
     public static let labelInstance = "corral.instance-id"
+    public static let labelOwner = "corral.owner"
     public static let labelApp = "corral.app-id"
     public static let labelKind = "corral.kind"
     public static let labelSpecHash = "corral.spec-hash"
 
-    public init(socketPath: String, commandTimeout: Duration = .seconds(30), cacheImages: Bool = true) {
+    public init(socketPath: String, commandTimeout: Duration = .seconds(30), cacheImages: Bool = true, owner: String? = nil) {
         client = DockerClient(socketPath: socketPath, timeout: commandTimeout)
         self.cacheImages = cacheImages
+        self.owner = owner
     }
 
     public func ping() async -> Bool { await client.ping() }
@@ -34,7 +39,8 @@ public final class DockerEngine: Engine {
 
     /// The body of `POST /containers/create` for a launch, and the warnings
     /// about limits that had to be lowered.
-    public static func createRequest(for launch: Launch, image: String, hardNofile: UInt64, hardNproc: UInt64)
+    public static func createRequest(for launch: Launch, image: String, hardNofile: UInt64, hardNproc: UInt64,
+                                     owner: String? = nil)
         -> (Docker.ContainerCreate, [String]) {
         var warnings: [String] = []
         var host = Docker.HostConfig()
@@ -73,8 +79,9 @@ public final class DockerEngine: Engine {
             host.DeviceRequests = [Docker.DeviceRequest(Driver: "nvidia", DeviceIDs: a.gpus.map(String.init),
                                                         Capabilities: [["gpu"]])]
         }
-        let labels = [labelInstance: launch.instanceID, labelApp: launch.appID, labelKind: launch.kind.rawValue,
+        var labels = [labelInstance: launch.instanceID, labelApp: launch.appID, labelKind: launch.kind.rawValue,
                       labelSpecHash: launch.specHash]
+        if let owner { labels[Self.labelOwner] = owner }
         let user = launch.user.map { u in u.group.map { "\(u.user):\($0)" } ?? u.user }
         let body = Docker.ContainerCreate(
             Image: image, Cmd: launch.args.isEmpty ? nil : launch.args,
@@ -94,7 +101,7 @@ public final class DockerEngine: Engine {
         let limits = HostLimits.peerHardLimits(socketPath: client.socketPath)
             ?? (HostLimits.openFilesHardLimit(), HostLimits.processesHardLimit())
         let (body, warnings) = Self.createRequest(for: launch, image: image, hardNofile: limits.openFiles,
-                                                  hardNproc: limits.processes)
+                                                  hardNproc: limits.processes, owner: owner)
         let created = try await client.call(.POST, "/containers/create", query: [("name", launch.name)],
                                             body: DockerClient.encode(body))
         guard created.status == 201 else {
@@ -261,7 +268,8 @@ public final class DockerEngine: Engine {
     }
 
     public func discover() async throws(EngineError) -> [DiscoveredWorkload] {
-        let filters = "{\"label\":[\"\(Self.labelInstance)\"]}"
+        let owned = owner.map { ",\"\(Self.labelOwner)=\($0)\"" } ?? ""
+        let filters = "{\"label\":[\"\(Self.labelInstance)\"\(owned)]}"
         let r = try await client.call(.GET, "/containers/json", query: [("all", "1"), ("filters", filters)])
         guard r.status == 200 else { throw EngineError(.failed, "listing containers: \(DockerClient.message(r))") }
         let list = try DockerClient.decode([Docker.ContainerSummary].self, r, "container list")

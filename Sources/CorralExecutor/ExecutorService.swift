@@ -73,7 +73,9 @@ public struct ExecutorService: Sendable {
         }
         let docker = DockerEngine(socketPath: config.options.dockerSocketPath,
                                   commandTimeout: config.options.containerCommandTimeout.duration,
-                                  cacheImages: config.options.cacheImages)
+                                  cacheImages: config.options.cacheImages,
+                                  // One executor per state directory: its containers carry a hash of it.
+                                  owner: SpecHash.of(URL(fileURLWithPath: stateDir).standardizedFileURL.path))
         if FileManager.default.fileExists(atPath: config.options.dockerSocketPath), await docker.ping() {
             engines["docker"] = docker
         } else {

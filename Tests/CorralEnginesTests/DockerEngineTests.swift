@@ -158,6 +158,19 @@ final class Sink: LogSink, @unchecked Sendable {
         #expect(try await e.discover().contains { $0.handle.instanceID == l.instanceID } == false)
     }
 
+    /// Two executors on one engine: each discovers (and so may reap) only its own containers.
+    @Test func discoveryIsScopedToTheOwningExecutor() async throws {
+        guard let any = await Self.engine() else { return }
+        let a = DockerEngine(socketPath: Self.socket, commandTimeout: .seconds(20), owner: "owner-a-\(UUID().uuidString.prefix(6))")
+        let b = DockerEngine(socketPath: Self.socket, commandTimeout: .seconds(20), owner: "owner-b-\(UUID().uuidString.prefix(6))")
+        let l = Self.launch("owned", ["sleep", "60"])
+        let h = try await a.start(l, output: Sink())
+        #expect(try await a.discover().contains { $0.handle.instanceID == l.instanceID })
+        #expect(try await b.discover().contains { $0.handle.instanceID == l.instanceID } == false)
+        #expect(try await any.discover().contains { $0.handle.instanceID == l.instanceID }, "no owner: every Corral container")
+        try await a.remove(h)
+    }
+
     @Test func missingImagesFailClearly() async throws {
         guard let e = await Self.engine() else { return }
         do {
