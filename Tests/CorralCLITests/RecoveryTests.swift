@@ -39,6 +39,18 @@ import Testing
 
     static let secret = "recovery-secret"
 
+    /// An executor config on ephemeral loopback ports with the test secret, plus `rest` (YAML).
+    static func writeConfig(_ rest: String) throws -> String {
+        try CLI.writeTemp("""
+        server:
+          applicationConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
+          adminConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
+        clusterAuth:
+          secrets: [{ nodeType: CONTROLLER, secret: \(secret) }]
+
+        """ + rest)
+    }
+
     /// One API call with curl (installed by scripts/test).
     func call(_ base: String, _ method: String, _ path: String, body: String? = nil) throws -> [String: Any] {
         let p = Process()
@@ -66,12 +78,7 @@ import Testing
 
     @Test func killedExecutorAdoptsEverythingAndLosesNoResult() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-recovery-\(UUID().uuidString)").path
-        let config = try CLI.writeTemp("""
-        server:
-          applicationConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
-          adminConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
-        clusterAuth:
-          secrets: [{ nodeType: CONTROLLER, secret: \(Self.secret) }]
+        let config = try Self.writeConfig("""
         options:
           dockerSocketPath: /nonexistent/docker.sock
         """)
@@ -105,10 +112,13 @@ import Testing
         // Nothing double-booked: the instance's CPU is busy, the task's is free again.
         let summary = try call(daemon.api, "GET", "/executor")
         let total = try #require(summary["totalCpus"] as? Int)
-        #expect(summary["freeCpus"] as? Int == total - 1)
+        let now = try call(daemon.api, "GET", "/instances/svc-1")
+        #expect(summary["freeCpus"] as? Int == total - 1,
+                "instance now \(now["state"] ?? "?") (\(now["history"] ?? [])), last error \(now["lastError"] ?? "none")")
         // And it still stops cleanly, freeing its CPU.
         _ = try call(daemon.api, "POST", "/instances/svc-1/stop")
-        _ = try await waitFor(daemon.api, "/instances/svc-1", "STOPPED")
+        let stopped = try await waitFor(daemon.api, "/instances/svc-1", "STOPPED")
+        #expect(stopped["state"] as? String == "STOPPED", "\(stopped)")
         #expect(try call(daemon.api, "GET", "/executor")["freeCpus"] as? Int == total)
         #expect(kill(pid, 0) != 0 || ProcReaderLite.isZombie(pid))
     }
@@ -155,12 +165,7 @@ import Testing
             return
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-recovery-\(UUID().uuidString)").path
-        let config = try CLI.writeTemp("""
-        server:
-          applicationConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
-          adminConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
-        clusterAuth:
-          secrets: [{ nodeType: CONTROLLER, secret: \(Self.secret) }]
+        let config = try Self.writeConfig("""
         resources:
           overProvisioning: { enabled: true, cpuMultiplier: 8, memoryMultiplier: 4 }
         options:
