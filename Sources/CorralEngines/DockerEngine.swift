@@ -187,6 +187,10 @@ public final class DockerEngine: Engine {
                 if let body { return .exited(code: Int32(body.StatusCode)) }
                 return .vanished(reason: "container \(handle.id.prefix(12)) was removed")
             } catch {
+                // Nobody waits any more (a supervisor stopping its watchers): every
+                // call below would fail at once and the loop would spin, hammering
+                // the engine with requests. The answer is not read.
+                if Task.isCancelled { return .vanished(reason: "no longer watched") }
                 // The engine went away for a moment: check again, backing off.
                 if let info = try? await inspect(handle.id), !info.State.Running {
                     return .exited(code: Int32(info.State.ExitCode ?? -1))

@@ -104,7 +104,8 @@ public protocol Engine: Sendable {
 
     /// Starts the workload pinned to its allocation; output goes to `output`.
     func start(_ launch: Launch, output: any LogSink) async throws(EngineError) -> WorkloadHandle
-    /// Returns when the workload has ended, with how.
+    /// Returns when the workload has ended, with how. A cancelled waiter may
+    /// return early, with a result that means nothing; it never keeps polling.
     func waitForExit(_ handle: WorkloadHandle) async -> WorkloadExit
     /// Asks it to stop, then kills it after `grace`.
     func stop(_ handle: WorkloadHandle, grace: Duration) async throws(EngineError)

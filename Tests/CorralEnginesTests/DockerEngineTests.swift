@@ -158,6 +158,22 @@ final class Sink: LogSink, @unchecked Sendable {
         #expect(try await e.discover().contains { $0.handle.instanceID == l.instanceID } == false)
     }
 
+    /// A supervisor cancels its exit watcher when it stops an instance: the
+    /// watcher must end then, not retry in a loop (which hammered the engine
+    /// with requests at full CPU).
+    @Test func aCancelledExitWatcherEnds() async throws {
+        guard let e = await Self.engine() else { return }
+        let h = try await e.start(Self.launch("watch", ["sleep", "60"]), output: Sink())
+        let watcher = Task { await e.waitForExit(h) }
+        try await Task.sleep(for: .milliseconds(300))
+        watcher.cancel()
+        let ended = Latch()
+        Task { _ = await watcher.value; ended.open() }
+        #expect(await ended.wait(timeout: .seconds(20)), "the watcher of a running container ends when cancelled")
+        #expect(await watcher.value == .vanished(reason: "no longer watched"))
+        try await e.remove(h)
+    }
+
     /// Two executors on one engine: each discovers (and so may reap) only its own containers.
     @Test func discoveryIsScopedToTheOwningExecutor() async throws {
         guard let any = await Self.engine() else { return }
