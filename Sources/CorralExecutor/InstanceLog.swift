@@ -1,5 +1,6 @@
 import CorralCore
 import CorralEngines
+import CorralHost
 import Foundation
 
 /// One instance's output file: `<dir>/output.log`, written straight from the
@@ -63,49 +64,19 @@ public final class InstanceLog: LogSink, @unchecked Sendable {
         metrics?.logBytes.add(bytes.count)
     }
 
-    private var finished = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private let finished = Latch()
 
     public func finish() {
         lock.lock()
         flushLocked()
         if fd >= 0 { close(fd) }
         fd = -1
-        finished = true
-        let w = waiters
-        waiters = []
         lock.unlock()
-        for c in w { c.resume() }
-    }
-
-    private func takeWaiters() -> [CheckedContinuation<Void, Never>] {
-        lock.withLock {
-            let w = waiters
-            waiters = []
-            return w
-        }
+        finished.open()
     }
 
     public func waitUntilFinished(timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                    self.lock.lock()
-                    if self.finished {
-                        self.lock.unlock()
-                        c.resume()
-                    } else {
-                        self.waiters.append(c)
-                        self.lock.unlock()
-                    }
-                }
-            }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            _ = await group.next()
-            group.cancelAll()
-            // Timed out (or done): nobody stays parked, so the group can end.
-            for c in self.takeWaiters() { c.resume() }
-        }
+        _ = await finished.wait(timeout: timeout)
     }
 
     public func flush() {

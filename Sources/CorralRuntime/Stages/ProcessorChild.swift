@@ -28,7 +28,8 @@ public final class ProcessorChild: @unchecked Sendable {
     private var pending: [UInt64: @Sendable (JobOutcome) -> Void] = [:]
     private var nextID: UInt64 = 1
     private var stdinFD: Int32 = -1
-    private var readyWaiter: CheckedContinuation<Bool, Never>?
+    /// Opens when the child says it is ready or its output ends.
+    private let settled = Latch()
     private var isReady = false
     private var exited = false
     public private(set) var pid: pid_t = 0
@@ -62,13 +63,15 @@ public final class ProcessorChild: @unchecked Sendable {
         let path = try NativeSpawn.resolve(command[0], path: environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"])
         var env = entry.inheritEnvs ? environment : ["PATH": environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"]
         for (k, v) in entry.envs { env[k] = v }
-        var inPipe: [Int32] = [0, 0], outPipe: [Int32] = [0, 0]
-        guard pipe(&inPipe) == 0 else { throw HostError(.spawnFailed, "cannot create a pipe: \(String(cString: strerror(errno)))") }
-        guard pipe(&outPipe) == 0 else {
-            close(inPipe[0]); close(inPipe[1])
-            throw HostError(.spawnFailed, "cannot create a pipe: \(String(cString: strerror(errno)))")
+        let (inRead, inWrite) = try NativeSpawn.pipe()
+        let outPipe: (read: Int32, write: Int32)
+        do {
+            outPipe = try NativeSpawn.pipe()
+        } catch {
+            close(inRead); close(inWrite)
+            throw error
         }
-        for fd in inPipe + outPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        let inPipe = [inRead, inWrite]
         try? FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent,
                                                  withIntermediateDirectories: true)
         let logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
@@ -85,55 +88,31 @@ public final class ProcessorChild: @unchecked Sendable {
         }
         spec.cgroupProcs = group?.procsFiles ?? []
         spec.stdin = inPipe[0]
-        spec.stdout = outPipe[1]
-        spec.stderr = logFD >= 0 ? logFD : outPipe[1]
+        spec.stdout = outPipe.write
+        spec.stderr = logFD >= 0 ? logFD : outPipe.write
         let child: pid_t
         do {
             child = try NativeSpawn.spawn(spec)
         } catch {
-            for fd in inPipe + outPipe { close(fd) }
+            for fd in inPipe + [outPipe.read, outPipe.write] { close(fd) }
             if logFD >= 0 { close(logFD) }
             if let group { cgroups.remove(group) }
             throw error
         }
-        close(inPipe[0]); close(outPipe[1])
+        close(inPipe[0]); close(outPipe.write)
         if logFD >= 0 { close(logFD) }
         lock.withLock {
             pid = child
             stdinFD = inPipe[1]
         }
-        let readFD = outPipe[0]
+        let readFD = outPipe.read
         let thread = Thread { [self] in readLoop(readFD) }
         thread.name = "corral-processor-\(entry.name)"
         thread.start()
 
-        let wait = entry.stableWait.duration
-        let ready = await withTaskGroup(of: Bool.self) { g in
-            g.addTask {
-                await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
-                    let now: Bool? = self.lock.withLock {
-                        if self.isReady { return true }
-                        if self.exited { return false }
-                        self.readyWaiter = c
-                        return nil
-                    }
-                    if let now { c.resume(returning: now) }
-                }
-            }
-            g.addTask {
-                try? await Task.sleep(for: wait)
-                return false
-            }
-            let first = await g.next() ?? false
-            g.cancelAll()
-            // Whoever lost: release the parked waiter, if any.
-            let parked = self.lock.withLock { () -> CheckedContinuation<Bool, Never>? in
-                defer { self.readyWaiter = nil }
-                return self.readyWaiter
-            }
-            parked?.resume(returning: self.lock.withLock { self.isReady })
-            return first || self.lock.withLock { self.isReady }
-        }
+        // Opened by the ready line or by the end of the output, whichever comes first.
+        _ = await settled.wait(timeout: entry.stableWait.duration)
+        let ready = lock.withLock { isReady }
         guard ready else {
             let wasExited = lock.withLock { exited }
             kill()
@@ -226,18 +205,16 @@ public final class ProcessorChild: @unchecked Sendable {
                 break
             }
         }
-        let (failed, waiter, stdin) = lock.withLock { () -> ([@Sendable (JobOutcome) -> Void], CheckedContinuation<Bool, Never>?, Int32) in
+        let (failed, stdin) = lock.withLock { () -> ([@Sendable (JobOutcome) -> Void], Int32) in
             exited = true
             let f = Array(pending.values)
             pending = [:]
-            let w = readyWaiter
-            readyWaiter = nil
             let s = stdinFD
             stdinFD = -1
-            return (f, w, s)
+            return (f, s)
         }
         if stdin >= 0 { close(stdin) }
-        waiter?.resume(returning: false)
+        settled.open()
         let how = status.map { "exit status \(ExitWatcher.exitCode($0))" } ?? "unknown status"
         for f in failed { f(.lost("\(entry.name) died while running the job (\(how))")) }
         killGroup()
@@ -249,12 +226,8 @@ public final class ProcessorChild: @unchecked Sendable {
         let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
         if !lock.withLock({ isReady }) {
             if text == readyLine {
-                let w = lock.withLock { () -> CheckedContinuation<Bool, Never>? in
-                    isReady = true
-                    defer { readyWaiter = nil }
-                    return readyWaiter
-                }
-                w?.resume(returning: true)
+                lock.withLock { isReady = true }
+                settled.open()
             } else {
                 logLine(log, "before ready: \(text)")
             }
