@@ -235,3 +235,7 @@ pid_t corral_unix_peer_pid(const char *path) {
     close(fd);
     return pid;
 }
+
+int corral_pipe_cloexec(int fds[2], int flags) {
+    return pipe2(fds, O_CLOEXEC | flags);
+}

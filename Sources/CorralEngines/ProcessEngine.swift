@@ -323,10 +323,13 @@ public final class ProcessEngine: Engine {
         } catch {
             throw EngineError(.failed, error.message)
         }
-        var pipeFDs: [Int32] = [0, 0]
-        guard pipe(&pipeFDs) == 0 else { throw EngineError(.failed, "cannot create a pipe: \(String(cString: strerror(errno)))") }
-        _ = fcntl(pipeFDs[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(pipeFDs[1], F_SETFD, FD_CLOEXEC)
+        let pipeFDs: [Int32]
+        do {
+            let p = try NativeSpawn.pipe()
+            pipeFDs = [p.read, p.write]
+        } catch {
+            throw EngineError(.failed, error.message)
+        }
         var spec = SpawnSpec(executable: path, arguments: command,
                              environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"])
         if let pid = handle.pid, let cpus = ProcReader.statusField(pid: pid, "Cpus_allowed_list"),

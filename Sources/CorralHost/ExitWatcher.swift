@@ -17,14 +17,9 @@ public final class ExitWatcher: @unchecked Sendable {
     private var thread: Thread?
 
     public init() {
-        var fds: [Int32] = [0, 0]
-        if pipe(&fds) == 0 {
-            wakeRead = fds[0]
-            wakeWrite = fds[1]
-            for fd in fds {
-                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            }
+        if let p = try? NativeSpawn.pipe(flags: O_NONBLOCK) {
+            wakeRead = p.read
+            wakeWrite = p.write
         }
     }
 

@@ -129,6 +129,17 @@ public enum NativeSpawn {
         return pid
     }
 
+    /// A pipe whose ends are close-on-exec from the start (pipe2): set in a
+    /// second step, a child spawned by another thread in between would keep
+    /// an end open and the reader would never see end-of-file.
+    public static func pipe(flags: Int32 = 0) throws(HostError) -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [0, 0]
+        guard corral_pipe_cloexec(&fds, flags) == 0 else {
+            throw HostError(.spawnFailed, "cannot create a pipe: \(String(cString: strerror(errno)))")
+        }
+        return (fds[0], fds[1])
+    }
+
     /// The absolute path of `command` (as given if it contains a slash, else
     /// searched in PATH), checked to be an executable file.
     public static func resolve(_ command: String, path: String?) throws(HostError) -> String {

@@ -51,6 +51,9 @@ int corral_pidfd_open(pid_t pid);
 int corral_pidfd_send_signal(int pidfd, int sig);
 
 
+/// pipe2(2) with O_CLOEXEC plus `flags` (e.g. O_NONBLOCK); -1 with errno on failure.
+int corral_pipe_cloexec(int fds[2], int flags);
+
 /// The pid of the process listening on a unix socket (SO_PEERCRED), or -1.
 pid_t corral_unix_peer_pid(const char *path);
 
