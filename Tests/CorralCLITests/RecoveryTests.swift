@@ -5,25 +5,26 @@ import Testing
 @Suite(.serialized) struct RecoveryTests {
     final class Daemon {
         let process = Process()
-        let out = Pipe()
         var api = ""
+        /// The executor's stdout. A file, not a pipe: it logs every request there,
+        /// and a pipe the test process is slow to drain would block the daemon.
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("corral-daemon-\(UUID().uuidString).log")
 
         init(config: String, stateDir: String) throws {
             process.executableURL = CLI.binary
             process.arguments = ["executor", "--config", config, "--state-dir", stateDir]
-            process.standardOutput = out
+            FileManager.default.createFile(atPath: output.path, contents: nil)
+            process.standardOutput = try FileHandle(forWritingTo: output)
             process.standardError = FileHandle.nullDevice
             try process.run()
             // Wait for "corral executor listening: API 127.0.0.1:PORT, admin ...".
             var text = ""
             let end = Date().addingTimeInterval(20)
-            while Date() < end, !text.contains("corral executor listening:") || !text.hasSuffix("\n") {
-                let d = out.fileHandleForReading.availableData
-                if d.isEmpty { break }
-                text += String(decoding: d, as: UTF8.self)
+            while Date() < end, process.isRunning {
+                text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+                if let line = text.range(of: "corral executor listening:"), text[line.upperBound...].contains("\n") { break }
+                usleep(20_000)
             }
-            // The executor keeps logging (requests included) to stdout: keep the pipe drained.
-            out.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
             guard let line = text.range(of: "corral executor listening:"), let r = text[line.upperBound...].range(of: "API "), let comma = text[r.upperBound...].firstIndex(of: ",") else {
                 process.terminate()
                 throw CLI.Failure("executor did not start: \(text)")

@@ -111,8 +111,11 @@ final class CollectingSink: LogSink, @unchecked Sendable {
             #expect(Set(cgroups.pids(g)) == [runner, sleeper])
             #expect(h.confinement.hasPrefix("cgroup"))
         }
+        let stopping = ContinuousClock.now
         try await e.stop(h, grace: .seconds(2))
-        #expect(await e.waitForExit(h) == .signaled(signal: SIGTERM))
+        let took = ContinuousClock.now - stopping
+        let exit = await e.waitForExit(h)
+        #expect(exit == .signaled(signal: SIGTERM), "ended as \(exit) after a stop that took \(took)")
         try await e.remove(h)
         #expect(cgroups.existing(name: "cg-1") == nil, "the cgroup is removed with the workload")
     }
