@@ -14,8 +14,10 @@ import Testing
             process.executableURL = CLI.binary
             process.arguments = ["executor", "--config", config, "--state-dir", stateDir]
             FileManager.default.createFile(atPath: output.path, contents: nil)
-            process.standardOutput = try FileHandle(forWritingTo: output)
-            process.standardError = FileHandle.nullDevice
+            // Both streams: a crash report (Swift runtime backtrace) lands beside the request log.
+            let log = try FileHandle(forWritingTo: output)
+            process.standardOutput = log
+            process.standardError = log
             try process.run()
             // Wait for "corral executor listening: API 127.0.0.1:PORT, admin ...".
             var text = ""
@@ -30,6 +32,11 @@ import Testing
                 throw CLI.Failure("executor did not start: \(text)")
             }
             api = "http://" + text[r.upperBound..<comma]
+        }
+
+        /// Whether it is still up, and if not how it ended (for failure messages).
+        var health: String {
+            process.isRunning ? "executor running" : "executor DIED (status \(process.terminationStatus)); log: \(output.path)"
         }
 
         func kill9() {
@@ -119,7 +126,7 @@ import Testing
         // And it still stops cleanly, freeing its CPU.
         _ = try call(daemon.api, "POST", "/instances/svc-1/stop")
         let stopped = try await waitFor(daemon.api, "/instances/svc-1", "STOPPED")
-        #expect(stopped["state"] as? String == "STOPPED", "\(stopped)")
+        #expect(stopped["state"] as? String == "STOPPED", "\(stopped); \(daemon.health)")
         #expect(try call(daemon.api, "GET", "/executor")["freeCpus"] as? Int == total)
         #expect(kill(pid, 0) != 0 || ProcReaderLite.isZombie(pid))
     }
@@ -245,7 +252,7 @@ import Testing
         for id in healthy { _ = try call(daemon.api, "POST", "/instances/\(id)/stop") }
         for id in healthy {
             let s = try await waitFor(daemon.api, "/instances/\(id)", "STOPPED")
-            #expect(s["state"] as? String == "STOPPED", "\(s)")
+            #expect(s["state"] as? String == "STOPPED", "\(s); \(daemon.health)")
         }
         for id in ids { #expect(try containers(id).isEmpty && runners(id).isEmpty, "\(id) left a workload behind") }
         #expect(try call(daemon.api, "GET", "/executor")["freeCpus"] as? Int == total)
