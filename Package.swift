@@ -80,7 +80,7 @@ let package = Package(
         ),
         .executableTarget(name: "corral", dependencies: ["CorralCLI"]),
         .executableTarget(name: "CorralBench", dependencies: [
-            "CorralCore", "CorralHost", "CorralEngines", "CorralExecutor",
+            "CorralCore", "CorralHost", "CorralEngines", "CorralRuntime", "CorralExecutor",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ]),

@@ -14,6 +14,10 @@ struct Entry {
             await ExecutorBenchmark.run(arguments: Array(args.dropFirst()))
         case "logs":
             await LogBenchmark.run(arguments: Array(args.dropFirst()))
+        case "stages":
+            await StageBenchmark.run(arguments: Array(args.dropFirst()))
+        case "echo-processor":
+            StageBenchmark.echoProcessor(stage: args.count > 1 ? args[1] : "echo")
         case "engines":
             await EngineBenchmark.run(arguments: Array(args.dropFirst()))
         default:
@@ -22,6 +26,7 @@ struct Entry {
                    corral-bench engines [--runs N] [--socket PATH]
                    corral-bench executor [--instances N]
                    corral-bench logs [--mib N] [--runs R] [--max-file-mib M]
+                   corral-bench stages [--jobs N] [--window W] [--handoffs H] [--runs R]
 
             allocator  reserve+release throughput and placement quality on a
                        2-socket, 4-NUMA-node, 256-CPU machine, against first-fit.
@@ -31,6 +36,8 @@ struct Entry {
                        latency, recovery time after SIGKILL (needs .build/release/corral).
             logs       a workload's stdout into rotated, gzipped instance log files,
                        against the same stream read raw from the engine.
+            stages     jobs/s through one echo processor with 64 outstanding against raw
+                       round trips over the pipes; lock hand-off latency between stages.
 
             """.utf8))
             exit(args.isEmpty ? 0 : 2)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CorralCore
+import CorralExecutor
 import CorralHost
 import Foundation
 
@@ -17,7 +18,8 @@ struct ProcessorsCommand: ParsableCommand {
             Errors (exit status 1): unknown keys, undeclared locks, zero limits, CPUs that do not \
             exist or are not offered (osCores, outside the executor's cpuset). Warnings: numa_preferred \
             that does not match the cpuset's node, cpusets spanning NUMA nodes, pools sharing CPUs \
-            without a lock, stage limits above what the pools can run.
+            without a lock, stage limits above what the pools can run, CPUs held by live pinned \
+            instances of the executor whose state directory is given (or the default one).
             """
         )
 
@@ -28,6 +30,10 @@ struct ProcessorsCommand: ParsableCommand {
 
         @Option(help: ArgumentHelp("The executor YAML (its osCores and cpuset limits apply).", valueName: "EXECUTOR_YAML"))
         var config: String?
+
+        @Option(help: ArgumentHelp("An executor's state directory: warn about CPUs its live pinned instances hold "
+                                   + "(default: those of `corral up` and `corral executor` that exist).", valueName: "DIR"))
+        var stateDir: String?
 
         @Flag(help: "Print JSON.")
         var json = false
@@ -73,6 +79,9 @@ struct ProcessorsCommand: ParsableCommand {
             let (checked, configIssues) = ProcessorsConfigLoader.loadChecked(path: file, topology: topology,
                                                                              offered: eff.offeredCPUs, osCores: eff.osCores)
             issues += (checked == nil ? [] : effIssues) + configIssues
+            if let checked {
+                issues += ProcessorsPlacementCheck.overlaps(checked, pinned: try pinnedInstances(), file: file)
+            }
             let lines = (checked?.allEntries ?? []).map { e in
                 Line(name: e.name, cpuset: e.cpuset?.listString,
                      numaNodes: Set(e.cpuset?.compactMap { topology.cpu($0)?.numaNode } ?? []).sorted(),
@@ -98,6 +107,25 @@ struct ProcessorsCommand: ParsableCommand {
                 }
             }
             if !errors.isEmpty { throw ExitCode(1) }
+        }
+
+        /// Live pinned instances in the state database (`--state-dir`, else
+        /// those of `corral up` and `corral executor` that exist).
+        func pinnedInstances() throws -> [(id: String, cpus: CPUSet)] {
+            let dirs = stateDir.map { [$0] } ?? [Defaults.userStateDir, Defaults.systemStateDir]
+            var found: [(id: String, cpus: CPUSet)] = []
+            for dir in dirs {
+                guard FileManager.default.fileExists(atPath: "\(dir)/state.sqlite") else {
+                    if stateDir != nil { throw fail("--state-dir \(dir): no state database (state.sqlite) there") }
+                    continue
+                }
+                do {
+                    found += StateStore.pinned(try StateStore(directory: dir).load(liveOnly: true))
+                } catch {
+                    throw fail("state directory \(dir): \(error.message)")
+                }
+            }
+            return found
         }
     }
 }

@@ -32,7 +32,7 @@ public actor Executor {
     private var taskIDs: [String: String] = [:]  // taskId -> instanceId of the live task
 
     public init(config: ExecutorConfig, resources: EffectiveResources, hostname: String, stateDir: String,
-                engines: [String: any Engine], portRange: ClosedRange<Int> = 31_000...31_999,
+                engines: [String: any Engine], withheld: CPUSet = CPUSet(), portRange: ClosedRange<Int> = 31_000...31_999,
                 metrics: Metrics = Metrics()) throws(ExecutorError) {
         self.config = config
         self.metrics = metrics
@@ -40,7 +40,7 @@ public actor Executor {
         self.hostname = hostname
         self.engines = engines
         store = try StateStore(directory: stateDir)
-        broker = LocalResourceBroker(resources: resources, portRange: portRange)
+        broker = LocalResourceBroker(resources: resources, withheld: withheld, portRange: portRange)
         logRoot = config.logging.instanceLogs?.logPath ?? "\(stateDir)/logs"
         if let existing = store.meta("executor-id") {
             id = existing

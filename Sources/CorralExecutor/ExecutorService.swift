@@ -23,6 +23,8 @@ public struct ExecutorService: Sendable {
         public var warnings: [String]
         /// The stage processors, when `processors.config` names a file.
         public var processors: ProcessorsConfig? = nil
+        /// The processors' CPUs: out of the offer, adoptable by instances that held them before.
+        public var withheld = CPUSet()
     }
 
     public enum Failure: Error, CustomStringConvertible {
@@ -41,6 +43,7 @@ public struct ExecutorService: Sendable {
         var (resources, issues) = EffectiveResources.compute(topology: topology, resources: config.resources, hostname: hostname)
         if let e = issues.first(where: { $0.severity == .error }) { throw Failure.refused(e.description) }
         var processors: ProcessorsConfig?
+        var withheld = CPUSet()
         if let path = config.processors.config {
             let (loaded, all) = ProcessorsConfigLoader.loadChecked(path: path, topology: topology,
                                                                     offered: resources.offeredCPUs, osCores: resources.osCores)
@@ -50,8 +53,8 @@ public struct ExecutorService: Sendable {
             issues += all
             processors = loaded
             // Processor CPUs belong to the pools: pinned instances never get them.
-            let owned = loaded.allEntries.compactMap(\.cpuset).reduce(CPUSet()) { $0.union($1) }
-            for i in resources.nodes.indices { resources.nodes[i].cpus.subtract(owned) }
+            withheld = loaded.allEntries.compactMap(\.cpuset).reduce(CPUSet()) { $0.union($1) }
+            for i in resources.nodes.indices { resources.nodes[i].cpus.subtract(withheld) }
         }
         guard let secret = config.clusterAuth.secrets[.CONTROLLER] else {
             throw Failure.refused("clusterAuth has no CONTROLLER secret: the API would be open to anyone."
@@ -83,7 +86,7 @@ public struct ExecutorService: Sendable {
         }
         if engines.isEmpty { throw Failure.refused("no engine is available") }
         return Plan(config: config, resources: resources, hostname: hostname, stateDir: stateDir, secret: secret,
-                    engines: engines, warnings: warnings, processors: processors)
+                    engines: engines, warnings: warnings, processors: processors, withheld: withheld)
     }
 
     public struct Listening: Sendable {
@@ -96,7 +99,7 @@ public struct ExecutorService: Sendable {
                            onListening: @escaping @Sendable (Listening) async -> Void = { _ in }) async throws {
         let metrics = Metrics()
         let executor = try Executor(config: plan.config, resources: plan.resources, hostname: plan.hostname,
-                                    stateDir: plan.stateDir, engines: plan.engines, metrics: metrics)
+                                    stateDir: plan.stateDir, engines: plan.engines, withheld: plan.withheld, metrics: metrics)
         let report = try await executor.recover()
         let apps = AppReconciler(executor: executor, store: executor.store)
         await apps.start()
@@ -109,6 +112,12 @@ public struct ExecutorService: Sendable {
             let d = StageDispatcher(config: processors, logDir: plan.config.processors.logDir ?? "\(logPath)/processors",
                                     cgroups: .detect(parentName: "corral"), environment: env,
                                     store: StoredJobs(store: executor.store))
+            // Pool CPUs are withheld from new instances; instances adopted from
+            // before the pools were configured may still hold some of them.
+            let overlaps = ProcessorsPlacementCheck.overlaps(processors, pinned: StateStore.pinned((try? executor.store.load(liveOnly: true)) ?? []),
+                                                             file: plan.config.processors.config ?? "processors")
+            for w in overlaps { logger.warning("\(w)") }
+            await d.note(warnings: overlaps.map(\.description))
             await d.start()
             await d.restore((try? executor.store.loadJobs()) ?? [])
             let snap = await d.snapshot()

@@ -91,6 +91,14 @@ public final class StateStore: Sendable {
         }
     }
 
+    /// The pinned CPUs of each live workload among `rows`.
+    public static func pinned(_ rows: [Row]) -> [(id: String, cpus: CPUSet)] {
+        rows.compactMap { r in
+            guard !r.terminal, let a = r.info.allocation, !a.cpus.isEmpty else { return nil }
+            return (r.info.instanceId, a.cpus)
+        }
+    }
+
     public func load(liveOnly: Bool) throws(ExecutorError) -> [Row] {
         do {
             return try db.read { db in

@@ -8,8 +8,8 @@ public actor LocalResourceBroker: ResourceBroker {
     /// Every release, in order (ids), for accounting and tests.
     public private(set) var releases: [String] = []
 
-    public init(resources: EffectiveResources, portRange: ClosedRange<Int> = 31_000...31_999) {
-        allocator = Allocator(resources: resources)
+    public init(resources: EffectiveResources, withheld: CPUSet = CPUSet(), portRange: ClosedRange<Int> = 31_000...31_999) {
+        allocator = Allocator(resources: resources, withheld: withheld)
         ports = PortAllocator(range: portRange)
     }
 

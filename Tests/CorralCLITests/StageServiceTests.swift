@@ -57,4 +57,53 @@ import Testing
         let rerun = try await rec.waitFor(daemon.api, "/jobs/\(queuedID)", "SUCCEEDED")
         #expect(rerun["state"] as? String == "SUCCEEDED", "a queued job runs after the restart: \(rerun)")
     }
+
+    /// Pool CPUs are withheld from new instances, but an instance adopted from
+    /// before the pools were configured may hold some: the executor and
+    /// `corral processors check` say so, naming the instance and the CPUs.
+    @Test func cpusetsSharedWithPinnedInstancesAreReported() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-stages-\(UUID().uuidString)").path
+        let rec = RecoveryTests()
+        let plain = try RecoveryTests.writeConfig("""
+        options:
+          dockerSocketPath: /nonexistent/docker.sock
+        """)
+        var daemon = try RecoveryTests.Daemon(config: plain, stateDir: dir)
+        let created = try rec.call(daemon.api, "POST", "/instances", body: """
+        {"appId": "svc", "instanceId": "svc-pinned", "executable": {"type": "PROCESS", "command": ["sleep", "60"]},
+         "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}]}
+        """)
+        let cpus = try #require((created["allocation"] as? [String: Any])?["cpus"] as? String, "\(created)")
+        _ = try await rec.waitFor(daemon.api, "/instances/svc-pinned", "HEALTHY")
+        daemon.kill9()
+
+        let toml = try CLI.writeTemp("""
+        [[processors.pc1]]
+        bin = "\(Self.script)"
+        args = ["pc1"]
+        cgroup.cpuset = "\(cpus)"
+        """, name: "processors.toml")
+        let check = try CLI.run(["processors", "check", toml, "--state-dir", dir])
+        #expect(check.status == 0, "a warning, not an error: \(check.stdout)\(check.stderr)")
+        #expect(check.stdout.contains("processors.pc1[0].cgroup.cpuset") && check.stdout.contains("\(cpus) is also given to pinned instance svc-pinned"),
+                "\(check.stdout)")
+        let missing = try CLI.run(["processors", "check", toml, "--state-dir", dir + "-nowhere"])
+        #expect(missing.status != 0 && missing.stderr.contains("no state database"), "\(missing.stderr)")
+
+        let config = try RecoveryTests.writeConfig("""
+        options:
+          dockerSocketPath: /nonexistent/docker.sock
+        processors:
+          config: \(toml)
+        """)
+        daemon = try RecoveryTests.Daemon(config: config, stateDir: dir)
+        defer { daemon.kill9() }
+        let adopted = try await rec.waitFor(daemon.api, "/instances/svc-pinned", "HEALTHY")
+        #expect(adopted["state"] as? String == "HEALTHY", "nothing running is lost: \(adopted); \(daemon.health)")
+        let stages = try rec.call(daemon.api, "GET", "/stages")
+        let warnings = stages["warnings"] as? [String] ?? []
+        #expect(warnings.contains { $0.contains("also given to pinned instance svc-pinned") }, "\(stages)")
+        _ = try rec.call(daemon.api, "POST", "/instances/svc-pinned/stop")
+        #expect(try await rec.waitFor(daemon.api, "/instances/svc-pinned", "STOPPED")["state"] as? String == "STOPPED")
+    }
 }

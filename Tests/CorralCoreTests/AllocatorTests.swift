@@ -185,6 +185,36 @@ import Testing
         #expect(throws: AllocationError.self) { try b.adopt(clash) }
     }
 
+    /// CPUs withheld for stage processor pools: never placed, but an instance
+    /// that held them before the pools were configured is adopted, and they
+    /// go back to the pools (not to the offer) when it ends.
+    @Test func withheldCPUsAreAdoptableButNeverPlaced() throws {
+        var before = allocator(small)
+        let x = try before.reserve(AllocationRequest(cpus: 2, memoryBytes: Self.gib), id: "x")
+        let pool = x.cpus
+        let (eff0, _) = EffectiveResources.compute(topology: small, resources: ResourcesConfig(), hostname: "test")
+        var eff = eff0
+        for i in eff.nodes.indices { eff.nodes[i].cpus.subtract(pool) }
+        var a = Allocator(resources: eff, withheld: pool)
+        #expect(a.freeCPUs.isDisjoint(with: pool))
+        try a.adopt(x)
+        #expect(a.heldWithheld == pool)
+        var twice = x
+        twice.id = "x2"
+        #expect(throws: AllocationError.self) { try a.adopt(twice) }
+        // Everything else placed: the pool's CPUs are never among them.
+        var placed = CPUSet()
+        var n = 0
+        while let got = try? a.reserve(AllocationRequest(cpus: 1), id: "p\(n)") {
+            placed.formUnion(got.cpus)
+            n += 1
+        }
+        #expect(placed.isDisjoint(with: pool) && placed.union(pool).count == 16, "\(placed.listString)")
+        try a.release("x")
+        #expect(a.heldWithheld.isEmpty && a.freeCPUs.isDisjoint(with: pool), "back to the pools, not to the offer")
+        #expect(throws: AllocationError.self) { try a.reserve(AllocationRequest(cpus: 1), id: "more") }
+    }
+
     @Test func dryRunReservesNothing() throws {
         let a = allocator(small)
         let p = try a.placement(for: AllocationRequest(cpus: 4))

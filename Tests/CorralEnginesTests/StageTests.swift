@@ -166,6 +166,35 @@ import Testing
         }
     }
 
+    /// `staggered`: while jobs of the stage run, at most one more starts per
+    /// interval; with none running the next starts at once.
+    @Test func staggeredStartsAreSpacedWhileJobsRun() async throws {
+        let d = try await Self.dispatcher("""
+        [processors.limitation.staggered]
+        pc1 = "1s"
+        """ + Self.entry("pc1", "concurrent = 3"))
+        defer { Task { await d.shutdown() } }
+        var ids: [String] = []
+        for _ in 0..<3 { ids.append(try await d.submit(stage: "pc1", task: Self.task(#"{"sleep": 2.5}"#), deadline: 30).id) }
+        var starts: [Double] = []
+        for id in ids {
+            let r = await d.wait(id)
+            #expect(r?.state == .succeeded)
+            starts.append(Self.output(r)["start"] as? Double ?? 0)
+        }
+        starts.sort()
+        for (a, b) in zip(starts, starts.dropFirst()) {
+            #expect(b - a >= 0.95, "starts \(starts): less than the 1s gap apart while a job ran")
+        }
+        #expect(starts.last! - starts.first! < 2.5, "the third started before the first finished: \(starts)")
+        // A job that finished leaves nothing running: the next one starts at
+        // once, inside the gap of the one before.
+        let first = await d.wait(try await d.submit(stage: "pc1", task: Self.task("{}"), deadline: 30).id)
+        let second = await d.wait(try await d.submit(stage: "pc1", task: Self.task("{}"), deadline: 30).id)
+        let (s1, s2) = (try #require(Self.output(first)["start"] as? Double), try #require(Self.output(second)["start"] as? Double))
+        #expect(s2 - s1 < 0.9, "an idle stage waited \(s2 - s1)s for its gap")
+    }
+
     @Test func aMissedDeadlineFailsTheJobAndRestartsTheProcessor() async throws {
         let d = try await Self.dispatcher("""
         [processors.restart]

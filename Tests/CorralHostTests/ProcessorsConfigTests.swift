@@ -110,4 +110,22 @@ import Testing
         #expect(has(.warning, "processors.c2[0].cgroup.cpuset", "spans NUMA nodes 0, 1"), "\(found)")
         #expect(has(.error, "processors.c2[0].numa_preferred", "NUMA node 7 does not exist"), "\(found)")
     }
+
+    @Test func cpusetsSharedWithPinnedInstancesAreWarnings() throws {
+        let (c, issues) = Self.load("""
+        [[processors.pc1]]
+        cgroup.cpuset = "4-7"
+        [[processors.pc2]]
+        cgroup.cpuset = "8-9"
+        [[processors.c2]]
+        """)
+        let config = try #require(c, "\(issues)")
+        let found = ProcessorsPlacementCheck.overlaps(config, pinned: [("web-1", try CPUSet(list: "6-8")), ("db-1", try CPUSet(list: "20"))],
+                                                      file: "p.toml")
+        #expect(found.count == 2, "\(found)")
+        #expect(found.allSatisfy { $0.severity == .warning })
+        #expect(found.contains { $0.path == "processors.pc1[0].cgroup.cpuset" && $0.message.contains("CPUs 6-7 are also given to pinned instance web-1") })
+        #expect(found.contains { $0.path == "processors.pc2[0].cgroup.cpuset" && $0.message.contains("CPU 8 is also given to pinned instance web-1") })
+        #expect(ProcessorsPlacementCheck.overlaps(config, pinned: [("db-1", try CPUSet(list: "0-3"))], file: "p.toml").isEmpty)
+    }
 }

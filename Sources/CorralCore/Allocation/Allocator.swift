@@ -35,12 +35,19 @@ public struct Allocator: Sendable {
     /// Free CPU count and memory in unpinned modes (virtual when over-provisioned).
     public private(set) var freeCPUCount: Int
     public private(set) var freeMemoryTotal: UInt64
+    /// CPUs kept out of the offer for others (stage processor pools): never
+    /// placed, but an allocation recorded before they were withheld can be
+    /// adopted with them, so nothing running is lost.
+    public let withheld: CPUSet
+    /// Withheld CPUs held by adopted allocations.
+    public private(set) var heldWithheld = CPUSet()
 
     let layouts: [NodeLayout]
     let index: MachineIndex
 
-    public init(resources: EffectiveResources) {
+    public init(resources: EffectiveResources, withheld: CPUSet = CPUSet()) {
         self.resources = resources
+        self.withheld = withheld
         freeCPUs = resources.nodes.reduce(CPUSet()) { $0.union($1.cpus) }
         freeMemory = Dictionary(uniqueKeysWithValues: resources.nodes.map { ($0.id, $0.memoryBytes) })
         freeGPUs = Set(resources.gpus.map(\.index))
@@ -81,8 +88,10 @@ public struct Allocator: Sendable {
             guard isPinned else {
                 throw AllocationError(.conflict, "allocation \(a.id) is pinned but this executor does not pin")
             }
-            guard a.cpus.isSubset(of: freeCPUs) else {
-                throw AllocationError(.conflict, "allocation \(a.id) holds CPUs \(a.cpus.subtracting(freeCPUs).listString) that are not free",
+            let fromPool = a.cpus.intersection(withheld)
+            let busy = a.cpus.subtracting(fromPool).subtracting(freeCPUs).union(fromPool.intersection(heldWithheld))
+            guard busy.isEmpty else {
+                throw AllocationError(.conflict, "allocation \(a.id) holds CPUs \(busy.listString) that are not free",
                                       context: ["id": a.id])
             }
             for (node, bytes) in a.memoryByNode where (freeMemory[node] ?? 0) < bytes {
@@ -108,6 +117,7 @@ public struct Allocator: Sendable {
     mutating func commit(_ a: Allocation) {
         if a.pinned {
             freeCPUs.subtract(a.cpus)
+            heldWithheld.formUnion(a.cpus.intersection(withheld))
             for (node, bytes) in a.memoryByNode { freeMemory[node]! -= bytes }
         } else {
             freeCPUCount -= a.cpuCount
@@ -127,7 +137,9 @@ public struct Allocator: Sendable {
             throw AllocationError(.unknownAllocation, "no allocation \(id) is held (already released?)", context: ["id": id])
         }
         if a.pinned {
-            freeCPUs.formUnion(a.cpus)
+            // Withheld CPUs go back to their pools, not to the offer.
+            freeCPUs.formUnion(a.cpus.subtracting(withheld))
+            heldWithheld.subtract(a.cpus.intersection(withheld))
             for (node, bytes) in a.memoryByNode { freeMemory[node]! += bytes }
         } else {
             freeCPUCount += a.cpuCount

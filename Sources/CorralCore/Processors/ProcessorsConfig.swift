@@ -359,4 +359,22 @@ public enum ProcessorsPlacementCheck {
         }
         return issues
     }
+
+    /// Warnings for cpusets that share CPUs with pinned instances (id and CPUs):
+    /// the processor and the instance would compete for those cores.
+    public static func overlaps(_ c: ProcessorsConfig, pinned: [(id: String, cpus: CPUSet)], file: String) -> [ConfigIssue] {
+        var issues: [ConfigIssue] = []
+        for e in c.allEntries {
+            guard let set = e.cpuset else { continue }
+            for (id, cpus) in pinned.sorted(by: { $0.id < $1.id }) {
+                let shared = set.intersection(cpus)
+                guard !shared.isEmpty else { continue }
+                issues.append(ConfigIssue(.warning, file: file, location: nil, path: e.path + ".cgroup.cpuset", value: set.listString,
+                                          message: (shared.count == 1 ? "CPU \(shared.listString) is" : "CPUs \(shared.listString) are")
+                                          + " also given to pinned instance \(id); "
+                                          + "the processor and the instance will compete for them until the instance stops"))
+            }
+        }
+        return issues
+    }
 }

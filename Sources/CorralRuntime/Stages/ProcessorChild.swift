@@ -223,19 +223,22 @@ public final class ProcessorChild: @unchecked Sendable {
     }
 
     private func handle(_ bytes: [UInt8], readyLine: String, log: Int32) {
-        let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        func text() -> String { String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces) }
         if !lock.withLock({ isReady }) {
-            if text == readyLine {
+            let t = text()
+            if t == readyLine {
                 lock.withLock { isReady = true }
                 settled.open()
             } else {
-                logLine(log, "before ready: \(text)")
+                logLine(log, "before ready: \(t)")
             }
             return
         }
-        guard text.hasPrefix("{"), let obj = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+        // Responses are parsed from the bytes; a String is made only for lines that are logged.
+        let first = bytes.first { $0 != 32 && $0 != 9 }
+        guard first == UInt8(ascii: "{"), let obj = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
               let idNum = obj["id"] as? NSNumber else {
-            logLine(log, "not a response, skipped: \(text)")
+            logLine(log, "not a response, skipped: \(text())")
             return
         }
         let id = idNum.uint64Value

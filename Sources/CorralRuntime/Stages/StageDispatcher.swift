@@ -66,6 +66,8 @@ public struct StagesSnapshot: Sendable, Codable {
     public var stages: [Stage]
     public var locks: [Lock]
     public var fairness: String
+    /// Placement warnings found when the executor started (e.g. cpusets shared with pinned instances).
+    public var warnings: [String] = []
 }
 
 public struct StageError: Error, Sendable, CustomStringConvertible {
@@ -136,6 +138,7 @@ public actor StageDispatcher {
     var deadlineMisses: [String: Int] = [:]
     var staggerTimer = false
     var stopped = false
+    var warnings: [String] = []
     let keepFinished = 10_000
 
     public init(config: ProcessorsConfig, logDir: String, cgroups: Cgroups, environment: [String: String],
@@ -181,6 +184,9 @@ public actor StageDispatcher {
         }
         pump()
     }
+
+    /// Placement warnings to show with the pools (`GET /stages`).
+    public func note(warnings: [String]) { self.warnings += warnings }
 
     public func shutdown() {
         stopped = true
@@ -483,8 +489,11 @@ public actor StageDispatcher {
     private func remember(_ job: StageJob) {
         finished[job.id] = job
         finishedOrder.append(job.id)
-        if finishedOrder.count > keepFinished {
-            finished.removeValue(forKey: finishedOrder.removeFirst())
+        // Forget the oldest in batches: one shift per keepFinished/2 jobs, not one per job.
+        if finishedOrder.count > keepFinished + keepFinished / 2 {
+            let drop = finishedOrder.count - keepFinished
+            for id in finishedOrder[..<drop] { finished.removeValue(forKey: id) }
+            finishedOrder.removeFirst(drop)
         }
     }
 
@@ -514,6 +523,6 @@ public actor StageDispatcher {
                 }.map(\.id),
                 waitSecondsSum: lockWait[name]?.sum ?? 0, acquisitions: lockWait[name]?.count ?? 0)
         }
-        return StagesSnapshot(stages: stages, locks: locks, fairness: Self.fairnessRule)
+        return StagesSnapshot(stages: stages, locks: locks, fairness: Self.fairnessRule, warnings: warnings)
     }
 }
