@@ -188,3 +188,37 @@ import Testing
         #expect(open.stderr.contains("no CONTROLLER secret"))
     }
 }
+
+/// `corral plan`: the shipped case study reproduces exactly, passes the check, and reviews.
+@Suite struct PlanCommandTests {
+    static let examples = CLI.packageRoot.appendingPathComponent("examples/plan")
+
+    @Test func theShippedCaseStudyIsWhatThePlannerWrites() throws {
+        let epyc = CLI.fixture("epyc7642-2s48c")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("plan-\(UUID().uuidString).toml").path
+        let r = try CLI.run(["plan", "--fsroot", epyc, "--workload", Self.examples.appendingPathComponent("sealing-epyc7642.toml").path,
+                             "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let written = try String(contentsOfFile: out, encoding: .utf8)
+        let shipped = try String(contentsOf: Self.examples.appendingPathComponent("sealing-epyc7642.processors.toml"), encoding: .utf8)
+        #expect(written == shipped, "examples/plan/sealing-epyc7642.processors.toml is out of date: regenerate it (see examples/plan/README.md)")
+        let words = try String(contentsOf: Self.examples.appendingPathComponent("sealing-epyc7642.plan.txt"), encoding: .utf8)
+        #expect(r.stdout.split(separator: "\n").dropFirst() == words.split(separator: "\n").dropFirst(), "\(r.stdout)")
+        let check = try CLI.run(["processors", "check", "--fsroot", epyc, out, "--state-dir", FileManager.default.temporaryDirectory.path + "/none-\(UUID().uuidString)"])
+        #expect(check.status != 0 && check.stderr.contains("no state database"), "an explicit state dir must exist")
+        let clean = try CLI.run(["processors", "check", "--fsroot", epyc, out])
+        #expect(clean.status == 0 && clean.stdout.contains("valid, 4 processors") && !clean.stdout.contains("warning"), "\(clean.stdout)\(clean.stderr)")
+        // Without --out: the config on stdout, the explanation as comments; it loads as it is.
+        let piped = try CLI.run(["plan", "--fsroot", epyc, "--workload", Self.examples.appendingPathComponent("sealing-epyc7642.toml").path,
+                                 "--strategy", "shared"])
+        #expect(piped.status == 0 && piped.stdout.hasPrefix("# pc1: 30 at once") && piped.stdout.contains("gpu1 = 1"), "\(piped.stdout)")
+        let reloaded = try CLI.writeTemp(piped.stdout, name: "shared.toml")
+        #expect(try CLI.run(["processors", "check", "--fsroot", epyc, reloaded]).status == 0)
+        let review = try CLI.run(["plan", "--fsroot", epyc, "--explain", out])
+        #expect(review.status == 0 && review.stdout.contains("Conflicts: none found"), "\(review.stdout)")
+        let bad = try CLI.run(["plan", "--fsroot", epyc, "--workload", out])
+        #expect(bad.status != 0 && bad.stderr.contains("not a workload") && bad.stderr.contains("--explain"), "\(bad.stderr)")
+        let both = try CLI.run(["plan", "--workload", out, "--explain", out])
+        #expect(both.status != 0 && both.stderr.contains("either --workload"), "\(both.stderr)")
+    }
+}
