@@ -109,7 +109,8 @@ let package = Package(
         .testTarget(
             name: "CorralCLITests",
             // Depending on the executable makes `swift test` build the binary these tests run.
-            dependencies: ["CorralCLI", "CorralCore", "corral", "CorralRunner"]
+            dependencies: ["CorralCLI", "CorralCore", "corral", "CorralRunner"],
+            exclude: ["Tools"]
         ),
     ],
     swiftLanguageModes: [.v6]

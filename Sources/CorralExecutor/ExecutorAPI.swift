@@ -104,6 +104,7 @@ public enum ExecutorAPI {
         LogFilesAPI.add(to: api, executor: executor)
         if let apps { addApps(to: api, apps: apps, environment: environment) }
         StagesAPI.add(to: api, stages: stages)
+        MachineMapAPI.add(to: api, executor: executor, stages: stages)
 
         api.get("executor") { _, _ in json(await executor.summary()) }
 

@@ -185,6 +185,9 @@ public actor StageDispatcher {
         pump()
     }
 
+    /// The processors as configured (what the machine map draws).
+    public var entries: [ProcessorEntry] { config.allEntries }
+
     /// Placement warnings to show with the pools (`GET /stages`).
     public func note(warnings: [String]) { self.warnings += warnings }
 
