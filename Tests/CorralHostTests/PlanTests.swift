@@ -124,4 +124,52 @@ import Testing
         #expect(words.contains("no lock keeps the two apart"), "\(words)")
         #expect(words.contains("spans NUMA nodes 0, 1"), "\(words)")
     }
+
+    /// Both commands on every machine we have: the ten hwloc dumps and the
+    /// fixture roots. A plan is made (or refused with a reason) and passes the
+    /// check; the map draws every core's threads exactly once.
+    @Test func planAndMapWorkOnEveryFixtureMachine() throws {
+        var roots: [(String, String)] = try ["amd-modules", "dies-repeat-core-id", "epyc7642-2s48c", "gpu-2s8c2t",
+                                             "old-kernel-no-numa", "sparse-memoryless"].map { ($0, try FixtureRootTests.root($0)) }
+        if let hwloc = try SharedFixtures.hwlocMachines() { roots += hwloc.map { ($0.name, $0.root) } }
+        var planned = 0
+        for (name, root) in roots {
+            let t = try TopologyReader(fsroot: root).read()
+            var r = ResourcesConfig()
+            r.enableNvidiaGpu = true
+            let (eff, _) = EffectiveResources.compute(topology: t, resources: r, hostname: name)
+            var w = PlanWorkload()
+            w.osCores = 1
+            var pc1 = PlanWorkload.Stage(name: "pc1", cores: 1)
+            pc1.sameL3 = true
+            pc1.minutes = 177
+            w.stages = [pc1]
+            if !t.gpus.isEmpty {
+                var c2 = PlanWorkload.Stage(name: "c2", cores: 1)
+                c2.gpus = 1
+                c2.minutes = 15
+                w.stages.append(c2)
+            }
+            do {
+                let plan = try Planner.plan(w, topology: t, offered: eff.offeredCPUs)
+                let (c, issues) = ProcessorsConfigLoader.load(text: plan.toml(), file: name)
+                let config = try #require(c, "\(name): \(issues)")
+                let found = issues + ProcessorsPlacementCheck.check(config, topology: t, offered: eff.offeredCPUs, osCores: eff.osCores, file: name)
+                #expect(!found.contains { $0.severity == .error }, "\(name): \(found)")
+                #expect((config.concurrent["pc1"] ?? 0) >= 1, "\(name)")
+                #expect(!plan.explanation(topology: t).isEmpty)
+                planned += 1
+            } catch {
+                Issue.record("\(name): no plan for a 1-core stage: \(error)")
+            }
+            let (cpu, gpu) = MachineMap.owners(topology: t, offered: eff.offeredCPUs, osCores: eff.osCores, processors: [], instances: [])
+            let svg = MachineMap(topology: t, title: name, cpuOwners: cpu, gpuOwners: gpu).svg()
+            let drawn = svg.matches(of: /class="cpu" data-cpu="(\d+)"/).map { Int($0.1)! }
+            let expected = t.cores.flatMap { Array($0.cpus) }
+            #expect(drawn.count == expected.count && Set(drawn) == Set(expected), "\(name): drew \(drawn.count) CPUs of \(expected.count)")
+            #expect(svg.matches(of: /class="gpu"/).count == t.gpus.count, "\(name)")
+            #expect(svg.matches(of: /class="numa"/).count == Set(t.cores.map { $0.numaNode ?? -1 }).count, "\(name)")
+        }
+        #expect(planned == roots.count)
+    }
 }

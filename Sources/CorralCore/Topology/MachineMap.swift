@@ -124,75 +124,122 @@ public struct MachineMap: Sendable {
         var y = 48
         let cores = topology.cores
         let memory = Dictionary(uniqueKeysWithValues: topology.numaNodes.map { ($0.id, $0.memoryBytes) })
-        let packages = topology.packages.isEmpty ? [nil] : topology.packages.map { Optional($0) }
-        for pkg in packages {
-            let pkgCores = cores.filter { $0.package == pkg }
-            guard !pkgCores.isEmpty else { continue }
-            let pkgTop = y
-            y += 28
-            let nodeIDs = Array(Set(pkgCores.map { $0.numaNode ?? -1 })).sorted()
-            for node in nodeIDs {
-                let nodeCores = pkgCores.filter { ($0.numaNode ?? -1) == node }
-                let nodeTop = y
-                y += 24
-                var nodeBody = ""
-                var groups: [Int: [Core]] = [:]
-                for c in nodeCores { groups[c.l3 ?? -1, default: []].append(c) }
-                var x = margin * 3
-                var rowH = 0
-                for key in groups.keys.sorted(by: { groups[$0]![0].index < groups[$1]![0].index }) {
-                    let g = groups[key]!.sorted { $0.index < $1.index }
-                    let gw = g.count * (coreW + 2) + 6
-                    if x + gw > width - margin * 3 {
-                        x = margin * 3
-                        y += rowH + 8
-                        rowH = 0
-                    }
-                    nodeBody += "<rect class=\"l3\" x=\"\(x)\" y=\"\(y)\" width=\"\(gw)\" height=\"\(coreH + 8)\" rx=\"4\" fill=\"#f4f4f8\" stroke=\"#9aa0b4\"/>\n"
-                    var cx = x + 4
-                    for core in g {
-                        for (t, cpu) in core.cpus.enumerated() {
-                            let owner = cpuOwners[cpu] ?? .unavailable
-                            let fill = colours[owner] ?? "#e6e6e6"
-                            let ty = y + 4 + t * threadH
-                            nodeBody += "<rect class=\"cpu\" data-cpu=\"\(cpu)\" data-owner=\"\(Self.escape(owner.label))\" x=\"\(cx)\" y=\"\(ty)\" "
-                                + "width=\"\(coreW)\" height=\"\(threadH)\" fill=\"\(fill)\" stroke=\"#555\" stroke-width=\"0.6\">"
-                                + "<title>CPU \(cpu): \(Self.escape(owner.label))</title></rect>\n"
-                            nodeBody += "<text x=\"\(cx + coreW / 2)\" y=\"\(ty + threadH - 4)\" font-size=\"10\" text-anchor=\"middle\" "
-                                + "fill=\"\(Self.ink(fill))\">\(cpu)</text>\n"
-                        }
-                        cx += coreW + 2
-                    }
-                    x += gw + 8
-                    rowH = max(rowH, coreH + 8)
+
+        /// L3 groups of `set` flowed in rows from `left`; advances y.
+        func drawGroups(_ set: [Core], left: Int) -> String {
+            var out = ""
+            var groups: [Int: [Core]] = [:]
+            for c in set { groups[c.l3 ?? -1, default: []].append(c) }
+            var x = left
+            var rowH = 0
+            for key in groups.keys.sorted(by: { groups[$0]!.map(\.index).min()! < groups[$1]!.map(\.index).min()! }) {
+                let g = groups[key]!.sorted { $0.index < $1.index }
+                let gw = g.count * (coreW + 2) + 6
+                if x + gw > width - left, x > left {
+                    x = left
+                    y += rowH + 8
+                    rowH = 0
                 }
-                y += rowH + 10
-                // GPUs of this node.
-                let gpus = topology.gpus.filter { ($0.numaNode ?? -1) == node }
-                if !gpus.isEmpty {
-                    var gx = margin * 3
-                    for g in gpus {
-                        let owner = gpuOwners[g.index] ?? .free
-                        let fill = colours[owner] ?? "#ffffff"
-                        nodeBody += "<rect class=\"gpu\" data-gpu=\"\(g.index)\" data-owner=\"\(Self.escape(owner.label))\" x=\"\(gx)\" y=\"\(y)\" "
-                            + "width=\"170\" height=\"26\" rx=\"3\" fill=\"\(fill)\" stroke=\"#333\"><title>GPU \(g.index): \(Self.escape(owner.label))</title></rect>\n"
-                        nodeBody += "<text x=\"\(gx + 8)\" y=\"\(y + 17)\" font-size=\"12\" fill=\"\(Self.ink(fill))\">GPU \(g.index) · \(Self.escape(g.pciBus))</text>\n"
-                        gx += 180
+                out += "<rect class=\"l3\" x=\"\(x)\" y=\"\(y)\" width=\"\(gw)\" height=\"\(coreH + 8)\" rx=\"4\" fill=\"#f4f4f8\" stroke=\"#9aa0b4\"/>\n"
+                var cx = x + 4
+                for core in g {
+                    for (t, cpu) in core.cpus.enumerated() {
+                        let owner = cpuOwners[cpu] ?? .unavailable
+                        let fill = colours[owner] ?? "#e6e6e6"
+                        let ty = y + 4 + t * threadH
+                        out += "<rect class=\"cpu\" data-cpu=\"\(cpu)\" data-owner=\"\(Self.escape(owner.label))\" x=\"\(cx)\" y=\"\(ty)\" "
+                            + "width=\"\(coreW)\" height=\"\(threadH)\" fill=\"\(fill)\" stroke=\"#555\" stroke-width=\"0.6\">"
+                            + "<title>CPU \(cpu): \(Self.escape(owner.label))</title></rect>\n"
+                        out += "<text x=\"\(cx + coreW / 2)\" y=\"\(ty + threadH - 4)\" font-size=\"10\" text-anchor=\"middle\" "
+                            + "fill=\"\(Self.ink(fill))\">\(cpu)</text>\n"
                     }
-                    y += 36
+                    cx += coreW + 2
                 }
-                let mem = memory[node].map { DataSize.human($0) } ?? "?"
-                let label = node >= 0 ? "NUMA node \(node) · \(mem)" : "no NUMA node"
-                body += "<rect class=\"numa\" x=\"\(margin * 2)\" y=\"\(nodeTop)\" width=\"\(width - margin * 4)\" height=\"\(y - nodeTop)\" rx=\"6\" fill=\"#fbfbfd\" stroke=\"#6a7a9a\"/>\n"
-                body += "<text x=\"\(margin * 2 + 10)\" y=\"\(nodeTop + 17)\" font-size=\"13\" font-weight=\"bold\" fill=\"#223\">\(Self.escape(label))</text>\n"
-                body += nodeBody
-                y += 10
+                x += gw + 8
+                rowH = max(rowH, coreH + 8)
             }
-            let plabel = pkg.map { "Package \($0)" } ?? "Package"
-            let pkgBody = "<rect class=\"package\" x=\"\(margin)\" y=\"\(pkgTop)\" width=\"\(width - margin * 2)\" height=\"\(y - pkgTop)\" rx=\"8\" fill=\"none\" stroke=\"#333\" stroke-width=\"1.5\"/>\n"
-                + "<text x=\"\(margin + 10)\" y=\"\(pkgTop + 19)\" font-size=\"15\" font-weight=\"bold\" fill=\"#111\">\(plabel)</text>\n"
-            body += pkgBody
-            y += 14
+            y += rowH + 10
+            return out
+        }
+
+        /// GPUs in a row from `left`; advances y.
+        func drawGPUs(_ gpus: [GPU], left: Int) -> String {
+            guard !gpus.isEmpty else { return "" }
+            var out = ""
+            var gx = left
+            for g in gpus {
+                if gx + 170 > width - left, gx > left {
+                    gx = left
+                    y += 34
+                }
+                let owner = gpuOwners[g.index] ?? .free
+                let fill = colours[owner] ?? "#ffffff"
+                out += "<rect class=\"gpu\" data-gpu=\"\(g.index)\" data-owner=\"\(Self.escape(owner.label))\" x=\"\(gx)\" y=\"\(y)\" "
+                    + "width=\"170\" height=\"26\" rx=\"3\" fill=\"\(fill)\" stroke=\"#333\"><title>GPU \(g.index): \(Self.escape(owner.label))</title></rect>\n"
+                out += "<text x=\"\(gx + 8)\" y=\"\(y + 17)\" font-size=\"12\" fill=\"\(Self.ink(fill))\">GPU \(g.index) · \(Self.escape(g.pciBus))</text>\n"
+                gx += 180
+            }
+            y += 36
+            return out
+        }
+
+        /// A labelled box around what `content` draws (drawn first, so it sits behind).
+        func box(_ cls: String, _ label: String, inset: Int, bold: Int, fill: String, stroke: String,
+                 _ content: () -> String) -> String {
+            let top = y
+            y += inset == 1 ? 28 : 24
+            let inner = content()
+            let x = margin * inset
+            let rect = "<rect class=\"\(cls)\" x=\"\(x)\" y=\"\(top)\" width=\"\(width - x * 2)\" height=\"\(y - top)\" rx=\"\(inset == 1 ? 8 : 6)\" "
+                + "fill=\"\(fill)\" stroke=\"\(stroke)\" stroke-width=\"\(inset == 1 ? 1.5 : 1)\"/>\n"
+                + "<text x=\"\(x + 10)\" y=\"\(top + (inset == 1 ? 19 : 17))\" font-size=\"\(bold)\" font-weight=\"bold\" fill=\"#112\">\(Self.escape(label))</text>\n"
+            y += inset == 1 ? 14 : 10
+            return rect + inner
+        }
+
+        func nodeLabel(_ node: Int) -> String {
+            node >= 0 ? "NUMA node \(node) · " + (memory[node].map { DataSize.human($0) } ?? "?") : "no NUMA node"
+        }
+        let nodeIDs = Array(Set(cores.map { $0.numaNode ?? -1 })).sorted()
+        let packageIDs = Array(Set(cores.map { $0.package ?? -1 })).sorted()
+        func packageLabel(_ p: Int) -> String { p >= 0 ? "Package \(p)" : "Package" }
+        let drawnNodes = Set(nodeIDs)
+        // Packages hold their NUMA nodes, unless a node spans packages (then the node holds them).
+        let nodesInOnePackage = nodeIDs.allSatisfy { n in Set(cores.filter { ($0.numaNode ?? -1) == n }.map { $0.package ?? -1 }).count <= 1 }
+        if nodesInOnePackage {
+            for p in packageIDs {
+                let pc = cores.filter { ($0.package ?? -1) == p }
+                body += box("package", packageLabel(p), inset: 1, bold: 15, fill: "none", stroke: "#333") {
+                    var inner = ""
+                    for n in Array(Set(pc.map { $0.numaNode ?? -1 })).sorted() {
+                        inner += box("numa", nodeLabel(n), inset: 2, bold: 13, fill: "#fbfbfd", stroke: "#6a7a9a") {
+                            drawGroups(pc.filter { ($0.numaNode ?? -1) == n }, left: margin * 3)
+                                + drawGPUs(topology.gpus.filter { ($0.numaNode ?? -1) == n }, left: margin * 3)
+                        }
+                    }
+                    return inner
+                }
+            }
+        } else {
+            for n in nodeIDs {
+                let nc = cores.filter { ($0.numaNode ?? -1) == n }
+                body += box("numa", nodeLabel(n), inset: 1, bold: 15, fill: "#fbfbfd", stroke: "#6a7a9a") {
+                    var inner = ""
+                    for p in Array(Set(nc.map { $0.package ?? -1 })).sorted() {
+                        inner += box("package", packageLabel(p), inset: 2, bold: 13, fill: "none", stroke: "#333") {
+                            drawGroups(nc.filter { ($0.package ?? -1) == p }, left: margin * 3)
+                        }
+                    }
+                    return inner + drawGPUs(topology.gpus.filter { ($0.numaNode ?? -1) == n }, left: margin * 2)
+                }
+            }
+        }
+        // GPUs whose NUMA node is unknown or has no CPUs.
+        let orphans = topology.gpus.filter { !drawnNodes.contains($0.numaNode ?? -1) }
+        if !orphans.isEmpty {
+            body += box("gpus", "GPUs outside the NUMA nodes above", inset: 1, bold: 15, fill: "none", stroke: "#333") {
+                drawGPUs(orphans, left: margin * 2)
+            }
         }
         // Legend: every owner with its colour and what it holds.
         var legend = ""
