@@ -110,6 +110,24 @@ import Testing
         #expect(plan.processors.count == 2 && Set(plan.processors.compactMap(\.lock)) == ["gpu0"])
     }
 
+    /// Two CPU stages sharing the machine by a wanted ratio.
+    @Test func ratiosShareTheCoresInProportion() throws {
+        let t = Topology.synthetic(sockets: 1, coresPerNode: 24, coresPerL3: 4)
+        let (w, issues) = PlanWorkload.load(text: """
+        [stages.pc1]
+        cores = 1
+        ratio = 3
+        [stages.tree_d]
+        cores = 1
+        ratio = 1
+        """, file: "w.toml")
+        let workload = try #require(w, "\(issues)")
+        let plan = try Planner.plan(workload, topology: t, offered: t.usableCPUs)
+        #expect(plan.concurrency == ["pc1": 18, "tree_d": 6], "\(plan.concurrency)")
+        let (bad, badIssues) = PlanWorkload.load(text: "[stages.pc1]\ncores = 1\nratio = 0\n", file: "w.toml")
+        #expect(bad == nil && badIssues.contains { $0.path == "stages.pc1.ratio" })
+    }
+
     @Test func explainReviewsSchemeA() throws {
         let scheme = try #require(try ProcessorsConfigTests.seedSchemes().first)
         let (topology, eff) = try ProcessorsConfigTests.epyc()

@@ -13,6 +13,7 @@ import TOMLKit
 ///     same_l3 = true               # a task's cores sit in one L3 group
 ///     memory = "64GiB"             # per task
 ///     minutes = 177                # how long a task takes (finds the bottleneck)
+///     ratio = 28                   # or: wanted tasks at once relative to other stages
 ///     bin = "/usr/local/bin/damocles-worker"
 ///     envs = { FIL_PROOFS_USE_MULTICORE_SDR = "1" }
 ///
@@ -28,6 +29,8 @@ public struct PlanWorkload: Sendable, Hashable {
         public var memoryBytes: UInt64 = 0
         public var gpus = 0
         public var minutes: Double?
+        /// Wanted share of tasks at once relative to other stages (e.g. pc1 28, c2 1).
+        public var ratio: Double?
         public var count: Int?
         public var bin: String?
         public var args: [String]?
@@ -36,6 +39,14 @@ public struct PlanWorkload: Sendable, Hashable {
         public init(name: String, cores: Int) {
             self.name = name
             self.cores = cores
+        }
+
+        /// How far `n` tasks at once go toward this stage's share: n / ratio when
+        /// a ratio is wanted, else tasks per minute (n / minutes). The stage
+        /// with the least gets the next GPU or core group.
+        func share(_ n: Int) -> Double {
+            if let ratio { return Double(n) / ratio }
+            return Double(n) / (minutes ?? 1)
         }
     }
 
@@ -55,7 +66,7 @@ public struct PlanWorkload: Sendable, Hashable {
 
     public init() {}
 
-    static let stageKeys = ["cores", "same_l3", "memory", "gpus", "minutes", "count", "bin", "args", "envs"]
+    static let stageKeys = ["cores", "same_l3", "memory", "gpus", "minutes", "ratio", "count", "bin", "args", "envs"]
 
     /// Loads and checks a workload file; every problem is reported with its key.
     public static func load(text: String, file: String) -> (PlanWorkload?, [ConfigIssue]) {
@@ -122,6 +133,15 @@ public struct PlanWorkload: Sendable, Hashable {
                     var raw: String? = nil
                     if case .scalar(let t, _) = n.value { raw = t }
                     r.error(f.path("minutes"), n, value: raw, "not a positive number of minutes", allowed: "e.g. 177 or 12.5")
+                }
+            }
+            if let n = f["ratio"] {
+                if case .scalar(let raw, _) = n.value, let v = Double(raw), v > 0 {
+                    s.ratio = v
+                } else {
+                    var raw: String? = nil
+                    if case .scalar(let t, _) = n.value { raw = t }
+                    r.error(f.path("ratio"), n, value: raw, "not a positive number", allowed: "e.g. 28 for pc1 and 1 for c2")
                 }
             }
             if let n = f["bin"], let v = r.string(n, at: f.path("bin"), nonEmpty: true) { s.bin = v }
@@ -228,7 +248,7 @@ public enum Planner {
                     // The stage with the fewest tasks per hour (then fewest GPUs) gets the next GPU.
                     let open = gpuStages.filter { s in given[s.name, default: 0] < (s.count ?? Int.max) }
                     guard let s = open.min(by: { a, b in
-                        let ta = Double(given[a.name, default: 0]) / (a.minutes ?? 1), tb = Double(given[b.name, default: 0]) / (b.minutes ?? 1)
+                        let ta = a.share(given[a.name, default: 0]), tb = b.share(given[b.name, default: 0])
                         return (ta, given[a.name, default: 0]) < (tb, given[b.name, default: 0])
                     }) else { break }
                     given[s.name, default: 0] += 1
@@ -256,7 +276,7 @@ public enum Planner {
         var wholeFree: [Int: [[Int]]] = [:]             // node -> untouched groups
         var memoryLeft = Dictionary(uniqueKeysWithValues: nodes.map { ($0.node, $0.memory) })
         func total(_ s: PlanWorkload.Stage) -> Int { tasks[s.name]?.values.reduce(0, +) ?? 0 }
-        func rate(_ s: PlanWorkload.Stage) -> Double { Double(total(s)) / (s.minutes ?? 1) }
+        func rate(_ s: PlanWorkload.Stage) -> Double { s.share(total(s)) }
         for n in nodes {
             let coresOnNode = n.groups.reduce(0) { $0 + $1.count }
             guard coresOnNode >= needs[n.node, default: 0] else {
