@@ -81,6 +81,35 @@ public struct StageError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// Answers arriving on processors' reader threads, handed to the dispatcher
+/// in batches: one hop onto the actor per batch, not one task per answer.
+final class AnswerInbox: @unchecked Sendable {
+    // @unchecked: `items` and `scheduled` are guarded by `lock`.
+    private let lock = NSLock()
+    private var items: [(String, JobOutcome)] = []
+    private var scheduled = false
+
+    /// Adds an answer; true when the caller must schedule a drain.
+    func push(_ id: String, _ outcome: JobOutcome) -> Bool {
+        lock.withLock {
+            items.append((id, outcome))
+            if scheduled { return false }
+            scheduled = true
+            return true
+        }
+    }
+
+    /// The answers so far; an empty batch ends the drain (the next push schedules another).
+    func take() -> [(String, JobOutcome)] {
+        lock.withLock {
+            let batch = items
+            items = []
+            if batch.isEmpty { scheduled = false }
+            return batch
+        }
+    }
+}
+
 /// Runs the pools of a processors config: per-stage queues, stage tokens,
 /// staggered starts, processor slots and named locks, with these rules:
 ///
@@ -140,6 +169,10 @@ public actor StageDispatcher {
     var stopped = false
     var warnings: [String] = []
     let keepFinished = 10_000
+    let inbox = AnswerInbox()
+    /// Job records to save, in the order they changed (one writer, so a job's
+    /// rows never land out of order).
+    let saves: AsyncStream<StageJob>.Continuation?
 
     public init(config: ProcessorsConfig, logDir: String, cgroups: Cgroups, environment: [String: String],
                 store: (any StageJobStore)?) {
@@ -148,6 +181,13 @@ public actor StageDispatcher {
         self.cgroups = cgroups
         self.environment = environment
         self.store = store
+        if let store {
+            let (stream, continuation) = AsyncStream<StageJob>.makeStream()
+            saves = continuation
+            Task { for await job in stream { await store.save(job) } }
+        } else {
+            saves = nil
+        }
         // Requests are written to the processors' stdin pipes: a processor that
         // died must give EPIPE, not kill the executor. (Children get the default back.)
         signal(SIGPIPE, SIG_IGN)
@@ -279,8 +319,10 @@ public actor StageDispatcher {
         let job = StageJob(id: "job-\(sequence)-\(UUID().uuidString.prefix(6).lowercased())",
                            stage: stage, sequence: sequence, state: .queued, task: task,
                            deadlineSeconds: deadline ?? config.deadline[stage]?.seconds, submitted: Date())
-        queue.append(job)
+        // Saved before it can run, so no later record of it is overwritten by this one;
+        // queued by arrival even if another submit's save finished first.
         await store?.save(job)
+        queue.insert(job, at: queue.firstIndex { $0.sequence > job.sequence } ?? queue.endIndex)
         failStarved()
         pump()
         return current(job.id) ?? job
@@ -314,7 +356,7 @@ public actor StageDispatcher {
             r.job.state = .cancelled
             r.job.error = "cancelled while running on \(r.job.processor ?? "?"); the processor's answer will be dropped"
             running[id] = r
-            await store?.save(r.job)
+            saves?.yield(r.job)
             return r.job
         }
         if let j = finished[id] { throw StageError(.finished, "job \(id) already ended: \(j.state.rawValue)") }
@@ -398,9 +440,10 @@ public actor StageDispatcher {
         guard let child = slot.child else { return false }
         let id = queued.id
         // The answer comes through `completed`, on this actor, so after the bookkeeping below.
+        let inbox = self.inbox
         guard let requestID = child.send(queued.task, done: { [weak self] outcome in
-            guard let self else { return }
-            Task { await self.completed(id, outcome) }
+            guard inbox.push(id, outcome), let self else { return }
+            Task { await self.drainAnswers() }
         }) else {
             slot.state = "exiting"
             return false
@@ -422,8 +465,7 @@ public actor StageDispatcher {
         slot.busy += 1
         let generation = slot.generation
         running[id] = Running(job: job, slot: i, requestID: requestID, generation: generation, locks: slot.entry.locks)
-        let store = self.store
-        Task { await store?.save(job) }
+        saves?.yield(job)
         if let seconds = job.deadlineSeconds {
             Task {
                 try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
@@ -433,6 +475,16 @@ public actor StageDispatcher {
         return true
     }
 
+    private func drainAnswers() {
+        while true {
+            let batch = inbox.take()
+            if batch.isEmpty { break }
+            for (id, outcome) in batch { completed(id, outcome) }
+        }
+        pump()
+    }
+
+    /// Books one answer; the caller pumps.
     private func completed(_ id: String, _ outcome: JobOutcome) {
         guard let r = running.removeValue(forKey: id) else { return }
         release(r)
@@ -452,7 +504,6 @@ public actor StageDispatcher {
                 finish(r.job, .failed, error: message)
             }
         }
-        pump()
     }
 
     private func deadlinePassed(_ id: String, generation: Int) {
@@ -484,8 +535,7 @@ public actor StageDispatcher {
         job.error = error
         job.finished = Date()
         remember(job)
-        let store = self.store
-        Task { await store?.save(job) }
+        saves?.yield(job)
         for c in waiters.removeValue(forKey: job.id) ?? [] { c.resume(returning: job) }
     }
 
