@@ -75,9 +75,19 @@ static void child(const corral_spawn_attr *a, int report) {
         sigaction(SIGHUP, &ign, NULL);
         sigaction(SIGQUIT, &ign, NULL);
     }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    // And blocked: an ignored signal that is blocked stays pending (Linux keeps
+    // it, since the handler may change before it is unblocked), so a stop sent
+    // before the runner has started its command is not lost: the runner hands
+    // it on (see CorralRunner/main.c).
+    sigset_t mask;
+    sigemptyset(&mask);
+    if (a->ignore_stop_signals) {
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGQUIT);
+    }
+    sigprocmask(SIG_SETMASK, &mask, NULL);
     // Its own session and process group: survives the executor, and one
     // signal to the group reaches everything it starts.
     if (setsid() < 0) fail(report, CORRAL_STAGE_SETSID);

@@ -8,8 +8,9 @@
 // process group, same CPUs, same memory policy), waits for it and writes one
 // line to descriptor N ("exited CODE" or "signaled SIGNAL", or "exec-failed
 // ERRNO") before exiting with the same code. Signals sent to the process group
-// reach PROGRAM directly; the runner ignores the usual stop signals so that it
-// stays to record the result. It uses a few hundred KiB of memory.
+// reach PROGRAM directly; the runner ignores (and blocks) the usual stop
+// signals so that it stays to record the result, and hands PROGRAM one that
+// arrived before PROGRAM existed. It uses a few hundred KiB of memory.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -54,11 +55,17 @@ int main(int argc, char **argv) {
     if (status_fd >= 0) fcntl(status_fd, F_SETFD, FD_CLOEXEC);
 
     // Stop signals are for the command: the runner stays to record its end.
-    // (Started by Corral they are already ignored from exec on.)
-    signal(SIGTERM, SIG_IGN);
-    signal(SIGINT, SIG_IGN);
-    signal(SIGHUP, SIG_IGN);
-    signal(SIGQUIT, SIG_IGN);
+    // (Started by Corral they are already ignored and blocked from exec on.)
+    // Blocked as well as ignored, so that one sent before the command exists
+    // stays pending here and is handed on once it does (below).
+    static const int stops[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
+    sigset_t stopset;
+    sigemptyset(&stopset);
+    for (unsigned k = 0; k < sizeof stops / sizeof stops[0]; k++) {
+        signal(stops[k], SIG_IGN);
+        sigaddset(&stopset, stops[k]);
+    }
+    sigprocmask(SIG_BLOCK, &stopset, NULL);
 
     int report[2];
     if (pipe2(report, O_CLOEXEC) < 0) {
@@ -74,12 +81,12 @@ int main(int argc, char **argv) {
     }
     if (child == 0) {
         close(report[0]);
-        // The command gets the default dispositions back.
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGHUP, SIG_DFL);
-        signal(SIGQUIT, SIG_DFL);
+        // The command gets the default dispositions back, then the signals
+        // unblocked: one sent to the group since the fork (pending, as it was
+        // blocked) takes effect now, before exec.
+        for (unsigned k = 0; k < sizeof stops / sizeof stops[0]; k++) signal(stops[k], SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
+        sigprocmask(SIG_UNBLOCK, &stopset, NULL);
         execvp(argv[i], &argv[i]);
         int e = errno;
         ssize_t ignored = write(report[1], &e, sizeof e);
@@ -88,6 +95,14 @@ int main(int argc, char **argv) {
     }
     close(report[1]);
     signal(SIGPIPE, SIG_IGN);
+    // A stop that came before the fork is pending here only (a child does not
+    // inherit pending signals): hand it on.
+    sigset_t pending;
+    if (sigpending(&pending) == 0) {
+        for (unsigned k = 0; k < sizeof stops / sizeof stops[0]; k++) {
+            if (sigismember(&pending, stops[k])) kill(child, stops[k]);
+        }
+    }
 
     int exec_errno = 0;
     ssize_t n;
