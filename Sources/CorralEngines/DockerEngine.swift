@@ -145,6 +145,15 @@ public final class DockerEngine: Engine {
         }
     }
 
+    public func isAlive(_ handle: WorkloadHandle) async -> Bool? {
+        do {
+            guard let info = try await inspect(handle.id) else { return false }
+            return info.State.Running
+        } catch {
+            return nil
+        }
+    }
+
     func inspect(_ id: String) async throws(EngineError) -> Docker.ContainerInspect? {
         let r = try await client.call(.GET, "/containers/\(id)/json")
         if r.status == 404 { return nil }

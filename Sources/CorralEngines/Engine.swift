@@ -117,6 +117,10 @@ public protocol Engine: Sendable {
     func discover() async throws(EngineError) -> [DiscoveredWorkload]
     /// Reconnects output of a workload found after a restart.
     func reattach(_ handle: WorkloadHandle, output: any LogSink) async throws(EngineError)
+    /// Whether the workload still runs: false when it is gone, nil when the
+    /// engine cannot tell (it does not answer). Asked when a check fails, so
+    /// that a workload that died is reported LOST, not unhealthy.
+    func isAlive(_ handle: WorkloadHandle) async -> Bool?
     /// Whether the engine answers.
     func ping() async -> Bool
 }

@@ -268,6 +268,8 @@ public final class ProcessEngine: Engine {
         return .vanished(reason: "the process ended without a recorded status (its runner was killed)")
     }
 
+    public func isAlive(_ handle: WorkloadHandle) async -> Bool? { isRunning(handle) }
+
     public func isRunning(_ handle: WorkloadHandle) -> Bool {
         guard let pid = handle.pid, let start = handle.startTime else { return false }
         return ProcReader.isAlive(pid: pid, startTime: start)

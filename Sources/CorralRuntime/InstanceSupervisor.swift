@@ -38,6 +38,14 @@ public actor InstanceSupervisor {
         case healthy(CheckRunner.Outcome)
         case unhealthy(CheckRunner.Outcome)
         case stop(String)
+
+        /// What a failed check said, for the check events.
+        var failedCheck: String? {
+            switch self {
+            case .ready(let o), .healthy(let o), .unhealthy(let o): o.ok ? nil : o.detail
+            case .exited, .stop: nil
+            }
+        }
     }
 
     /// What an instance found after a restart holds.
@@ -213,6 +221,12 @@ public actor InstanceSupervisor {
     private func eventLoop(_ h: WorkloadHandle) async {
         var stopAfterReady: String? = nil
         for await event in events {
+            // A check that fails because the workload died is the death, not the check.
+            if let failed = event.failedCheck, await engine.isAlive(h) == false {
+                try? await engine.remove(h)
+                await move(.LOST, "the workload ended unexpectedly (found when a check failed: \(failed))")
+                return
+            }
             switch (life.state, event) {
             case (_, .exited(let how)):
                 // Gone without being asked: lost, and its resources come back.

@@ -205,6 +205,50 @@ actor StateLog: InstanceObserver {
         #expect(await broker.freeCPUCount == free)
     }
 
+    /// The real process engine, but its exit notices come late (as a busy
+    /// container engine's can): a workload's death is then first seen by a
+    /// failing health check.
+    struct LateExitEngine: Engine {
+        let inner: ProcessEngine
+        var name: String { inner.name }
+        func start(_ launch: Launch, output: any LogSink) async throws(EngineError) -> WorkloadHandle { try await inner.start(launch, output: output) }
+        func waitForExit(_ handle: WorkloadHandle) async -> WorkloadExit {
+            let how = await inner.waitForExit(handle)
+            try? await Task.sleep(for: .seconds(3))
+            return how
+        }
+        func stop(_ handle: WorkloadHandle, grace: Duration) async throws(EngineError) { try await inner.stop(handle, grace: grace) }
+        func remove(_ handle: WorkloadHandle) async throws(EngineError) { try await inner.remove(handle) }
+        func exec(_ handle: WorkloadHandle, command: [String], timeout: Duration) async throws(EngineError) -> ExecResult {
+            try await inner.exec(handle, command: command, timeout: timeout)
+        }
+        func discover() async throws(EngineError) -> [DiscoveredWorkload] { try await inner.discover() }
+        func reattach(_ handle: WorkloadHandle, output: any LogSink) async throws(EngineError) { try await inner.reattach(handle, output: output) }
+        func isAlive(_ handle: WorkloadHandle) async -> Bool? { await inner.isAlive(handle) }
+        func ping() async -> Bool { await inner.ping() }
+    }
+
+    @Test func aWorkloadThatDiedIsLostEvenWhenAFailingCheckSeesItFirst() async throws {
+        let broker = try Self.broker()
+        let free = await broker.freeCPUCount
+        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("corral-late-\(UUID().uuidString)").path
+        let spec = try Self.spec(Self.process(["sh", "-c", "echo $$ > \(pidFile); exec sleep 30"], extra: """
+        , "healthcheck": {"mode": {"type": "CMD", "command": "kill -0 $(cat \(pidFile))"}, "interval": "100ms", "attempts": 1}
+        """))
+        let s = InstanceSupervisor(spec: spec, instanceId: "i-late", engine: LateExitEngine(inner: try processEngine()),
+                                   broker: broker, output: Sink())
+        let running = Task { await s.run() }
+        for _ in 0..<300 where await s.state != .HEALTHY { try await Task.sleep(for: .milliseconds(10)) }
+        // Kill the command (not the runner): the runner records it and ends.
+        let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        kill(pid, SIGKILL)
+        let end = await s.untilDone()
+        await running.value
+        #expect(end.state == "LOST", "\(end.history) \(end.lastError ?? "")")
+        #expect(end.lastError?.contains("found when a check failed") == true, "\(end.lastError ?? "")")
+        #expect(await broker.freeCPUCount == free)
+    }
+
     @Test func stopRunsPreShutdownHooksThenWaitsBeforeKill() async throws {
         let marker = FileManager.default.temporaryDirectory.appendingPathComponent("corral-hook-\(UUID().uuidString)").path
         let broker = try Self.broker()
