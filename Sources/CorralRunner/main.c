@@ -58,14 +58,18 @@ int main(int argc, char **argv) {
     // (Started by Corral they are already ignored and blocked from exec on.)
     // Blocked as well as ignored, so that one sent before the command exists
     // stays pending here and is handed on once it does (below).
+    // Blocked first, then ignored only where they are not already: setting
+    // SIG_IGN discards a pending signal, which would lose a stop that came
+    // between exec and here.
     static const int stops[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
     sigset_t stopset;
     sigemptyset(&stopset);
-    for (unsigned k = 0; k < sizeof stops / sizeof stops[0]; k++) {
-        signal(stops[k], SIG_IGN);
-        sigaddset(&stopset, stops[k]);
-    }
+    for (unsigned k = 0; k < sizeof stops / sizeof stops[0]; k++) sigaddset(&stopset, stops[k]);
     sigprocmask(SIG_BLOCK, &stopset, NULL);
+    for (unsigned k = 0; k < sizeof stops / sizeof stops[0]; k++) {
+        struct sigaction now;
+        if (sigaction(stops[k], NULL, &now) == 0 && now.sa_handler != SIG_IGN) signal(stops[k], SIG_IGN);
+    }
 
     int report[2];
     if (pipe2(report, O_CLOEXEC) < 0) {

@@ -270,6 +270,36 @@ final class CollectingSink: LogSink, @unchecked Sendable {
         try await second.remove(h)
     }
 
+    /// A stop that reached the runner before it started its command (here:
+    /// already pending when the runner is exec'd, blocked and ignored as the
+    /// spawner leaves it) is handed to the command, which ends with SIGTERM at
+    /// once instead of running on.
+    @Test func aStopPendingBeforeTheRunnerStartsReachesTheCommand() async throws {
+        let runner = try engine().runnerPath
+        let status = FileManager.default.temporaryDirectory.appendingPathComponent("corral-pending-\(UUID().uuidString)").path
+        let script = """
+        import os, signal, sys
+        fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        if fd != 3:
+            os.dup2(fd, 3)
+        os.set_inheritable(3, True)
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.execv(sys.argv[1], ["corral-runner", "--status-fd", "3", "--", "sleep", "30"])
+        """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", script, runner, status]
+        let started = ContinuousClock.now
+        try p.run()
+        p.waitUntilExit()
+        let took = ContinuousClock.now - started
+        #expect(p.terminationStatus == 128 + SIGTERM, "the runner exits as its command did: \(p.terminationStatus) after \(took)")
+        let recorded = try String(contentsOfFile: status, encoding: .utf8)
+        #expect(recorded == "signaled \(SIGTERM)\n", "status file: \(recorded.debugDescription)")
+    }
+
     /// A stop that lands the instant a workload starts must still leave a
     /// recorded result (the runner is never killed by the stop signal), and
     /// the command must get that SIGTERM even when it came before the runner
