@@ -233,12 +233,15 @@ actor StateLog: InstanceObserver {
         let free = await broker.freeCPUCount
         let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("corral-late-\(UUID().uuidString)").path
         let spec = try Self.spec(Self.process(["sh", "-c", "echo $$ > \(pidFile); exec sleep 30"], extra: """
-        , "healthcheck": {"mode": {"type": "CMD", "command": "kill -0 $(cat \(pidFile))"}, "interval": "100ms", "attempts": 1}
+        , "readiness": {"mode": {"type": "CMD", "command": "test -s \(pidFile)"}, "interval": "200ms", "attempts": 100},
+          "healthcheck": {"mode": {"type": "CMD", "command": "kill -0 $(cat \(pidFile))"}, "interval": "100ms", "attempts": 1}
         """))
         let s = InstanceSupervisor(spec: spec, instanceId: "i-late", engine: LateExitEngine(inner: try processEngine()),
                                    broker: broker, output: Sink())
         let running = Task { await s.run() }
-        for _ in 0..<300 where await s.state != .HEALTHY { try await Task.sleep(for: .milliseconds(10)) }
+        for _ in 0..<3000 where await s.state != .HEALTHY { try await Task.sleep(for: .milliseconds(10)) }
+        let healthy = await s.info
+        try #require(healthy.state == "HEALTHY", "\(healthy.history) \(healthy.lastError ?? "")")
         // Kill the command (not the runner): the runner records it and ends.
         let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         kill(pid, SIGKILL)
