@@ -75,5 +75,6 @@ struct StagesCommand: AsyncParsableCommand {
             print("lock \(l["name"] ?? "?") (\(l["capacity"] ?? 1)): held by \(holders.isEmpty ? "nobody" : holders.joined(separator: ", ")), "
                   + "\(waiters.count) waiting")
         }
+        for w in obj["warnings"] as? [String] ?? [] { print("warning: \(w)") }
     }
 }

@@ -103,6 +103,8 @@ import Testing
         let stages = try rec.call(daemon.api, "GET", "/stages")
         let warnings = stages["warnings"] as? [String] ?? []
         #expect(warnings.contains { $0.contains("also given to pinned instance svc-pinned") }, "\(stages)")
+        let listed = try CLI.run(["stages", "--url", daemon.api, "--secret", RecoveryTests.secret])
+        #expect(listed.stdout.contains("warning:") && listed.stdout.contains("pinned instance svc-pinned"), "\(listed.stdout)")
         _ = try rec.call(daemon.api, "POST", "/instances/svc-pinned/stop")
         #expect(try await rec.waitFor(daemon.api, "/instances/svc-pinned", "STOPPED")["state"] as? String == "STOPPED")
     }
