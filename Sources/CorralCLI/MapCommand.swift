@@ -20,8 +20,7 @@ struct MapCommand: AsyncParsableCommand {
 
     @OptionGroup var machine: MachineOptions
 
-    @Option(help: ArgumentHelp("The executor YAML (its osCores and cpuset limits).", valueName: "EXECUTOR_YAML"))
-    var config: String?
+    @OptionGroup var executor: ExecutorConfigOption
 
     @Option(help: ArgumentHelp("A processors config whose pools to draw.", valueName: "FILE"))
     var processors: String?
@@ -39,7 +38,7 @@ struct MapCommand: AsyncParsableCommand {
         guard out.hasSuffix(".svg") || out.hasSuffix(".html") else {
             throw ValidationError("--out \(out): the name must end in .svg or .html")
         }
-        if url != nil && (processors != nil || config != nil || machine.fsroot != "/") {
+        if url != nil && (processors != nil || executor.config != nil || machine.fsroot != "/") {
             throw ValidationError("--url draws a live executor: --fsroot, --config and --processors do not apply")
         }
     }
@@ -52,20 +51,15 @@ struct MapCommand: AsyncParsableCommand {
             let client = try ClientOptions.parse(args)
             svg = String(decoding: try client.expect(try await client.call(.GET, "/executor/map.svg"), [200]), as: UTF8.self)
         } else {
-            let ctx = try MachineContext.load(fsroot: machine.fsroot, config: config)
+            let ctx = try MachineContext.load(machine, executor)
             if let e = ctx.issues.first(where: { $0.severity == .error }) { throw fail(e.description) }
-            var pools: [(name: String, cpus: CPUSet, gpus: [Int])] = []
+            var pools: [ProcessorEntry] = []
             if let processors {
-                guard let data = FileManager.default.contents(atPath: processors) else { throw fail("\(processors): cannot read the file") }
-                let (c, issues) = ctx.check(text: String(decoding: data, as: UTF8.self), file: processors)
+                let (c, issues) = ctx.check(path: processors)
                 guard let c, !issues.contains(where: { $0.severity == .error }) else {
                     throw fail(ConfigError(file: processors, issues: issues).message)
                 }
-                pools = c.allEntries.map { e in
-                    (e.name, e.cpuset ?? CPUSet(), (e.envs["CUDA_VISIBLE_DEVICES"] ?? "").split(separator: ",").compactMap {
-                        Int($0.trimmingCharacters(in: .whitespaces))
-                    })
-                }
+                pools = c.allEntries
             }
             let (cpu, gpu) = MachineMap.owners(topology: ctx.topology, offered: ctx.resources.offeredCPUs,
                                                osCores: ctx.resources.osCores, processors: pools, instances: [])

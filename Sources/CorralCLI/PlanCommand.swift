@@ -3,24 +3,34 @@ import CorralCore
 import CorralHost
 import Foundation
 
+/// `--config EXECUTOR_YAML`: the executor config whose osCores and cpuset limits apply.
+struct ExecutorConfigOption: ParsableArguments {
+    @Option(help: ArgumentHelp("The executor YAML (its osCores and cpuset limits apply).", valueName: "EXECUTOR_YAML"))
+    var config: String?
+}
+
 /// The machine as an executor config sees it: topology and what is offered.
 struct MachineContext {
     var topology: Topology
     var resources: EffectiveResources
-    /// Problems of the executor config (errors mean nothing else is worth checking).
-    var issues: [ConfigIssue]
+    /// Problems of the executor config file itself.
+    var configIssues: [ConfigIssue]
+    /// Problems of that config on this machine (an osCores entry it lacks, ...).
+    var resourceIssues: [ConfigIssue]
+    var issues: [ConfigIssue] { configIssues + resourceIssues }
 
-    static func load(fsroot: String, config: String?) throws -> MachineContext {
-        var issues: [ConfigIssue] = []
+    static func load(_ machine: MachineOptions, _ executor: ExecutorConfigOption) throws -> MachineContext {
+        let config = executor.config
+        var configIssues: [ConfigIssue] = []
         var resources = ResourcesConfig()
         if let config {
             do {
                 resources = try ConfigFile.loadExecutor(path: config).config.resources
             } catch {
-                issues += error.issues
+                configIssues = error.issues
             }
         }
-        let root = FileSystemRoot(fsroot)
+        let root = FileSystemRoot(machine.fsroot)
         let topology: Topology
         do {
             topology = try TopologyReader(root: root).read()
@@ -30,15 +40,19 @@ struct MachineContext {
         let (eff, effIssues) = EffectiveResources.compute(topology: topology, resources: resources,
                                                           hostname: HostIdentity.hostname(configured: nil, root: root),
                                                           file: config ?? "defaults")
-        return MachineContext(topology: topology, resources: eff, issues: issues + effIssues)
+        return MachineContext(topology: topology, resources: eff, configIssues: configIssues, resourceIssues: effIssues)
     }
 
     /// A processors config checked against this machine.
     func check(text: String, file: String) -> (ProcessorsConfig?, [ConfigIssue]) {
-        let (c, issues) = ProcessorsConfigLoader.load(text: text, file: file)
-        guard let c else { return (nil, issues) }
-        return (c, issues + ProcessorsPlacementCheck.check(c, topology: topology, offered: resources.offeredCPUs,
-                                                           osCores: resources.osCores, file: file))
+        ProcessorsConfigLoader.loadChecked(text: text, file: file, topology: topology,
+                                           offered: resources.offeredCPUs, osCores: resources.osCores)
+    }
+
+    /// ``check(text:file:)`` for a file.
+    func check(path: String) -> (ProcessorsConfig?, [ConfigIssue]) {
+        ProcessorsConfigLoader.loadChecked(path: path, topology: topology,
+                                           offered: resources.offeredCPUs, osCores: resources.osCores)
     }
 }
 
@@ -74,8 +88,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Review this processors config in plain words instead of planning.", valueName: "FILE"))
     var explain: String?
 
-    @Option(help: ArgumentHelp("The executor YAML (its osCores and cpuset limits apply).", valueName: "EXECUTOR_YAML"))
-    var config: String?
+    @OptionGroup var executor: ExecutorConfigOption
 
     func validate() throws {
         guard (workload == nil) != (explain == nil) else {
@@ -87,11 +100,10 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
-        let ctx = try MachineContext.load(fsroot: machine.fsroot, config: config)
+        let ctx = try MachineContext.load(machine, executor)
         if let e = ctx.issues.first(where: { $0.severity == .error }) { throw fail(e.description) }
         if let explain {
-            guard let data = FileManager.default.contents(atPath: explain) else { throw fail("\(explain): cannot read the file") }
-            let (c, issues) = ctx.check(text: String(decoding: data, as: UTF8.self), file: explain)
+            let (c, issues) = ctx.check(path: explain)
             guard let c else { throw fail(ConfigError(file: explain, issues: issues).message) }
             print(ProcessorsReview.explain(c, issues: issues, topology: ctx.topology, offered: ctx.resources.offeredCPUs,
                                            file: explain), terminator: "")

@@ -28,8 +28,7 @@ struct ProcessorsCommand: ParsableCommand {
 
         @OptionGroup var machine: MachineOptions
 
-        @Option(help: ArgumentHelp("The executor YAML (its osCores and cpuset limits apply).", valueName: "EXECUTOR_YAML"))
-        var config: String?
+        @OptionGroup var executor: ExecutorConfigOption
 
         @Option(help: ArgumentHelp("An executor's state directory: warn about CPUs its live pinned instances hold "
                                    + "(default: those of `corral up` and `corral executor` that exist).", valueName: "DIR"))
@@ -56,29 +55,11 @@ struct ProcessorsCommand: ParsableCommand {
         }
 
         func run() throws {
-            var issues: [ConfigIssue] = []
-            var resources = ResourcesConfig()
-            if let config {
-                do {
-                    let loaded = try ConfigFile.loadExecutor(path: config)
-                    resources = loaded.config.resources
-                } catch {
-                    issues += error.issues
-                }
-            }
-            let root = FileSystemRoot(machine.fsroot)
-            let topology: Topology
-            do {
-                topology = try TopologyReader(root: root).read()
-            } catch {
-                throw fail(error.message)
-            }
-            let (eff, effIssues) = EffectiveResources.compute(topology: topology, resources: resources,
-                                                              hostname: HostIdentity.hostname(configured: nil, root: root),
-                                                              file: config ?? "defaults")
-            let (checked, configIssues) = ProcessorsConfigLoader.loadChecked(path: file, topology: topology,
-                                                                             offered: eff.offeredCPUs, osCores: eff.osCores)
-            issues += (checked == nil ? [] : effIssues) + configIssues
+            let ctx = try MachineContext.load(machine, executor)
+            let topology = ctx.topology
+            let (checked, configIssues) = ctx.check(path: file)
+            // Problems of the executor config on this machine matter once the file itself loads.
+            var issues = ctx.configIssues + (checked == nil ? [] : ctx.resourceIssues) + configIssues
             if let checked {
                 issues += ProcessorsPlacementCheck.overlaps(checked, pinned: try pinnedInstances(), file: file)
             }

@@ -17,24 +17,14 @@ enum MachineMapAPI {
 
     static func render(executor: Executor, stages: StageDispatcher?) async -> String {
         let r = executor.resources
-        let entries = await stages?.entries ?? []
-        let processors = entries.map { e in
-            (name: e.name, cpus: e.cpuset ?? CPUSet(), gpus: Self.gpus(e.envs["CUDA_VISIBLE_DEVICES"]))
-        }
         let instances = await executor.list().compactMap { i -> (id: String, cpus: CPUSet, gpus: [Int])? in
             guard let a = i.allocation, !["STOPPED", "LOST", "PENDING"].contains(i.state) else { return nil }
             return (i.instanceId, a.cpus, a.gpus)
         }
-        let offered = r.offeredCPUs.union(processors.reduce(CPUSet()) { $0.union($1.cpus) })
-        let (cpu, gpu) = MachineMap.owners(topology: r.topology, offered: offered, osCores: r.osCores,
-                                           processors: processors, instances: instances)
-        let summary = await executor.summary()
-        return MachineMap(topology: r.topology, title: "\(summary.hostname) · executor \(summary.id)",
+        // Pool CPUs are out of the offer; owners() draws them as their pools' anyway.
+        let (cpu, gpu) = MachineMap.owners(topology: r.topology, offered: r.offeredCPUs, osCores: r.osCores,
+                                           processors: await stages?.entries ?? [], instances: instances)
+        return MachineMap(topology: r.topology, title: "\(executor.hostname) · executor \(executor.id)",
                           cpuOwners: cpu, gpuOwners: gpu).svg()
-    }
-
-    /// GPU indexes named in a CUDA_VISIBLE_DEVICES value.
-    static func gpus(_ value: String?) -> [Int] {
-        (value ?? "").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
     }
 }

@@ -186,6 +186,30 @@ public final class ConfigReader {
         return v
     }
 
+    /// A number above 0, whole or not (`177`, `12.5`).
+    public func positiveNumber(_ node: ConfigNode, at path: String, allowed: String) -> Double? {
+        guard let s = text(node, at: path) else { return nil }
+        guard let v = Double(s.trimmingASCIIWhitespace()), v > 0, v.isFinite else {
+            error(path, node, value: s, "\"\(s)\" is not a positive number", allowed: allowed)
+            return nil
+        }
+        return v
+    }
+
+    /// A table of strings (`envs = { A = "1" }`). Every value that is not a
+    /// string is reported; the strings that are come back.
+    public func stringMap(_ node: ConfigNode, at path: String) -> [String: String]? {
+        guard case .mapping(let entries) = node.value else {
+            error(path, node, "expected a mapping of keys to values, found \(node.kindDescription)")
+            return nil
+        }
+        var out: [String: String] = [:]
+        for e in entries where !e.value.isNull {
+            if let v = string(e.value, at: Self.join(path, e.key)) { out[e.key] = v }
+        }
+        return out
+    }
+
     public func bool(_ node: ConfigNode, at path: String) -> Bool? {
         guard let s = text(node, at: path) else { return nil }
         switch s.trimmingASCIIWhitespace().lowercased() {

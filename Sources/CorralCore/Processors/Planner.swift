@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 /// What `corral plan` is asked to fit on a machine: the stages, what one task
 /// of each needs, and what to keep for the OS. Read from TOML:
@@ -70,19 +69,9 @@ public struct PlanWorkload: Sendable, Hashable {
 
     /// Loads and checks a workload file; every problem is reported with its key.
     public static func load(text: String, file: String) -> (PlanWorkload?, [ConfigIssue]) {
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let e as TOMLParseError {
-            let at = SourceLocation(line: e.source.begin.line, column: e.source.begin.column)
-            return (nil, [ConfigIssue(.error, file: file, location: at, path: "", message: "not valid TOML: \(e.description)")])
-        } catch {
-            return (nil, [ConfigIssue(.error, file: file, location: nil, path: "", message: "not valid TOML: \(error)")])
-        }
-        let (node, issue) = JSONTree.parse(Data(table.convert(to: .json).utf8), file: file)
-        guard let node else { return (nil, [issue].compactMap { $0 }) }
-        let r = ConfigReader(file: file, environment: [:])
-        r.substitutesVariables = false
+        let (node, issues) = TOMLSource.tree(text: text, file: file)
+        guard let node else { return (nil, issues) }
+        let r = TOMLSource.reader(file: file)
         var w = PlanWorkload()
         if case .mapping(let entries) = node.value, let p = entries.first(where: { $0.key == "processors" }) {
             r.error("processors", p.value, "this is a processors config, not a workload; review it with `corral plan --explain FILE`",
@@ -126,31 +115,15 @@ public struct PlanWorkload: Sendable, Hashable {
             if let n = f["memory"], let v = r.dataSize(n, at: f.path("memory")) { s.memoryBytes = v.bytes }
             if let n = f["gpus"], let v = r.int(n, at: f.path("gpus"), in: 0...1) { s.gpus = v }
             if let n = f["count"], let v = r.int(n, at: f.path("count"), in: 1...100_000) { s.count = v }
-            if let n = f["minutes"] {
-                if case .scalar(let raw, _) = n.value, let v = Double(raw), v > 0 {
-                    s.minutes = v
-                } else {
-                    var raw: String? = nil
-                    if case .scalar(let t, _) = n.value { raw = t }
-                    r.error(f.path("minutes"), n, value: raw, "not a positive number of minutes", allowed: "e.g. 177 or 12.5")
-                }
+            if let n = f["minutes"], let v = r.positiveNumber(n, at: f.path("minutes"), allowed: "minutes per task, e.g. 177 or 12.5") {
+                s.minutes = v
             }
-            if let n = f["ratio"] {
-                if case .scalar(let raw, _) = n.value, let v = Double(raw), v > 0 {
-                    s.ratio = v
-                } else {
-                    var raw: String? = nil
-                    if case .scalar(let t, _) = n.value { raw = t }
-                    r.error(f.path("ratio"), n, value: raw, "not a positive number", allowed: "e.g. 28 for pc1 and 1 for c2")
-                }
+            if let n = f["ratio"], let v = r.positiveNumber(n, at: f.path("ratio"), allowed: "e.g. 28 for pc1 and 1 for c2") {
+                s.ratio = v
             }
             if let n = f["bin"], let v = r.string(n, at: f.path("bin"), nonEmpty: true) { s.bin = v }
             if let n = f["args"], let v = r.stringList(n, at: f.path("args")) { s.args = v }
-            if let n = f["envs"], let m = r.mapping(n, at: f.path("envs"), known: ProcessorsConfigLoader.mappingKeys(n)) {
-                for key in m.entries.keys.sorted() {
-                    if let v = m[key], let str = r.string(v, at: m.path(key)) { s.envs[key] = str }
-                }
-            }
+            if let n = f["envs"], let v = r.stringMap(n, at: f.path("envs")) { s.envs = v }
             w.stages.append(s)
         }
         if w.stages.isEmpty && !r.hasErrors {
@@ -160,10 +133,7 @@ public struct PlanWorkload: Sendable, Hashable {
     }
 
     public static func load(path: String) -> (PlanWorkload?, [ConfigIssue]) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            return (nil, [ConfigIssue(.error, file: path, location: nil, path: "", message: "cannot read the file")])
-        }
-        return load(text: String(decoding: data, as: UTF8.self), file: path)
+        TOMLSource.load(path: path, load(text:file:))
     }
 }
 
@@ -207,6 +177,7 @@ public enum Planner {
         var memory: UInt64
         /// L3 groups of offered whole cores, in core order.
         var groups: [[Int]]
+        var coreCount: Int { groups.reduce(0) { $0 + $1.count } }
     }
 
     public static func plan(_ w: PlanWorkload, topology: Topology, offered: CPUSet) throws(PlanError) -> ProcessorsPlan {
@@ -243,7 +214,6 @@ public enum Planner {
                                     + "(\(gpuStages.map(\.name).joined(separator: ", "))) but \(gpus.count) GPU(s); use --strategy shared")
                 }
                 var given: [String: Int] = [:]
-                var assignment: [(GPU, PlanWorkload.Stage)] = []
                 for g in gpus {
                     // The stage with the fewest tasks per hour (then fewest GPUs) gets the next GPU.
                     let open = gpuStages.filter { s in given[s.name, default: 0] < (s.count ?? Int.max) }
@@ -252,9 +222,8 @@ public enum Planner {
                         return (ta, given[a.name, default: 0]) < (tb, given[b.name, default: 0])
                     }) else { break }
                     given[s.name, default: 0] += 1
-                    assignment.append((g, s))
+                    gpuGroups.append(GPUGroup(gpu: g.index, node: home(g), stages: [s]))
                 }
-                gpuGroups = assignment.map { GPUGroup(gpu: $0.0.index, node: home($0.0), stages: [$0.1]) }
                 for s in gpuStages where given[s.name, default: 0] == 0 {
                     throw PlanError("stage \(s.name) got no GPU (count limits left none); use --strategy shared")
                 }
@@ -270,22 +239,20 @@ public enum Planner {
         needs[osNode, default: 0] += w.osCores
 
         // 3. CPU stages, group by group, the stage with the fewest tasks per hour first.
-        var tasks: [String: [Int: Int]] = [:]           // stage -> node -> tasks
-        var used: [String: [Int: [Int]]] = [:]          // stage -> node -> cores
+        var used: [String: [Int: [Int]]] = [:]          // stage -> node -> cores of its tasks
         var leftovers: [Int: [Int]] = [:]               // node -> cores in partly used groups
-        var wholeFree: [Int: [[Int]]] = [:]             // node -> untouched groups
+        var wholeFree: [Int: [Int]] = [:]               // node -> cores of untouched groups
         var memoryLeft = Dictionary(uniqueKeysWithValues: nodes.map { ($0.node, $0.memory) })
-        func total(_ s: PlanWorkload.Stage) -> Int { tasks[s.name]?.values.reduce(0, +) ?? 0 }
+        func tasks(_ s: PlanWorkload.Stage, on node: Int) -> Int { (used[s.name]?[node]?.count ?? 0) / s.cores }
+        func total(_ s: PlanWorkload.Stage) -> Int { (used[s.name]?.values.reduce(0) { $0 + $1.count } ?? 0) / s.cores }
         func rate(_ s: PlanWorkload.Stage) -> Double { s.share(total(s)) }
-        for n in nodes {
-            let coresOnNode = n.groups.reduce(0) { $0 + $1.count }
-            guard coresOnNode >= needs[n.node, default: 0] else {
-                throw PlanError("NUMA node \(n.node) has \(coresOnNode) offered cores; its GPU processors and OS cores need \(needs[n.node, default: 0])")
-            }
+        // Cores a node can give CPU stages and still meet its GPU and OS needs.
+        var spare = Dictionary(uniqueKeysWithValues: nodes.map { ($0.node, $0.coreCount - needs[$0.node, default: 0]) })
+        for n in nodes where spare[n.node]! < 0 {
+            throw PlanError("NUMA node \(n.node) has \(n.coreCount) offered cores; its GPU processors and OS cores need \(needs[n.node, default: 0])")
         }
         // Interleave nodes so that counts and memory spread evenly.
         var cursor = Dictionary(uniqueKeysWithValues: nodes.map { ($0.node, 0) })
-        var spare = Dictionary(uniqueKeysWithValues: nodes.map { n in (n.node, n.groups.reduce(0) { $0 + $1.count } - needs[n.node, default: 0]) })
         var progress = true
         while progress && !cpuStages.isEmpty {
             progress = false
@@ -307,7 +274,6 @@ public enum Planner {
                     guard let s = fits.min(by: { (rate($0), $0.name) < (rate($1), $1.name) }) else { break }
                     let take = Array(free.prefix(s.cores))
                     free.removeFirst(s.cores)
-                    tasks[s.name, default: [:]][n.node, default: 0] += 1
                     used[s.name, default: [:]][n.node, default: []] += take
                     memoryLeft[n.node]! -= s.memoryBytes
                     spare[n.node]! -= s.cores
@@ -317,13 +283,13 @@ public enum Planner {
                 if placedAny {
                     leftovers[n.node, default: []] += free
                 } else {
-                    wholeFree[n.node, default: []].append(group)
+                    wholeFree[n.node, default: []] += group
                 }
                 progress = true
             }
         }
         for n in nodes {
-            for gi in (cursor[n.node] ?? 0)..<n.groups.count { wholeFree[n.node, default: []].append(n.groups[gi]) }
+            for gi in (cursor[n.node] ?? 0)..<n.groups.count { wholeFree[n.node, default: []] += n.groups[gi] }
         }
         let widest = nodes.flatMap(\.groups).map(\.count).max() ?? 0
         for s in cpuStages where total(s) == 0 && s.cores > widest {
@@ -344,7 +310,7 @@ public enum Planner {
 
         // 4. Cores for GPU groups: leftovers of partly used groups first, then whole groups.
         var pool: [Int: [Int]] = [:]
-        for n in nodes { pool[n.node] = (leftovers[n.node] ?? []) + (wholeFree[n.node] ?? []).flatMap { $0 } }
+        for n in nodes { pool[n.node] = (leftovers[n.node] ?? []) + (wholeFree[n.node] ?? []) }
         var processors: [ProcessorsPlan.Processor] = []
         for g in gpuGroups {
             let width = g.stages.map(\.cores).max() ?? 0
@@ -362,7 +328,8 @@ public enum Planner {
         pool[osNode]!.removeLast(osCores.count)
         for s in cpuStages {
             for n in nodes {
-                guard let k = tasks[s.name]?[n.node], k > 0 else { continue }
+                let k = tasks(s, on: n.node)
+                guard k > 0 else { continue }
                 let mine = used[s.name]![n.node]!.sorted()
                 processors.append(.init(stage: s.name, cores: mine, cpus: cpus(mine, coreCPUs), node: n.node,
                                         concurrent: k, gpu: nil, lock: nil))
@@ -485,8 +452,7 @@ public enum ProcessorsReview {
                 line += e.numaPreferred.map { ", memory from node \($0)" } ?? ", memory from anywhere"
                 line += e.concurrent.map { ", \($0) at once" } ?? ", no per-processor limit"
                 if let v = e.envs["CUDA_VISIBLE_DEVICES"] {
-                    let ids = v.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-                    usedGPUs.formUnion(ids)
+                    usedGPUs.formUnion(e.gpus)
                     line += ", GPU \(v)"
                 }
                 if !e.locks.isEmpty { line += ", locks \(e.locks.joined(separator: ", "))" }
@@ -499,10 +465,9 @@ public enum ProcessorsReview {
         if !unusedGPUs.isEmpty { out += "; GPU \(unusedGPUs.map { String($0) }.joined(separator: ", ")) never named in CUDA_VISIBLE_DEVICES" }
         out += "\n"
         var split: [String] = []
-        for (id, cpus) in groups.sorted(by: { $0.key < $1.key }) {
+        for cpus in groups.sorted(by: { $0.key < $1.key }).map(\.value) {
             let names = Set(cpus.flatMap { owners[$0] ?? [] })
             if names.count > 1 { split.append("L3 group \(cpus.listString): \(names.sorted().joined(separator: ", "))") }
-            _ = id
         }
         if !split.isEmpty {
             out += "Shared L3 groups (\(split.count)): " + split.prefix(6).joined(separator: "; ")

@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 /// damocles-worker's `[processors]` section, loaded as users wrote it, plus
 /// Corral's additions (all optional): `limitation.deadline` (a default per-job
@@ -51,6 +50,11 @@ public struct ProcessorEntry: Sendable, Hashable {
 
     /// `pc1#0`, for messages and the API.
     public var name: String { "\(stage)#\(index)" }
+
+    /// The GPUs its `CUDA_VISIBLE_DEVICES` names (how damocles configs give a processor its GPU).
+    public var gpus: [Int] {
+        (envs["CUDA_VISIBLE_DEVICES"] ?? "").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    }
     /// The key path of this entry in the file.
     public var path: String { "processors.\(stage)[\(index)]" }
 }
@@ -79,39 +83,30 @@ public enum ProcessorsConfigLoader {
     /// Parses TOML text. Syntax errors name the line and column; everything
     /// else is checked by ``read(_:reader:)``.
     public static func load(text: String, file: String) -> (ProcessorsConfig?, [ConfigIssue]) {
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let e as TOMLParseError {
-            let at = SourceLocation(line: e.source.begin.line, column: e.source.begin.column)
-            return (nil, [ConfigIssue(.error, file: file, location: at, path: "", message: "not valid TOML: \(e.description)")])
-        } catch {
-            return (nil, [ConfigIssue(.error, file: file, location: nil, path: "", message: "not valid TOML: \(error)")])
-        }
-        // toml++ writes the same data as JSON; the JSON tree feeds the common reader.
-        let json = table.convert(to: .json)
-        let (node, issue) = JSONTree.parse(Data(json.utf8), file: file)
-        guard let node else { return (nil, [issue].compactMap { $0 }) }
-        let reader = ConfigReader(file: file, environment: [:])
-        reader.substitutesVariables = false
+        let (node, issues) = TOMLSource.tree(text: text, file: file)
+        guard let node else { return (nil, issues) }
+        let reader = TOMLSource.reader(file: file)
         let config = read(node, reader: reader)
         return (reader.hasErrors ? nil : config, reader.issues)
     }
 
     public static func load(path: String) -> (ProcessorsConfig?, [ConfigIssue]) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            return (nil, [ConfigIssue(.error, file: path, location: nil, path: "", message: "cannot read the file")])
-        }
-        return load(text: String(decoding: data, as: UTF8.self), file: path)
+        TOMLSource.load(path: path, load(text:file:))
     }
 
     /// Loads `path` and checks it against the machine: the config (nil when it
     /// did not load) and every issue found, load and placement alike.
     public static func loadChecked(path: String, topology: Topology, offered: CPUSet,
                                    osCores: CPUSet) -> (ProcessorsConfig?, [ConfigIssue]) {
-        let (loaded, issues) = load(path: path)
+        TOMLSource.load(path: path) { loadChecked(text: $0, file: $1, topology: topology, offered: offered, osCores: osCores) }
+    }
+
+    /// ``loadChecked(path:topology:offered:osCores:)`` for text in hand.
+    public static func loadChecked(text: String, file: String, topology: Topology, offered: CPUSet,
+                                   osCores: CPUSet) -> (ProcessorsConfig?, [ConfigIssue]) {
+        let (loaded, issues) = load(text: text, file: file)
         guard let loaded else { return (nil, issues) }
-        let all = issues + ProcessorsPlacementCheck.check(loaded, topology: topology, offered: offered, osCores: osCores, file: path)
+        let all = issues + ProcessorsPlacementCheck.check(loaded, topology: topology, offered: offered, osCores: osCores, file: file)
         return (loaded, all)
     }
 
@@ -257,11 +252,7 @@ public enum ProcessorsConfigLoader {
                 e.concurrent = v
             }
         }
-        if let n = f["envs"], let m = r.mapping(n, at: f.path("envs"), known: mappingKeys(n)) {
-            for key in m.entries.keys.sorted() {
-                if let v = m[key], let s = r.string(v, at: m.path(key)) { e.envs[key] = s }
-            }
-        }
+        if let n = f["envs"], let v = r.stringMap(n, at: f.path("envs")) { e.envs = v }
         if let n = f["inherit_envs"], let v = r.bool(n, at: f.path("inherit_envs")) { e.inheritEnvs = v }
         if let n = f["locks"], let v = r.stringList(n, at: f.path("locks")) {
             if Set(v).count != v.count { r.warning(f.path("locks"), n, "a lock is listed twice; it is taken once") }

@@ -51,8 +51,7 @@ public struct MachineMap: Sendable {
     /// instances (CPUs and GPUs of their allocations); offered CPUs left are
     /// free, the rest not offered. Later owners do not overwrite earlier ones
     /// except `free`.
-    public static func owners(topology: Topology, offered: CPUSet, osCores: CPUSet,
-                              processors: [(name: String, cpus: CPUSet, gpus: [Int])],
+    public static func owners(topology: Topology, offered: CPUSet, osCores: CPUSet, processors: [ProcessorEntry],
                               instances: [(id: String, cpus: CPUSet, gpus: [Int])]) -> ([Int: MapOwner], [Int: MapOwner]) {
         var cpu: [Int: MapOwner] = [:]
         var gpu: [Int: MapOwner] = [:]
@@ -60,7 +59,7 @@ public struct MachineMap: Sendable {
         for id in osCores { cpu[id] = .os }
         for g in topology.gpus { gpu[g.index] = .free }
         for p in processors {
-            for id in p.cpus where cpu[id] == .free || cpu[id] == .unavailable { cpu[id] = .processor(p.name) }
+            for id in p.cpuset ?? [] where cpu[id] == .free || cpu[id] == .unavailable { cpu[id] = .processor(p.name) }
             for g in p.gpus where gpu[g] == .free { gpu[g] = .processor(p.name) }
         }
         for i in instances {
@@ -183,61 +182,53 @@ public struct MachineMap: Sendable {
             return out
         }
 
-        /// A labelled box around what `content` draws (drawn first, so it sits behind).
-        func box(_ cls: String, _ label: String, inset: Int, bold: Int, fill: String, stroke: String,
-                 _ content: () -> String) -> String {
+        /// A labelled box around what `content` draws (drawn first, so it sits
+        /// behind); `inset` 1 is an outer box, 2 one inside it.
+        func box(_ cls: String, _ label: String, inset: Int, fill: String, stroke: String, _ content: () -> String) -> String {
+            let outer = inset == 1
             let top = y
-            y += inset == 1 ? 28 : 24
+            y += outer ? 28 : 24
             let inner = content()
             let x = margin * inset
-            let rect = "<rect class=\"\(cls)\" x=\"\(x)\" y=\"\(top)\" width=\"\(width - x * 2)\" height=\"\(y - top)\" rx=\"\(inset == 1 ? 8 : 6)\" "
-                + "fill=\"\(fill)\" stroke=\"\(stroke)\" stroke-width=\"\(inset == 1 ? 1.5 : 1)\"/>\n"
-                + "<text x=\"\(x + 10)\" y=\"\(top + (inset == 1 ? 19 : 17))\" font-size=\"\(bold)\" font-weight=\"bold\" fill=\"#112\">\(Self.escape(label))</text>\n"
-            y += inset == 1 ? 14 : 10
+            let rect = "<rect class=\"\(cls)\" x=\"\(x)\" y=\"\(top)\" width=\"\(width - x * 2)\" height=\"\(y - top)\" rx=\"\(outer ? 8 : 6)\" "
+                + "fill=\"\(fill)\" stroke=\"\(stroke)\" stroke-width=\"\(outer ? 1.5 : 1)\"/>\n"
+                + "<text x=\"\(x + 10)\" y=\"\(top + (outer ? 19 : 17))\" font-size=\"\(outer ? 15 : 13)\" font-weight=\"bold\" fill=\"#112\">\(Self.escape(label))</text>\n"
+            y += outer ? 14 : 10
             return rect + inner
         }
 
-        func nodeLabel(_ node: Int) -> String {
-            node >= 0 ? "NUMA node \(node) · " + (memory[node].map { DataSize.human($0) } ?? "?") : "no NUMA node"
+        /// A NUMA node's or a package's box.
+        func level(node: Bool, _ id: Int, inset: Int, _ content: () -> String) -> String {
+            node ? box("numa", id >= 0 ? "NUMA node \(id) · " + (memory[id].map { DataSize.human($0) } ?? "?") : "no NUMA node",
+                       inset: inset, fill: "#fbfbfd", stroke: "#6a7a9a", content)
+                 : box("package", id >= 0 ? "Package \(id)" : "Package", inset: inset, fill: "none", stroke: "#333", content)
         }
-        let nodeIDs = Array(Set(cores.map { $0.numaNode ?? -1 })).sorted()
-        let packageIDs = Array(Set(cores.map { $0.package ?? -1 })).sorted()
-        func packageLabel(_ p: Int) -> String { p >= 0 ? "Package \(p)" : "Package" }
-        let drawnNodes = Set(nodeIDs)
-        // Packages hold their NUMA nodes, unless a node spans packages (then the node holds them).
-        let nodesInOnePackage = nodeIDs.allSatisfy { n in Set(cores.filter { ($0.numaNode ?? -1) == n }.map { $0.package ?? -1 }).count <= 1 }
-        if nodesInOnePackage {
-            for p in packageIDs {
-                let pc = cores.filter { ($0.package ?? -1) == p }
-                body += box("package", packageLabel(p), inset: 1, bold: 15, fill: "none", stroke: "#333") {
-                    var inner = ""
-                    for n in Array(Set(pc.map { $0.numaNode ?? -1 })).sorted() {
-                        inner += box("numa", nodeLabel(n), inset: 2, bold: 13, fill: "#fbfbfd", stroke: "#6a7a9a") {
-                            drawGroups(pc.filter { ($0.numaNode ?? -1) == n }, left: margin * 3)
-                                + drawGPUs(topology.gpus.filter { ($0.numaNode ?? -1) == n }, left: margin * 3)
-                        }
+        func nodeOf(_ c: Core) -> Int { c.numaNode ?? -1 }
+        func packageOf(_ c: Core) -> Int { c.package ?? -1 }
+        func gpus(on node: Int) -> [GPU] { topology.gpus.filter { ($0.numaNode ?? -1) == node } }
+
+        let nodeIDs = Set(cores.map(nodeOf))
+        // Packages hold their NUMA nodes, unless a node spans packages (then the
+        // node holds them). A node's GPUs go inside the node's box.
+        let byPackage = nodeIDs.allSatisfy { n in Set(cores.filter { nodeOf($0) == n }.map(packageOf)).count <= 1 }
+        let (outerOf, innerOf) = byPackage ? (packageOf, nodeOf) : (nodeOf, packageOf)
+        for o in Set(cores.map(outerOf)).sorted() {
+            let oc = cores.filter { outerOf($0) == o }
+            body += level(node: !byPackage, o, inset: 1) {
+                var inner = ""
+                for i in Set(oc.map(innerOf)).sorted() {
+                    inner += level(node: byPackage, i, inset: 2) {
+                        drawGroups(oc.filter { innerOf($0) == i }, left: margin * 3)
+                            + (byPackage ? drawGPUs(gpus(on: i), left: margin * 3) : "")
                     }
-                    return inner
                 }
-            }
-        } else {
-            for n in nodeIDs {
-                let nc = cores.filter { ($0.numaNode ?? -1) == n }
-                body += box("numa", nodeLabel(n), inset: 1, bold: 15, fill: "#fbfbfd", stroke: "#6a7a9a") {
-                    var inner = ""
-                    for p in Array(Set(nc.map { $0.package ?? -1 })).sorted() {
-                        inner += box("package", packageLabel(p), inset: 2, bold: 13, fill: "none", stroke: "#333") {
-                            drawGroups(nc.filter { ($0.package ?? -1) == p }, left: margin * 3)
-                        }
-                    }
-                    return inner + drawGPUs(topology.gpus.filter { ($0.numaNode ?? -1) == n }, left: margin * 2)
-                }
+                return inner + (byPackage ? "" : drawGPUs(gpus(on: o), left: margin * 2))
             }
         }
         // GPUs whose NUMA node is unknown or has no CPUs.
-        let orphans = topology.gpus.filter { !drawnNodes.contains($0.numaNode ?? -1) }
+        let orphans = topology.gpus.filter { !nodeIDs.contains($0.numaNode ?? -1) }
         if !orphans.isEmpty {
-            body += box("gpus", "GPUs outside the NUMA nodes above", inset: 1, bold: 15, fill: "none", stroke: "#333") {
+            body += box("gpus", "GPUs outside the NUMA nodes above", inset: 1, fill: "none", stroke: "#333") {
                 drawGPUs(orphans, left: margin * 2)
             }
         }
