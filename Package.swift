@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Pure decisions: CPU lists, topology model, units, configuration, allocator.
@@ -66,6 +68,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // Command-line front end.
@@ -84,6 +88,8 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ]),
+        // What tests share: sinks, temporary directories, waiting for a state, reading /metrics.
+        .target(name: "CorralTestSupport", dependencies: ["CorralEngines"]),
         .testTarget(
             name: "CorralCoreTests",
             dependencies: ["CorralCore", .product(name: "PropertyBased", package: "swift-property-based")]
@@ -91,25 +97,26 @@ let package = Package(
         .testTarget(
             name: "CorralHostTests",
             // CorralRunner: `swift test` builds the runner the process tests exec.
-            dependencies: ["CorralHost", "CorralCore", "CorralEngines", "CorralRunner"],
+            dependencies: ["CorralHost", "CorralCore", "CorralEngines", "CorralRunner", "CorralTestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "CorralEnginesTests",
-            dependencies: ["CorralEngines", "CorralRuntime", "CorralCore", "CorralHost", "CorralRunner",
+            dependencies: ["CorralEngines", "CorralRuntime", "CorralCore", "CorralHost", "CorralRunner", "CorralTestSupport",
                            .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Processors"],
             resources: [.copy("Recorded")]
         ),
         .testTarget(
             name: "CorralExecutorTests",
-            dependencies: ["CorralExecutor", "CorralCore", "CorralRuntime", "CorralEngines", "CorralRunner",
-                           .product(name: "AsyncHTTPClient", package: "async-http-client")]
+            dependencies: ["CorralExecutor", "CorralCore", "CorralRuntime", "CorralEngines", "CorralRunner", "CorralTestSupport",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(
             name: "CorralCLITests",
             // Depending on the executable makes `swift test` build the binary these tests run.
-            dependencies: ["CorralCLI", "CorralCore", "corral", "CorralRunner"],
+            dependencies: ["CorralCLI", "CorralCore", "corral", "CorralRunner", "CorralTestSupport"],
             exclude: ["Tools"]
         ),
     ],

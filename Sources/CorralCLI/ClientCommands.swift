@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import CorralCore
+import CorralExecutor
 import CorralRuntime
 import Foundation
 import NIOCore
@@ -46,14 +47,10 @@ struct ClientOptions: ParsableArguments {
     /// The body on success; the executor's error message (with every detail) otherwise.
     func expect(_ result: (Int, Data), _ ok: Set<Int>) throws -> Data {
         if ok.contains(result.0) { return result.1 }
-        if let obj = try? JSONSerialization.jsonObject(with: result.1) as? [String: Any],
-           let err = obj["error"] as? [String: Any] {
-            var msg = (err["message"] as? String) ?? "HTTP \(result.0)"
-            if let details = err["details"] as? [[String: Any]] {
-                for d in details where (d["severity"] as? String) == "error" {
-                    let path = (d["path"] as? String).map { $0.isEmpty ? "" : "\($0): " } ?? ""
-                    msg += "\n  \(path)\(d["message"] as? String ?? "")" + ((d["allowed"] as? String).map { " (allowed: \($0))" } ?? "")
-                }
+        if let body = try? JSONDecoder().decode(APIError.Body.self, from: result.1) {
+            var msg = body.error.message
+            for d in body.error.details ?? [] where d.severity == .error {
+                msg += "\n  \(d.path.isEmpty ? "" : "\(d.path): ")\(d.message)" + (d.allowed.map { " (allowed: \($0))" } ?? "")
             }
             throw fail(msg)
         }
@@ -80,7 +77,7 @@ func table(_ infos: [InstanceInfo]) -> String {
         let cpus = i.allocation.map { $0.pinned ? $0.cpus.listString : "\($0.cpuCount)" } ?? "-"
         let mem = i.allocation.map { DataSize.human($0.memoryBytes) } ?? "-"
         let ports = i.ports.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-        rows.append([i.instanceId, i.appId, i.state, cpus, mem, i.engine, ports.isEmpty ? "-" : ports])
+        rows.append([i.instanceId, i.appId, i.state.name, cpus, mem, i.engine.rawValue, ports.isEmpty ? "-" : ports])
     }
     let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
     return rows.map { r in r.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
@@ -94,15 +91,13 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let data = try client.expect(try await client.call(.GET, "/executor"), [200])
         if client.json { return client.printRaw(data) }
-        guard let s = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw fail("unexpected answer") }
-        print("executor \(s["id"] ?? "?") on \(s["hostname"] ?? "?"): \(s["mode"] ?? "?"), \(s["freeCpus"] ?? "?")/\(s["totalCpus"] ?? "?") CPUs free")
-        for n in (s["numaNodes"] as? [[String: Any]]) ?? [] {
-            let free = (n["freeMemoryBytes"] as? UInt64).map { DataSize.human($0) } ?? "?"
-            print("  NUMA node \(n["id"] ?? "?"): free CPUs \((n["freeCpus"] as? String).map { $0.isEmpty ? "none" : $0 } ?? "?"), free memory \(free)")
+        let s = try client.decode(Executor.Summary.self, data)
+        print("executor \(s.id) on \(s.hostname): \(s.mode), \(s.freeCpus)/\(s.totalCpus) CPUs free")
+        for n in s.numaNodes {
+            print("  NUMA node \(n.id): free CPUs \(n.freeCpus.isEmpty ? "none" : n.freeCpus), free memory \(DataSize.human(n.freeMemoryBytes))")
         }
-        let engines = (s["engines"] as? [String: Bool]) ?? [:]
-        print("  engines: " + engines.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value ? "up" : "DOWN")" }.joined(separator: ", "))
-        let counts = (s["instances"] as? [String: Int]) ?? [:]
+        print("  engines: " + s.engines.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value ? "up" : "DOWN")" }.joined(separator: ", "))
+        let counts = s.instances
         print("  workloads: " + (counts.isEmpty ? "none" : counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))
     }
 }
@@ -196,7 +191,7 @@ struct TasksCommand: AsyncParsableCommand {
             if !client.json { FileHandle.standardError.write(Data("task \(taskId): \(info.state)\n".utf8)) }
             guard wait else { return client.json ? client.printRaw(data) : () }
             var last = info.state
-            while info.state != "STOPPED" && info.state != "LOST" {
+            while !info.state.isTerminal {
                 try await Task.sleep(for: .milliseconds(200))
                 info = try client.decode(InstanceInfo.self, try client.expect(try await client.call(.GET, "/tasks/\(taskId)"), [200]))
                 if info.state != last, !client.json {
@@ -207,10 +202,10 @@ struct TasksCommand: AsyncParsableCommand {
             if client.json {
                 client.printRaw(try JSONEncoder().encode(info))
             } else {
-                print("task \(taskId) \(info.history.contains("RUN_COMPLETED") ? "completed" : "failed")"
+                print("task \(taskId) \(info.passed(through: .task(.RUN_COMPLETED)) ? "completed" : "failed")"
                       + (info.exitCode.map { " with exit code \($0)" } ?? "") + (info.lastError.map { ": \($0)" } ?? ""))
             }
-            guard let code = info.exitCode else { throw ExitCode(info.history.contains("RUN_COMPLETED") ? 0 : 1) }
+            guard let code = info.exitCode else { throw ExitCode(info.passed(through: .task(.RUN_COMPLETED)) ? 0 : 1) }
             if code != 0 { throw ExitCode(code) }
         }
     }
@@ -273,10 +268,9 @@ struct AppsCommand: AsyncParsableCommand {
         func run() async throws {
             let data = try client.expect(try await client.call(.GET, "/apps"), [200])
             if client.json { return client.printRaw(data) }
-            let list = (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
             print("APP  DESIRED  RUNNING  HEALTHY  FAILURES  NOTE")
-            for a in list {
-                print("\(a["appId"] ?? "")  \(a["desired"] ?? 0)  \(a["running"] ?? 0)  \(a["healthy"] ?? 0)  \(a["failures"] ?? 0)  \(a["paused"] as? String ?? "")")
+            for a in try client.decode([AppReconciler.Status].self, data) {
+                print("\(a.appId)  \(a.desired)  \(a.running)  \(a.healthy)  \(a.failures)  \(a.paused ?? "")")
             }
         }
     }

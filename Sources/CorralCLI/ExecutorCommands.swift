@@ -100,7 +100,7 @@ func serve(config: ExecutorConfig, stateDir: String, fsroot: String, warnings: [
     let r = plan.resources
     var lines = ["corral executor on \(plan.hostname): \(r.mode.rawValue), \(r.totalCPUs) CPUs and "
                  + "\(DataSize.human(r.totalMemoryBytes)) in \(r.nodes.count) NUMA node\(r.nodes.count == 1 ? "" : "s"); "
-                 + "engines: \(plan.engines.keys.sorted().joined(separator: ", ")); state in \(stateDir)"]
+                 + "engines: \(plan.engines.keys.map(\.rawValue).sorted().joined(separator: ", ")); state in \(stateDir)"]
     lines += config.server.applicationConnectors.map { "  API   http://\($0.bindHost ?? "0.0.0.0"):\($0.port)\(config.server.applicationContextPath == "/" ? "" : config.server.applicationContextPath)/apis/v1" }
     lines += config.server.adminConnectors.map { "  admin http://\($0.bindHost ?? "0.0.0.0"):\($0.port)/healthcheck" }
     lines += plan.warnings.map { "  warning: \($0)" }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import CorralExecutor
+import CorralRuntime
 import Foundation
 import HTTPTypes
 
@@ -23,13 +25,13 @@ struct JobsCommand: AsyncParsableCommand {
             if let deadline { query.append("deadline=\(deadline)") }
             let path = "/stages/\(stage)/jobs" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
             let data = try client.expect(try await client.call(.POST, path, body: body), [200, 202])
-            let job = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+            let job = try client.decode(JobView.Head.self, data)
             if client.json || wait {
                 client.printRaw(data)
             } else {
-                print("job \(job["id"] ?? "?") queued for \(stage)")
+                print("job \(job.id) queued for \(stage)")
             }
-            if wait, job["state"] as? String != "SUCCEEDED" { throw ExitCode(1) }
+            if wait, job.state != .succeeded { throw ExitCode(1) }
         }
     }
 
@@ -59,22 +61,19 @@ struct StagesCommand: AsyncParsableCommand {
     func run() async throws {
         let data = try client.expect(try await client.call(.GET, "/stages"), [200])
         if client.json { return client.printRaw(data) }
-        guard let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw fail("unexpected answer") }
-        for s in obj["stages"] as? [[String: Any]] ?? [] {
-            let limit = (s["limit"] as? Int).map { String($0) } ?? "no limit"
-            print("\(s["name"] ?? "?"): \(s["running"] ?? 0) running (\(limit)), \(s["queued"] ?? 0) queued, "
-                  + "\(s["deadlineMisses"] ?? 0) deadline misses")
-            for p in s["processors"] as? [[String: Any]] ?? [] {
-                let conc = (p["concurrent"] as? Int).map { String($0) } ?? "-"
-                print("  \(p["name"] ?? "?")  \(p["state"] ?? "?")  busy \(p["busy"] ?? 0)/\(conc)  cpus \(p["cpuset"] ?? "any")"
-                      + "  restarts \(p["restarts"] ?? 0)" + ((p["lastError"] as? String).map { "  last error: \($0)" } ?? ""))
+        let snapshot = try client.decode(StagesSnapshot.self, data)
+        for s in snapshot.stages {
+            print("\(s.name): \(s.running) running (\(s.limit.map { String($0) } ?? "no limit")), \(s.queued) queued, "
+                  + "\(s.deadlineMisses) deadline misses")
+            for p in s.processors {
+                print("  \(p.name)  \(p.state.rawValue)  busy \(p.busy)/\(p.concurrent.map { String($0) } ?? "-")  cpus \(p.cpuset ?? "any")"
+                      + "  restarts \(p.restarts)" + (p.lastError.map { "  last error: \($0)" } ?? ""))
             }
         }
-        for l in obj["locks"] as? [[String: Any]] ?? [] {
-            let holders = (l["holders"] as? [String]) ?? [], waiters = (l["waiters"] as? [String]) ?? []
-            print("lock \(l["name"] ?? "?") (\(l["capacity"] ?? 1)): held by \(holders.isEmpty ? "nobody" : holders.joined(separator: ", ")), "
-                  + "\(waiters.count) waiting")
+        for l in snapshot.locks {
+            print("lock \(l.name) (\(l.capacity)): held by \(l.holders.isEmpty ? "nobody" : l.holders.joined(separator: ", ")), "
+                  + "\(l.waiters.count) waiting")
         }
-        for w in obj["warnings"] as? [String] ?? [] { print("warning: \(w)") }
+        for w in snapshot.warnings { print("warning: \(w)") }
     }
 }

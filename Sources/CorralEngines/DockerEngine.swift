@@ -14,7 +14,7 @@ import NIOHTTP1
 /// process limits never exceed what this host can grant (clamped, with a
 /// warning). GPUs are device requests naming exactly the allocated devices.
 public final class DockerEngine: Engine {
-    public let name = "docker"
+    public let kind = EngineKind.docker
     public let client: DockerClient
     public let cacheImages: Bool
     /// Which executor the containers belong to: set on every container it
@@ -121,7 +121,7 @@ public final class DockerEngine: Engine {
             }
             let info = try await inspect(id)
             attachLogs(id: id, since: nil, output: output)
-            return WorkloadHandle(engine: name, id: id, instanceID: launch.instanceID, pid: info?.State.Pid.map { Int32($0) },
+            return WorkloadHandle(engine: kind, id: id, instanceID: launch.instanceID, pid: info?.State.Pid.map { Int32($0) },
                                   confinement: "container (\(launch.allocation.pinned ? "cpuset" : "cpu shares"), memory limit)",
                                   warnings: warnings + (createdBody.Warnings ?? []))
         } catch {
@@ -290,7 +290,7 @@ public final class DockerEngine: Engine {
             guard let labels = c.Labels, let instance = labels[Self.labelInstance] else { return nil }
             let kind = WorkloadKind(rawValue: labels[Self.labelKind] ?? "") ?? .application
             return DiscoveredWorkload(
-                handle: WorkloadHandle(engine: name, id: c.Id, instanceID: instance, confinement: "container"),
+                handle: WorkloadHandle(engine: self.kind, id: c.Id, instanceID: instance, confinement: "container"),
                 appID: labels[Self.labelApp] ?? "", kind: kind, specHash: labels[Self.labelSpecHash] ?? "",
                 running: c.State == "running")
         }

@@ -17,7 +17,7 @@ extension LogSink {
 /// Names one running workload for its engine; persisted so that a restarted
 /// executor can find it again.
 public struct WorkloadHandle: Sendable, Hashable, Codable {
-    public var engine: String
+    public var engine: EngineKind
     /// Container id, or the runner's pid for native processes.
     public var id: String
     public var instanceID: String
@@ -29,7 +29,7 @@ public struct WorkloadHandle: Sendable, Hashable, Codable {
     public var confinement: String
     public var warnings: [String]
 
-    public init(engine: String, id: String, instanceID: String, pid: Int32? = nil, startTime: UInt64? = nil,
+    public init(engine: EngineKind, id: String, instanceID: String, pid: Int32? = nil, startTime: UInt64? = nil,
                 confinement: String, warnings: [String] = []) {
         self.engine = engine
         self.id = id
@@ -100,7 +100,7 @@ public typealias EngineError = CodedError<EngineErrorCode>
 /// happens to it. DockerEngine and ProcessEngine implement it; tests run both
 /// for real.
 public protocol Engine: Sendable {
-    var name: String { get }
+    var kind: EngineKind { get }
 
     /// Starts the workload pinned to its allocation; output goes to `output`.
     func start(_ launch: Launch, output: any LogSink) async throws(EngineError) -> WorkloadHandle

@@ -20,12 +20,12 @@ import Foundation
 ///
 /// State lives in `stateDir/<instanceID>/`: `handle.json`, `status`, `output.fifo`.
 public final class ProcessEngine: Engine {
-    public let name = "process"
+    public let kind = EngineKind.process
     public let stateDir: String
     public let runnerPath: String
     public let cgroups: Cgroups
     let watcher: ExitWatcher
-    let readers = ReaderRegistry()
+    let readers = OutputReader()
 
     public init(stateDir: String, runnerPath: String? = nil, cgroups: Cgroups = .detect(),
                 watcher: ExitWatcher = .shared) throws(EngineError) {
@@ -164,7 +164,7 @@ public final class ProcessEngine: Engine {
         // Recorded before the spawn, without a pid: an executor killed between
         // the spawn and the final record still finds the runner (by its
         // `--instance` argument) on the next start, so nothing is orphaned.
-        var record = Record(handle: WorkloadHandle(engine: name, id: "", instanceID: launch.instanceID,
+        var record = Record(handle: WorkloadHandle(engine: kind, id: "", instanceID: launch.instanceID,
                                                    confinement: confinement, warnings: warnings),
                             appID: launch.appID, kind: launch.kind, specHash: launch.specHash, cgroup: group)
         try? save(record)
@@ -428,136 +428,4 @@ final class TimeoutFlag: @unchecked Sendable {
     private var value = false
     func set() { lock.lock(); value = true; lock.unlock() }
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
-}
-
-/// Reads workload output pipes on one thread with poll(2) (no thread per
-/// workload) and hands each chunk to its sink; every pipe shares one read
-/// buffer, a whole pipe's worth (1 MiB) per read.
-///
-/// Not dispatch read sources: on Linux, libdispatch's epoll bookkeeping can
-/// use a freed note when read sources are torn down while others are set up
-/// (swift-corelibs-libdispatch#949), which crashed the executor on its
-/// manager thread when workloads stopped. Only this thread ever closes a
-/// registered descriptor, so a number cannot be reused under its feet.
-final class ReaderRegistry: @unchecked Sendable {
-    // @unchecked: `entries`, `retired` and `thread` are guarded by `lock`; `buffer` is the loop's alone.
-    private struct Entry {
-        var instanceID: String
-        var sink: any LogSink
-    }
-    private let lock = NSLock()
-    private var entries: [Int32: Entry] = [:]
-    /// Descriptors taken off the registry, for the loop to close.
-    private var retired: [Int32] = []
-    private var thread: Thread?
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
-    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-
-    init() {
-        let p = (try? NativeSpawn.pipe(flags: O_NONBLOCK)) ?? (read: -1, write: -1)
-        (wakeRead, wakeWrite) = (p.read, p.write)
-    }
-
-    deinit {
-        buffer.deallocate()
-        close(wakeRead)
-        close(wakeWrite)
-    }
-
-    /// Reads `fd` (made non-blocking) into `sink` until its writers are gone;
-    /// then closes it and finishes the sink. A previous pipe of the same
-    /// instance is retired (closed, its sink not finished).
-    func start(instanceID: String, fd: Int32, sink: any LogSink) {
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        lock.lock()
-        for (old, e) in entries where e.instanceID == instanceID {
-            entries[old] = nil
-            retired.append(old)
-        }
-        entries[fd] = Entry(instanceID: instanceID, sink: sink)
-        if thread == nil {
-            let t = Thread { [self] in loop() }
-            t.name = "corral-output"
-            thread = t
-            t.start()
-        }
-        lock.unlock()
-        wake()
-    }
-
-    /// Stops reading the instance's pipe (its sink is not finished).
-    func stop(instanceID: String) {
-        lock.lock()
-        for (fd, e) in entries where e.instanceID == instanceID {
-            entries[fd] = nil
-            retired.append(fd)
-        }
-        lock.unlock()
-        wake()
-    }
-
-    private func wake() {
-        var one: UInt8 = 1
-        _ = write(wakeWrite, &one, 1)
-    }
-
-    private func loop() {
-        var fds: [pollfd] = []
-        while true {
-            lock.lock()
-            let closing = retired
-            retired = []
-            if entries.isEmpty {
-                // Nothing to read: the thread ends (the next start makes another).
-                thread = nil
-                lock.unlock()
-                for fd in closing { close(fd) }
-                return
-            }
-            fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
-            fds += entries.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            lock.unlock()
-            // Closed here, before the next poll: no descriptor of this loop is closed while in use.
-            for fd in closing { close(fd) }
-            let n = poll(&fds, nfds_t(fds.count), -1)
-            if n < 0 { continue }
-            if fds[0].revents != 0 {
-                var drain = [UInt8](repeating: 0, count: 256)
-                while read(wakeRead, &drain, drain.count) > 0 {}
-            }
-            for p in fds.dropFirst() where p.revents != 0 {
-                guard let entry = lock.withLock({ entries[p.fd] }) else { continue }  // stopped meanwhile
-                if drainPipe(p.fd, into: entry.sink) {
-                    // Every writer closed: the workload and its runner are gone.
-                    let mine = lock.withLock { () -> Bool in
-                        guard entries[p.fd] != nil else { return false }
-                        entries[p.fd] = nil
-                        return true
-                    }
-                    if mine {
-                        close(p.fd)
-                        entry.sink.finish()
-                    }
-                }
-            }
-        }
-    }
-
-    /// Reads what is there (at most 8 MiB, so that one chatty workload cannot
-    /// starve the others); true at end of file.
-    private func drainPipe(_ fd: Int32, into sink: any LogSink) -> Bool {
-        for _ in 0..<8 {
-            let n = read(fd, buffer.baseAddress, buffer.count)
-            if n > 0 {
-                sink.write(Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
-                continue
-            }
-            if n == 0 { return true }
-            if errno == EINTR { continue }
-            // EAGAIN: all read for now. Anything else: the pipe is unusable, as good as closed.
-            return errno != EAGAIN && errno != EWOULDBLOCK
-        }
-        return false
-    }
 }

@@ -2,29 +2,23 @@ import CCorralShim
 import Foundation
 
 /// Tells when processes end, for children and for processes adopted after a
-/// restart alike: one thread polls a pidfd per watched process (no thread per
-/// workload) and resumes the waiting task when its process is gone. Zombie
-/// children are reaped.
+/// restart alike: a pidfd per waiting call, watched by one ``PollLoop``
+/// thread (no thread per workload), resumes the waiting task when its
+/// process is gone. Zombie children are reaped.
 public final class ExitWatcher: @unchecked Sendable {
-    // @unchecked: all mutable state is guarded by `lock`; the poll thread only
-    // reads a snapshot taken under the lock.
+    // @unchecked: `waiting` is guarded by `lock`.
     public static let shared = ExitWatcher()
 
+    private let loop = PollLoop(name: "corral-exit-watcher", endsWhenIdle: false)
     private let lock = NSLock()
-    private var waiters: [Int32: (pid: pid_t, continuations: [CheckedContinuation<Int32?, Never>])] = [:]
-    private var wakeRead: Int32 = -1
-    private var wakeWrite: Int32 = -1
-    private var thread: Thread?
+    /// pidfd -> the call waiting on it.
+    private var waiting: [Int32: CheckedContinuation<Int32?, Never>] = [:]
 
-    public init() {
-        if let p = try? NativeSpawn.pipe(flags: O_NONBLOCK) {
-            wakeRead = p.read
-            wakeWrite = p.write
-        }
-    }
+    public init() {}
 
     /// Returns when the process `pid` is gone (at once if it already is), with
     /// its raw wait status when it was this process's child and was reaped here.
+    /// A cancelled call returns at once with nil, whatever the process does.
     @discardableResult
     public func waitForExit(pid: pid_t) async -> Int32? {
         let fd = corral_pidfd_open(pid)
@@ -32,18 +26,34 @@ public final class ExitWatcher: @unchecked Sendable {
             // ESRCH: already gone. Reap it if it is our zombie.
             return Self.reap(pid)
         }
-        return await withCheckedContinuation { (c: CheckedContinuation<Int32?, Never>) in
-            lock.lock()
-            if var w = waiters[fd] {
-                w.continuations.append(c)
-                waiters[fd] = w
-            } else {
-                waiters[fd] = (pid, [c])
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Int32?, Never>) in
+                lock.withLock { waiting[fd] = c }
+                if Task.isCancelled {
+                    // Cancelled before the loop ever saw it: closed here, it was never registered.
+                    if let c = take(fd) {
+                        close(fd)
+                        c.resume(returning: nil)
+                    }
+                    return
+                }
+                loop.add(fd) { [self] fd in
+                    let status = Self.reap(pid)
+                    take(fd)?.resume(returning: status)
+                    return .close
+                }
             }
-            startIfNeeded()
-            lock.unlock()
-            wake()
+        } onCancel: {
+            if let c = take(fd) {
+                loop.remove(fd)
+                c.resume(returning: nil)
+            }
         }
+    }
+
+    /// The waiter of `fd`, taken (so it is resumed exactly once).
+    private func take(_ fd: Int32) -> CheckedContinuation<Int32?, Never>? {
+        lock.withLock { waiting.removeValue(forKey: fd) }
     }
 
     /// Reaps `pid` if it is an exited child of this process; its wait status, or nil.
@@ -63,47 +73,5 @@ public final class ExitWatcher: @unchecked Sendable {
     public static func exitCode(_ status: Int32) -> Int32 {
         let sig = status & 0x7f
         return sig == 0 ? (status >> 8) & 0xff : 128 + sig
-    }
-
-    private func startIfNeeded() {
-        guard thread == nil else { return }
-        let t = Thread { [weak self] in self?.loop() }
-        t.name = "corral-exit-watcher"
-        thread = t
-        t.start()
-    }
-
-    private func wake() {
-        var one: UInt8 = 1
-        _ = write(wakeWrite, &one, 1)
-    }
-
-    private func loop() {
-        while true {
-            lock.lock()
-            let watched = Array(waiters.keys)
-            lock.unlock()
-            var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
-            fds += watched.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            let n = poll(&fds, nfds_t(fds.count), -1)
-            if n < 0 { continue }
-            if fds[0].revents != 0 {
-                var buf = [UInt8](repeating: 0, count: 64)
-                while read(wakeRead, &buf, 64) > 0 {}
-            }
-            var done: [(pid_t, [CheckedContinuation<Int32?, Never>])] = []
-            lock.lock()
-            for p in fds.dropFirst() where p.revents != 0 {
-                if let w = waiters.removeValue(forKey: p.fd) {
-                    close(p.fd)
-                    done.append((w.pid, w.continuations))
-                }
-            }
-            lock.unlock()
-            for (pid, cs) in done {
-                let status = Self.reap(pid)
-                for c in cs { c.resume(returning: status) }
-            }
-        }
     }
 }

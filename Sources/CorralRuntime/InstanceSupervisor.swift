@@ -11,26 +11,14 @@ import Foundation
 /// start, failed checks, a stop request, a workload killed underneath).
 public actor InstanceSupervisor {
     public let spec: InstanceSpec
-    public let instanceId: String
-    let engine: any Engine
-    let broker: any ResourceBroker
-    let observer: (any InstanceObserver)?
-    let output: any LogSink
+    public nonisolated let instanceId: String
     let checks: CheckRunner
-    let executorHost: String
     /// How long the engine waits between asking the workload to stop and killing it.
     let stopGrace: Duration
 
-    private var life: Lifecycle<InstanceState>
-    private var allocation: Allocation?
-    private var ports: [String: Int] = [:]
-    private var handle: WorkloadHandle?
-    private var held = false
-    private let created = now()
+    private let driver: WorkloadDriver<InstanceState>
     private let events: AsyncStream<Event>
     private let sink: AsyncStream<Event>.Continuation
-    private var background: [Task<Void, Never>] = []
-    private var finished: [CheckedContinuation<InstanceInfo, Never>] = []
 
     enum Event: Sendable {
         case exited(WorkloadExit)
@@ -48,38 +36,22 @@ public actor InstanceSupervisor {
         }
     }
 
-    /// What an instance found after a restart holds.
-    public struct Adoption: Sendable {
-        public var allocation: Allocation
-        public var ports: [String: Int]
-        public var handle: WorkloadHandle
-    }
+    public typealias Adoption = WorkloadDriver<InstanceState>.Adoption
 
     public init(spec: InstanceSpec, instanceId: String, engine: any Engine, broker: any ResourceBroker,
                 observer: (any InstanceObserver)? = nil, output: any LogSink, executorHost: String = "localhost",
                 stopGrace: Duration = .seconds(10), adopting adoption: Adoption? = nil) {
         self.spec = spec
         self.instanceId = instanceId
-        self.engine = engine
-        self.broker = broker
-        self.observer = observer
-        self.output = output
         self.checks = CheckRunner(engine: engine)
-        self.executorHost = executorHost
         self.stopGrace = stopGrace
         (events, sink) = AsyncStream<Event>.makeStream()
-        if let adoption {
-            life = Lifecycle(.UNKNOWN, at: now(), reason: "found running after a restart")
-            allocation = adoption.allocation
-            ports = adoption.ports
-            handle = adoption.handle
-            held = true
-        } else {
-            life = Lifecycle(.PENDING, at: now())
-        }
+        driver = WorkloadDriver(instanceId: instanceId, appId: spec.appId, kind: .application, engine: engine,
+                                broker: broker, observer: observer, output: output, executorHost: executorHost,
+                                reportsReasonAlways: false, adopting: adoption)
     }
 
-    public var state: InstanceState { life.state }
+    public var state: InstanceState { driver.state }
 
     /// A supervisor for an instance found running after a restart: it starts
     /// in UNKNOWN, holding `allocation` (already adopted by the broker).
@@ -94,47 +66,19 @@ public actor InstanceSupervisor {
 
     /// Takes an adopted instance back through readiness to HEALTHY, then runs as usual.
     public func resume() async {
-        guard life.state == .UNKNOWN, let h = handle else { return }
+        guard driver.state == .UNKNOWN, let h = driver.handle else { return }
         await move(.UNREADY, "adopted after a restart")
         await watchAndRun(h)
     }
 
     /// Marks an instance from the state database that no longer runs: LOST, resources freed.
-    public func markLost(_ reason: String) async {
-        guard life.state == .UNKNOWN else { return }
-        await move(.LOST, reason)
-    }
+    public func markLost(_ reason: String) async { await driver.markLost(reason) }
 
-    public var info: InstanceInfo {
-        InstanceInfo(instanceId: instanceId, appId: spec.appId, kind: .application, state: life.state.rawValue,
-                     allocation: allocation, ports: ports, engine: engine.name, handle: handle, created: created,
-                     updated: life.enteredAt, lastError: life.state.isFailure || life.state.isTerminal ? life.lastReason : nil,
-                     exitCode: nil, history: life.history.map(\.state.rawValue))
-    }
+    public var info: InstanceInfo { driver.info }
 
-    // MARK: Moves
-
-    /// Moves the lifecycle and gives back the allocation when the move says so.
     private func move(_ next: InstanceState, _ reason: String? = nil) async {
-        do {
-            let effect = try life.transition(to: next, reason: reason, at: now())
-            if effect == .release, held {
-                held = false
-                await broker.release(id: instanceId)
-            }
-        } catch {
-            // Only reachable through a bug in this type: the table is the authority.
-            assertionFailure(error.message)
-            return
-        }
-        await observer?.changed(info)
-        if life.state.isTerminal {
-            let i = info
-            for c in finished { c.resume(returning: i) }
-            finished = []
-            for t in background { t.cancel() }
-            sink.finish()
-        }
+        await driver.move(next, reason)
+        if next.isTerminal { sink.finish() }
     }
 
     // MARK: Provisioning (synchronous part, so an API can answer 201 or 409)
@@ -142,48 +86,30 @@ public actor InstanceSupervisor {
     /// Reserves resources and ports. On failure the instance ends STOPPED via
     /// PROVISIONING_FAILED, and the error is returned.
     public func provision() async -> AllocationError? {
-        guard life.state == .PENDING else { return nil }
-        await move(.PROVISIONING)
-        do {
-            let (a, hostPorts) = try await broker.reserve(spec.resources.allocationRequest, ports: spec.exposedPorts.count,
-                                                          id: instanceId)
-            held = true
-            allocation = a
-            for (p, host) in zip(spec.exposedPorts, hostPorts) { ports[p.name] = host }
-            return nil
-        } catch {
-            await move(.PROVISIONING_FAILED, error.message)
-            await move(.DEPROVISIONING)
-            await move(.STOPPED, error.message)
-            return error
-        }
+        await driver.provision(spec.resources.allocationRequest, portNames: spec.exposedPorts.map(\.name))
     }
 
     /// Runs the instance to its end. Call after a successful ``provision()``.
     public func run() async {
-        if life.state == .PENDING, await provision() != nil { return }
-        guard life.state == .PROVISIONING, let allocation else { return }
+        if driver.state == .PENDING, await provision() != nil { return }
+        guard driver.state == .PROVISIONING, let allocation = driver.allocation else { return }
         await move(.STARTING)
-        let launch = makeLaunch(allocation)
-        let h: WorkloadHandle
-        do {
-            h = try await engine.start(launch, output: output)
-        } catch {
-            await move(.START_FAILED, error.message)
-            await move(.DEPROVISIONING)
-            await move(.STOPPED, error.message)
-            return
+        switch await driver.start(makeLaunch(allocation)) {
+        case .failure(let error):
+            await driver.fail(.START_FAILED, error.message)
+            sink.finish()
+        case .success(let h):
+            await move(.UNREADY)
+            await watchAndRun(h)
         }
-        handle = h
-        await move(.UNREADY)
-        await watchAndRun(h)
     }
 
     /// UNREADY onwards: watch for the end, check readiness, then run the event loop.
     private func watchAndRun(_ h: WorkloadHandle) async {
-        watch { [engine] in .exited(await engine.waitForExit(h)) }
+        let engine = driver.engine
+        watch { .exited(await engine.waitForExit(h)) }
         if let r = spec.readiness {
-            let runner = checks, ports = self.ports
+            let runner = checks, ports = driver.ports
             watch { .ready(await runner.loop(r, handle: h, ports: ports, untilSuccess: true)) }
         } else {
             sink.yield(.ready(.init(ok: true, detail: "no readiness check")))
@@ -193,14 +119,14 @@ public actor InstanceSupervisor {
 
     private func watch(_ body: @escaping @Sendable () async -> Event) {
         let sink = self.sink
-        background.append(Task { sink.yield(await body()) })
+        driver.watch { sink.yield(await body()) }
     }
 
     /// Asks the instance to stop and returns once it is STOPPED (or LOST).
     @discardableResult
     public func stop(reason: String = "stop requested") async -> InstanceInfo {
-        if life.state.isTerminal { return info }
-        if life.state == .PENDING {
+        if driver.state.isTerminal { return info }
+        if driver.state == .PENDING {
             await move(.STOPPING, reason)
             await move(.DEPROVISIONING)
             await move(.STOPPED, reason)
@@ -211,38 +137,43 @@ public actor InstanceSupervisor {
     }
 
     /// Returns when the instance reaches STOPPED or LOST.
-    public func untilDone() async -> InstanceInfo {
-        if life.state.isTerminal { return info }
-        return await withCheckedContinuation { finished.append($0) }
-    }
+    public func untilDone() async -> InstanceInfo { await driver.untilDone() }
 
     // MARK: The running part
 
+    /// Ends when the instance does, or when the supervisor is cancelled (the
+    /// executor is shutting down): then the watchers stop and the workload is
+    /// left running untouched, for the next start to adopt.
     private func eventLoop(_ h: WorkloadHandle) async {
+        // An AsyncStream's iteration ends when the iterating task is cancelled.
+        await handleEvents(h)
+        if !driver.state.isTerminal { driver.cancelWatchers() }
+    }
+
+    private func handleEvents(_ h: WorkloadHandle) async {
         var stopAfterReady: String? = nil
         for await event in events {
+            if Task.isCancelled { return }
             // A check that fails because the workload died is the death, not the check.
-            if let failed = event.failedCheck, await engine.isAlive(h) == false {
-                try? await engine.remove(h)
-                await move(.LOST, "the workload ended unexpectedly (found when a check failed: \(failed))")
+            if let failed = event.failedCheck, await driver.engine.isAlive(h) == false {
+                await lose("the workload ended unexpectedly (found when a check failed: \(failed))")
                 return
             }
-            switch (life.state, event) {
+            switch (driver.state, event) {
             case (_, .exited(let how)):
                 // Gone without being asked: lost, and its resources come back.
-                try? await engine.remove(h)
-                await move(.LOST, "the workload \(how.summary) unexpectedly")
+                await lose("the workload \(how.summary) unexpectedly")
                 return
             case (.UNREADY, .ready(let o)):
                 guard o.ok else {
                     await move(.READINESS_CHECK_FAILED, "readiness check failed: \(o.detail)")
-                    await teardown(h, reason: life.lastReason ?? "readiness check failed")
+                    await teardown(h, reason: driver.life.lastReason ?? "readiness check failed")
                     return
                 }
                 await move(.READY)
                 if let reason = stopAfterReady { return await stopPath(h, reason: reason) }
                 if let hc = spec.healthcheck {
-                    let runner = checks, ports = self.ports
+                    let runner = checks, ports = driver.ports
                     watch { .healthy(await runner.loop(hc, handle: h, ports: ports, untilSuccess: true)) }
                 } else {
                     await move(.HEALTHY)
@@ -251,12 +182,12 @@ public actor InstanceSupervisor {
                 guard o.ok else {
                     // Never healthy: stop it as unhealthy (READY has no UNHEALTHY move; go through HEALTHY's stop path).
                     await move(.STOPPING, "health check never passed: \(o.detail)")
-                    await teardown(h, reason: life.lastReason ?? "health check failed")
+                    await teardown(h, reason: driver.life.lastReason ?? "health check failed")
                     return
                 }
                 await move(.HEALTHY)
                 if let hc = spec.healthcheck {
-                    let runner = checks, ports = self.ports
+                    let runner = checks, ports = driver.ports
                     var next = hc
                     next.initialDelay = hc.interval
                     let monitor = next
@@ -264,7 +195,7 @@ public actor InstanceSupervisor {
                 }
             case (.HEALTHY, .unhealthy(let o)):
                 await move(.UNHEALTHY, "health check failed: \(o.detail)")
-                await teardown(h, reason: life.lastReason ?? "unhealthy")
+                await teardown(h, reason: driver.life.lastReason ?? "unhealthy")
                 return
             case (.UNREADY, .stop(let reason)):
                 await move(.STOPPING, reason)
@@ -284,8 +215,8 @@ public actor InstanceSupervisor {
     private func stopPath(_ h: WorkloadHandle, reason: String, hooks: Bool = true) async {
         if hooks {
             for hook in spec.preShutdownHooks {
-                let o = await checks.attempt(hook.mode, timeout: hook.timeout, handle: h, ports: ports)
-                if !o.ok { output.write(Array("[corral] pre-shutdown hook: \(o.detail)\n".utf8)) }
+                let o = await checks.attempt(hook.mode, timeout: hook.timeout, handle: h, ports: driver.ports)
+                if !o.ok { driver.output.write(Array("[corral] pre-shutdown hook: \(o.detail)\n".utf8)) }
             }
             if spec.waitBeforeKill.nanoseconds > 0 { try? await Task.sleep(for: spec.waitBeforeKill.duration) }
         }
@@ -294,26 +225,25 @@ public actor InstanceSupervisor {
 
     /// Stops and removes the workload, then DEPROVISIONING -> STOPPED.
     private func teardown(_ h: WorkloadHandle, reason: String) async {
-        for t in background { t.cancel() }
-        try? await engine.stop(h, grace: stopGrace)
-        await output.waitUntilFinished(timeout: .seconds(5))
-        await move(.DEPROVISIONING)
-        try? await engine.remove(h)
-        await move(.STOPPED, reason)
+        driver.cancelWatchers()
+        try? await driver.engine.stop(h, grace: stopGrace)
+        await driver.finish(reason: reason)
+        sink.finish()
+    }
+
+    private func lose(_ reason: String) async {
+        await driver.lose(reason)
+        sink.finish()
     }
 
     // MARK: Launch
 
     func makeLaunch(_ a: Allocation) -> Launch {
-        var env = spec.env
-        env["CORRAL_INSTANCE_ID"] = instanceId
-        env["CORRAL_APP_ID"] = spec.appId
+        var env = driver.environment(spec.env, a)
         env["CORRAL_APP_NAME"] = spec.appName
-        env["CORRAL_EXECUTOR_HOST"] = executorHost
-        env["CORRAL_CPUS"] = a.pinned ? a.cpus.listString : String(a.cpuCount)
         var bindings: [PortBinding] = []
         for p in spec.exposedPorts {
-            guard let host = ports[p.name] else { continue }
+            guard let host = driver.ports[p.name] else { continue }
             env["PORT_\(p.port)"] = String(host)
             bindings.append(PortBinding(name: p.name, containerPort: p.port, hostPort: host,
                                         proto: p.type == .UDP ? .udp : .tcp))

@@ -6,44 +6,24 @@ import Foundation
 /// remove, release. A cancel stops it and records RUN_FAILED ("cancelled").
 public actor TaskSupervisor {
     public let spec: TaskSpec
-    public let instanceId: String
-    let engine: any Engine
-    let broker: any ResourceBroker
-    let observer: (any InstanceObserver)?
-    let output: any LogSink
-    let executorHost: String
+    public nonisolated let instanceId: String
 
-    private var life: Lifecycle<TaskState>
-    private var allocation: Allocation?
-    private var handle: WorkloadHandle?
-    private var held = false
-    private var exitCode: Int32?
+    private let driver: WorkloadDriver<TaskState>
     private var cancelReason: String?
     private var cancelGrace: Duration = .seconds(5)
-    private let created = now()
-    private var finished: [CheckedContinuation<InstanceInfo, Never>] = []
 
     public init(spec: TaskSpec, instanceId: String, engine: any Engine, broker: any ResourceBroker,
                 observer: (any InstanceObserver)? = nil, output: any LogSink, executorHost: String = "localhost",
                 adopting: (allocation: Allocation, handle: WorkloadHandle)? = nil) {
         self.spec = spec
         self.instanceId = instanceId
-        self.engine = engine
-        self.broker = broker
-        self.observer = observer
-        self.output = output
-        self.executorHost = executorHost
-        if let adopting {
-            life = Lifecycle(.UNKNOWN, at: now(), reason: "found after a restart")
-            allocation = adopting.allocation
-            handle = adopting.handle
-            held = true
-        } else {
-            life = Lifecycle(.PENDING, at: now())
-        }
+        driver = WorkloadDriver(instanceId: instanceId, appId: spec.sourceAppName, kind: .task, taskId: spec.taskId,
+                                engine: engine, broker: broker, observer: observer, output: output,
+                                executorHost: executorHost, reportsReasonAlways: true,
+                                adopting: adopting.map { .init(allocation: $0.allocation, handle: $0.handle) })
     }
 
-    public var state: TaskState { life.state }
+    public var state: TaskState { driver.state }
 
     /// A supervisor for a task found after a restart, holding `allocation`.
     public init(adopting spec: TaskSpec, instanceId: String, allocation: Allocation, handle: WorkloadHandle,
@@ -56,133 +36,80 @@ public actor TaskSupervisor {
     /// Picks an adopted task up: still running, or finished while nobody watched
     /// (its runner recorded the result).
     public func resume() async {
-        guard life.state == .UNKNOWN, let h = handle else { return }
-        await move(.RUNNING, "adopted after a restart")
-        let how = await engine.waitForExit(h)
-        await conclude(how, h)
+        guard driver.state == .UNKNOWN, let h = driver.handle else { return }
+        await driver.move(.RUNNING, "adopted after a restart")
+        let how = await driver.engine.waitForExit(h)
+        // Cancelled (the executor is shutting down): the wait means nothing; the next start adopts the task.
+        if Task.isCancelled { return }
+        await conclude(how)
     }
 
-    public func markLost(_ reason: String) async {
-        guard life.state == .UNKNOWN else { return }
-        await move(.LOST, reason)
-    }
+    public func markLost(_ reason: String) async { await driver.markLost(reason) }
 
-    public var info: InstanceInfo {
-        InstanceInfo(instanceId: instanceId, appId: spec.sourceAppName, kind: .task, state: life.state.rawValue,
-                     allocation: allocation, ports: [:], engine: engine.name, handle: handle, created: created,
-                     updated: life.enteredAt, lastError: life.lastReason, exitCode: exitCode, taskId: spec.taskId,
-                     history: life.history.map(\.state.rawValue))
-    }
-
-    private func move(_ next: TaskState, _ reason: String? = nil) async {
-        guard let effect = try? life.transition(to: next, reason: reason, at: now()) else {
-            assertionFailure("illegal task move \(life.state) -> \(next)")
-            return
-        }
-        if effect == .release, held {
-            held = false
-            await broker.release(id: instanceId)
-        }
-        await observer?.changed(info)
-        if life.state.isTerminal {
-            let i = info
-            for c in finished { c.resume(returning: i) }
-            finished = []
-        }
-    }
+    public var info: InstanceInfo { driver.info }
 
     public func provision() async -> AllocationError? {
-        guard life.state == .PENDING else { return nil }
-        await move(.PROVISIONING)
-        do {
-            let (a, _) = try await broker.reserve(spec.resources.allocationRequest, ports: 0, id: instanceId)
-            held = true
-            allocation = a
-            return nil
-        } catch {
-            await move(.PROVISIONING_FAILED, error.message)
-            await move(.DEPROVISIONING)
-            await move(.STOPPED, error.message)
-            return error
-        }
+        await driver.provision(spec.resources.allocationRequest)
     }
 
     public func run() async {
-        if life.state == .PENDING, await provision() != nil { return }
-        guard life.state == .PROVISIONING, let allocation else { return }
-        await move(.STARTING)
+        if driver.state == .PENDING, await provision() != nil { return }
+        guard driver.state == .PROVISIONING, let allocation = driver.allocation else { return }
+        await driver.move(.STARTING)
         if let reason = cancelReason {
-            await move(.RUN_FAILED, reason)
-            return await finish(nil)
+            await driver.move(.RUN_FAILED, reason)
+            return await driver.finish(reason: reason)
         }
-        var env = spec.env
-        env["CORRAL_INSTANCE_ID"] = instanceId
+        var env = driver.environment(spec.env, allocation)
         env["CORRAL_TASK_ID"] = spec.taskId
-        env["CORRAL_APP_ID"] = spec.sourceAppName
-        env["CORRAL_EXECUTOR_HOST"] = executorHost
-        env["CORRAL_CPUS"] = allocation.pinned ? allocation.cpus.listString : String(allocation.cpuCount)
         let launch = Launch(instanceID: instanceId, appID: spec.sourceAppName, kind: .task, executable: spec.executable,
                             args: spec.args, env: env, allocation: allocation, volumes: spec.volumes, user: spec.user,
                             maxOpenFiles: 65_536, specHash: SpecHash.of(spec))
-        let h: WorkloadHandle
-        do {
-            h = try await engine.start(launch, output: output)
-        } catch {
-            await move(.RUN_FAILED, error.message)
-            return await finish(nil)
+        switch await driver.start(launch) {
+        case .failure(let error):
+            await driver.move(.RUN_FAILED, error.message)
+            await driver.finish(reason: error.message)
+        case .success(let h):
+            await driver.move(.RUNNING)
+            // A cancel that came while it was starting: stop it now.
+            if cancelReason != nil { try? await driver.engine.stop(h, grace: cancelGrace) }
+            let how = await driver.engine.waitForExit(h)
+            if Task.isCancelled { return }
+            await conclude(how)
         }
-        handle = h
-        await move(.RUNNING)
-        // A cancel that came while it was starting: stop it now.
-        if cancelReason != nil { try? await engine.stop(h, grace: cancelGrace) }
-        let how = await engine.waitForExit(h)
-        await conclude(how, h)
     }
 
-    private func conclude(_ how: WorkloadExit, _ h: WorkloadHandle) async {
+    private func conclude(_ how: WorkloadExit) async {
         if let reason = cancelReason {
-            exitCode = how.code
-            await move(.RUN_FAILED, reason)
+            driver.exitCode = how.code
+            await driver.move(.RUN_FAILED, reason)
         } else {
             switch how {
             case .exited, .signaled:
-                exitCode = how.code
-                await move(.RUN_COMPLETED, how.summary)
+                driver.exitCode = how.code
+                await driver.move(.RUN_COMPLETED, how.summary)
             case .startFailed(let r):
-                await move(.RUN_FAILED, "could not start: \(r)")
+                await driver.move(.RUN_FAILED, "could not start: \(r)")
             case .vanished(let r):
-                try? await engine.remove(h)
-                await move(.LOST, r)
-                return
+                return await driver.lose(r)
             }
         }
-        await finish(h)
-    }
-
-    private func finish(_ h: WorkloadHandle?) async {
-        // Its output pipe drains a moment after it exits: a STOPPED task's log is complete.
-        if h != nil { await output.waitUntilFinished(timeout: .seconds(5)) }
-        await move(.DEPROVISIONING)
-        if let h { try? await engine.remove(h) }
-        await move(.STOPPED, life.lastReason)
+        await driver.finish(reason: driver.life.lastReason)
     }
 
     /// Cancels the task: stops it if it runs. Returns once it is STOPPED.
     @discardableResult
     public func cancel(grace: Duration = .seconds(5)) async -> InstanceInfo {
-        if life.state.isTerminal { return info }
+        if driver.state.isTerminal { return info }
         cancelReason = "cancelled"
         cancelGrace = grace
-        if life.state == .PENDING {
-            await move(.STOPPED, "cancelled before it started")
+        if driver.state == .PENDING {
+            await driver.move(.STOPPED, "cancelled before it started")
             return info
         }
-        if let h = handle, life.state == .RUNNING { try? await engine.stop(h, grace: grace) }
+        if let h = driver.handle, driver.state == .RUNNING { try? await driver.engine.stop(h, grace: grace) }
         return await untilDone()
     }
 
-    public func untilDone() async -> InstanceInfo {
-        if life.state.isTerminal { return info }
-        return await withCheckedContinuation { finished.append($0) }
-    }
+    public func untilDone() async -> InstanceInfo { await driver.untilDone() }
 }

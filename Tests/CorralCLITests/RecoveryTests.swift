@@ -114,7 +114,7 @@ import Testing
         let adopted = try await waitFor(daemon.api, "/instances/svc-1", "HEALTHY")
         #expect(adopted["state"] as? String == "HEALTHY", "\(adopted)")
         #expect((adopted["allocation"] as? [String: Any])?["cpus"] as? String == cpus, "adopted with its exact allocation")
-        #expect((adopted["history"] as? [String])?.contains("UNKNOWN") == true)
+        #expect((adopted["history"] as? [[String: Any]])?.compactMap({ $0["state"] as? String }).contains("UNKNOWN") == true)
         let task = try await waitFor(daemon.api, "/tasks/job-7", "STOPPED")
         #expect(task["exitCode"] as? Int == 7, "the result recorded while the executor was down: \(task)")
         // Nothing double-booked: the instance's CPU is busy, the task's is free again.
@@ -129,6 +129,41 @@ import Testing
         #expect(stopped["state"] as? String == "STOPPED", "\(stopped); \(daemon.health)")
         #expect(try call(daemon.api, "GET", "/executor")["freeCpus"] as? Int == total)
         #expect(kill(pid, 0) != 0 || ProcReaderLite.isZombie(pid))
+    }
+
+    /// A task adopted after a restart goes on writing where its logs are
+    /// served, `<sourceAppName>/<taskId>/output.log`, as a fresh start does
+    /// (not under its instance id).
+    @Test func adoptedTaskOutputStaysWhereItsLogsAreServed() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-recovery-\(UUID().uuidString)").path
+        let config = try Self.writeConfig("""
+        options:
+          dockerSocketPath: /nonexistent/docker.sock
+        """)
+        var daemon = try Daemon(config: config, stateDir: dir)
+        _ = try call(daemon.api, "POST", "/tasks", body: """
+        {"sourceAppName": "batch", "taskId": "t-out", "executable": {"type": "PROCESS",
+         "command": ["sh", "-c", "echo before-restart; sleep 3; echo after-restart"]},
+         "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}]}
+        """)
+        let running = try await waitFor(daemon.api, "/tasks/t-out", "RUNNING")
+        let instanceId = try #require(running["instanceId"] as? String)
+        let log = "\(dir)/logs/batch/t-out/output.log"
+        for _ in 0..<100 where !((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("before-restart") {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        daemon.kill9()
+        daemon = try Daemon(config: config, stateDir: dir)
+        defer { daemon.kill9() }
+        let done = try await waitFor(daemon.api, "/tasks/t-out", "STOPPED")
+        #expect(done["exitCode"] as? Int == 0, "\(done)")
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(text.contains("before-restart") && text.contains("after-restart"), "log at \(log): \(text)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/logs/batch/\(instanceId)"),
+                "no second log directory under the instance id")
+        // And the API serves it there.
+        let tail = try call(daemon.api, "GET", "/logs/t-out/read/output.log")
+        #expect((tail["data"] as? String)?.contains("after-restart") == true, "\(tail)")
     }
 
     static let podman = ProcessInfo.processInfo.environment["CORRAL_TEST_DOCKER_SOCKET"] ?? "/tmp/corral-podman/podman.sock"

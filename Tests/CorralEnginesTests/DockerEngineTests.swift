@@ -1,26 +1,10 @@
 import CorralCore
 @testable import CorralEngines
 import CorralHost
+import CorralTestSupport
 import Foundation
 import Glibc
 import Testing
-
-final class Sink: LogSink, @unchecked Sendable {
-    // @unchecked: state guarded by `lock`.
-    private let lock = NSLock()
-    private var bytes: [UInt8] = []
-    func write(_ chunk: [UInt8]) { lock.lock(); bytes += chunk; lock.unlock() }
-    func finish() {}
-    var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: bytes, as: UTF8.self) }
-    func waitFor(_ s: String, seconds: Double = 15) async -> Bool {
-        let end = ContinuousClock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
-        while ContinuousClock.now < end {
-            if text.contains(s) { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return text.contains(s)
-    }
-}
 
 /// The DockerEngine against a real Podman service (scripts/test starts one on a
 /// private socket and imports localhost/corral-test:1 built from busybox-static).
@@ -59,7 +43,7 @@ final class Sink: LogSink, @unchecked Sendable {
 
     @Test func containerSeesExactlyItsAllocationFromInside() async throws {
         guard let e = await Self.engine() else { return }
-        let out = Sink()
+        let out = CollectingSink()
         let l = Self.launch("pin", ["sh", "-c", """
             grep -E 'Cpus_allowed_list|Mems_allowed_list' /proc/self/status
             echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)
@@ -85,14 +69,14 @@ final class Sink: LogSink, @unchecked Sendable {
 
     @Test func aTaskExitCodeIsReported() async throws {
         guard let e = await Self.engine() else { return }
-        let h = try await e.start(Self.launch("task", ["sh", "-c", "echo done; exit 42"], kind: .task), output: Sink())
+        let h = try await e.start(Self.launch("task", ["sh", "-c", "echo done; exit 42"], kind: .task), output: CollectingSink())
         #expect(await e.waitForExit(h) == .exited(code: 42))
         try await e.remove(h)
     }
 
     @Test func aContainerKilledUnderneathIsNoticed() async throws {
         guard let e = await Self.engine() else { return }
-        let out = Sink()
+        let out = CollectingSink()
         let h = try await e.start(Self.launch("killed", ["sh", "-c", "echo up; sleep 60"]), output: out)
         #expect(await out.waitFor("up"))
         let waiter = Task { await e.waitForExit(h) }
@@ -106,7 +90,7 @@ final class Sink: LogSink, @unchecked Sendable {
 
     @Test func aContainerRemovedUnderneathVanishes() async throws {
         guard let e = await Self.engine() else { return }
-        let h = try await e.start(Self.launch("removed", ["sleep", "60"]), output: Sink())
+        let h = try await e.start(Self.launch("removed", ["sleep", "60"]), output: CollectingSink())
         _ = try await e.client.call(.DELETE, "/containers/\(h.id)", query: [("force", "1")])
         let exit = await e.waitForExit(h)
         switch exit {
@@ -118,7 +102,7 @@ final class Sink: LogSink, @unchecked Sendable {
 
     @Test func stopThenKillAfterTheTimeout() async throws {
         guard let e = await Self.engine() else { return }
-        let out = Sink()
+        let out = CollectingSink()
         // PID 1 in a container ignores SIGTERM unless it handles it: stop must end in a kill.
         let h = try await e.start(Self.launch("stop", ["sh", "-c", "echo up; while :; do sleep 1; done"]), output: out)
         #expect(await out.waitFor("up"))
@@ -131,7 +115,7 @@ final class Sink: LogSink, @unchecked Sendable {
 
     @Test func execRunsInsideForCommandChecks() async throws {
         guard let e = await Self.engine() else { return }
-        let h = try await e.start(Self.launch("exec", ["sleep", "60"]), output: Sink())
+        let h = try await e.start(Self.launch("exec", ["sleep", "60"]), output: CollectingSink())
         let ok = try await e.exec(h, command: ["sh", "-c", "echo healthy; exit 0"], timeout: .seconds(10))
         #expect(ok.exitCode == 0 && ok.output == "healthy\n")
         let bad = try await e.exec(h, command: ["sh", "-c", "test -f /tmp/healthy"], timeout: .seconds(10))
@@ -146,7 +130,7 @@ final class Sink: LogSink, @unchecked Sendable {
     @Test func discoveryFindsContainersByLabel() async throws {
         guard let e = await Self.engine() else { return }
         let l = Self.launch("discover", ["sleep", "60"], kind: .task)
-        let h = try await e.start(l, output: Sink())
+        let h = try await e.start(l, output: CollectingSink())
         let found = try await e.discover()
         let mine = try #require(found.first { $0.handle.instanceID == l.instanceID })
         #expect(mine.running)
@@ -163,7 +147,7 @@ final class Sink: LogSink, @unchecked Sendable {
     /// with requests at full CPU).
     @Test func aCancelledExitWatcherEnds() async throws {
         guard let e = await Self.engine() else { return }
-        let h = try await e.start(Self.launch("watch", ["sleep", "60"]), output: Sink())
+        let h = try await e.start(Self.launch("watch", ["sleep", "60"]), output: CollectingSink())
         let watcher = Task { await e.waitForExit(h) }
         try await Task.sleep(for: .milliseconds(300))
         watcher.cancel()
@@ -180,7 +164,7 @@ final class Sink: LogSink, @unchecked Sendable {
         let a = DockerEngine(socketPath: Self.socket, commandTimeout: .seconds(20), owner: "owner-a-\(UUID().uuidString.prefix(6))")
         let b = DockerEngine(socketPath: Self.socket, commandTimeout: .seconds(20), owner: "owner-b-\(UUID().uuidString.prefix(6))")
         let l = Self.launch("owned", ["sleep", "60"])
-        let h = try await a.start(l, output: Sink())
+        let h = try await a.start(l, output: CollectingSink())
         #expect(try await a.discover().contains { $0.handle.instanceID == l.instanceID })
         #expect(try await b.discover().contains { $0.handle.instanceID == l.instanceID } == false)
         #expect(try await any.discover().contains { $0.handle.instanceID == l.instanceID }, "no owner: every Corral container")
@@ -190,14 +174,14 @@ final class Sink: LogSink, @unchecked Sendable {
     @Test func missingImagesFailClearly() async throws {
         guard let e = await Self.engine() else { return }
         do {
-            _ = try await e.start(Self.launch("never", ["true"], pull: .NEVER, image: "localhost/not-here:9"), output: Sink())
+            _ = try await e.start(Self.launch("never", ["true"], pull: .NEVER, image: "localhost/not-here:9"), output: CollectingSink())
             Issue.record("expected a failure")
         } catch {
             #expect(error.code == .imageMissing)
             #expect(error.message == "image localhost/not-here:9 is not present and pullPolicy is NEVER")
         }
         // No registry is reachable here: a pull fails with the engine's reason, and nothing is left behind.
-        let out = Sink()
+        let out = CollectingSink()
         do {
             _ = try await e.start(Self.launch("pull", ["true"], pull: .IF_NOT_PRESENT, image: "localhost:1/not-here:9"), output: out)
             Issue.record("expected a failure")
@@ -215,7 +199,7 @@ final class Sink: LogSink, @unchecked Sendable {
         let e = DockerEngine(socketPath: dir.appendingPathComponent("none.sock").path, commandTimeout: .seconds(1))
         #expect(await e.ping() == false)
         do {
-            _ = try await e.start(Self.launch("dead", ["true"]), output: Sink())
+            _ = try await e.start(Self.launch("dead", ["true"]), output: CollectingSink())
             Issue.record("expected a failure")
         } catch {
             #expect(error.code == .unavailable || error.code == .timeout)
@@ -227,8 +211,8 @@ final class Sink: LogSink, @unchecked Sendable {
         guard let e = await Self.engine() else { return }
         let l = Self.launch("events", ["sh", "-c", "sleep 0.5; exit 2"])
         let since = Int(Date().timeIntervalSince1970) - 1
-        let h = try await e.start(l, output: Sink())
-        let seen = Sink()
+        let h = try await e.start(l, output: CollectingSink())
+        let seen = CollectingSink()
         let watcher = Task {
             try await e.client.events(label: "\(DockerEngine.labelInstance)=\(l.instanceID)", since: since) { ev in
                 seen.write(Array("\(ev.Action ?? ev.status ?? "?") ".utf8))
@@ -249,7 +233,7 @@ final class Sink: LogSink, @unchecked Sendable {
         let tagged = try await e.client.call(.POST, "/images/\(source.Id)/tag",
                                              query: [("repo", "localhost/corral-test"), ("tag", String(tag.split(separator: ":").last!))])
         #expect(tagged.status == 201 || tagged.status == 200)
-        let h = try await e.start(Self.launch("gc", ["true"], image: tag), output: Sink())
+        let h = try await e.start(Self.launch("gc", ["true"], image: tag), output: CollectingSink())
         _ = await e.waitForExit(h)
         #expect(try await e.client.inspectImage(tag) != nil)
         try await e.remove(h)
@@ -275,7 +259,7 @@ final class Sink: LogSink, @unchecked Sendable {
         let e = DockerEngine(socketPath: path, commandTimeout: .milliseconds(500))
         let started = ContinuousClock.now
         do {
-            _ = try await e.start(Self.launch("hang", ["true"]), output: Sink())
+            _ = try await e.start(Self.launch("hang", ["true"]), output: CollectingSink())
             Issue.record("expected a timeout")
         } catch {
             #expect(error.code == .timeout)

@@ -3,12 +3,13 @@ import CorralEngines
 import CorralHost
 import CorralRuntime
 import Foundation
+import CorralTestSupport
 import Testing
 
 /// Records every state an instance passes through.
 actor StateLog: InstanceObserver {
     var states: [String] = []
-    func changed(_ info: InstanceInfo) { states.append(info.state) }
+    func changed(_ info: InstanceInfo) { states.append(info.state.name) }
 }
 
 /// Instance and task lifecycles driven for real over the ProcessEngine and
@@ -43,7 +44,7 @@ actor StateLog: InstanceObserver {
         let free = await broker.freeCPUCount
         let log = StateLog()
         let s = InstanceSupervisor(spec: try Self.spec(Self.process(["sleep", "30"])), instanceId: "i-plain",
-                                   engine: try processEngine(), broker: broker, observer: log, output: Sink())
+                                   engine: try processEngine(), broker: broker, observer: log, output: CollectingSink())
         #expect(await s.provision() == nil)
         #expect(await broker.freeCPUCount == free - 1)
         let running = Task { await s.run() }
@@ -51,7 +52,7 @@ actor StateLog: InstanceObserver {
         #expect(await s.state == .HEALTHY)
         let info = await s.stop()
         await running.value
-        #expect(info.state == "STOPPED")
+        #expect(info.state.name == "STOPPED")
         #expect(await log.states == ["PROVISIONING", "STARTING", "UNREADY", "READY", "HEALTHY", "STOPPING", "DEPROVISIONING", "STOPPED"])
         #expect(await broker.freeCPUCount == free)
         #expect(await broker.releases == ["i-plain"], "released exactly once")
@@ -68,11 +69,11 @@ actor StateLog: InstanceObserver {
         let engine = try processEngine()
         let s = InstanceSupervisor(
             spec: try Self.spec(Self.process(["sh", "-c", "exec python3 -m http.server $PORT_8000 --bind 127.0.0.1"], extra: extra)),
-            instanceId: "i-http", engine: engine, broker: broker, output: Sink())
+            instanceId: "i-http", engine: engine, broker: broker, output: CollectingSink())
         let running = Task { await s.run() }
         for _ in 0..<500 where await s.state != .HEALTHY { try await Task.sleep(for: .milliseconds(20)) }
         let info = await s.info
-        #expect(info.state == "HEALTHY", "\(info.history) \(info.lastError ?? "")")
+        #expect(info.state.name == "HEALTHY", "\(info.history) \(info.lastError ?? "")")
         let port = try #require(info.ports["main"])
         #expect((32_100...32_199).contains(port))
         // Kill the server from outside: the instance is lost and its core comes back.
@@ -80,7 +81,7 @@ actor StateLog: InstanceObserver {
         for p in ProcReader.children(of: runner) { kill(p, SIGKILL) }
         let end = await s.untilDone()
         await running.value
-        #expect(end.state == "LOST")
+        #expect(end.state.name == "LOST")
         #expect(end.lastError?.contains("killed by signal 9") == true)
         #expect(await broker.freeCPUCount == free)
         #expect(await broker.releases == ["i-http"])
@@ -94,15 +95,15 @@ actor StateLog: InstanceObserver {
         , "healthcheck": {"mode": {"type": "CMD", "command": "test -f \(marker)"}, "interval": "100ms", "attempts": 2, "timeout": "2s"}
         """
         let s = InstanceSupervisor(spec: try Self.spec(Self.process(["sleep", "30"], extra: extra)), instanceId: "i-health",
-                                   engine: try processEngine(), broker: broker, output: Sink())
+                                   engine: try processEngine(), broker: broker, output: CollectingSink())
         let running = Task { await s.run() }
         for _ in 0..<300 where await s.state != .HEALTHY { try await Task.sleep(for: .milliseconds(10)) }
         #expect(await s.state == .HEALTHY)
         try FileManager.default.removeItem(atPath: marker)
         let end = await s.untilDone()
         await running.value
-        #expect(end.state == "STOPPED")
-        #expect(end.history.contains("UNHEALTHY"))
+        #expect(end.state.name == "STOPPED")
+        #expect(end.history.map(\.state.name).contains("UNHEALTHY"))
         #expect(end.lastError?.hasPrefix("health check failed: command `test -f") == true)
         #expect(await broker.releases == ["i-health"])
     }
@@ -113,10 +114,10 @@ actor StateLog: InstanceObserver {
         , "readiness": {"mode": {"type": "CMD", "command": "exit 1"}, "interval": "50ms", "attempts": 3, "timeout": "1s"}
         """
         let s = InstanceSupervisor(spec: try Self.spec(Self.process(["sleep", "30"], extra: extra)), instanceId: "i-ready",
-                                   engine: try processEngine(), broker: broker, output: Sink())
+                                   engine: try processEngine(), broker: broker, output: CollectingSink())
         await s.run()
         let end = await s.info
-        #expect(end.history == ["PENDING", "PROVISIONING", "STARTING", "UNREADY", "READINESS_CHECK_FAILED", "DEPROVISIONING", "STOPPED"])
+        #expect(end.history.map(\.state.name) == ["PENDING", "PROVISIONING", "STARTING", "UNREADY", "READINESS_CHECK_FAILED", "DEPROVISIONING", "STOPPED"])
         #expect(end.lastError?.contains("3 failures in a row") == true)
         #expect(await broker.releases == ["i-ready"])
     }
@@ -125,19 +126,19 @@ actor StateLog: InstanceObserver {
         let broker = try Self.broker()
         let free = await broker.freeCPUCount
         let bad = InstanceSupervisor(spec: try Self.spec(Self.process(["/nonexistent/binary"])), instanceId: "i-bad",
-                                     engine: try processEngine(), broker: broker, output: Sink())
+                                     engine: try processEngine(), broker: broker, output: CollectingSink())
         await bad.run()
-        #expect(await bad.info.history.suffix(3) == ["START_FAILED", "DEPROVISIONING", "STOPPED"])
+        #expect(await bad.info.history.map(\.state.name).suffix(3) == ["START_FAILED", "DEPROVISIONING", "STOPPED"])
         #expect(await bad.info.lastError?.contains("/nonexistent/binary") == true)
         #expect(await broker.releases == ["i-bad"])
         #expect(await broker.freeCPUCount == free)
 
         let huge = InstanceSupervisor(
             spec: try Self.spec(Self.process(["true"]).replacingOccurrences(of: "\"count\": 1", with: "\"count\": 4096")),
-            instanceId: "i-huge", engine: try processEngine(), broker: broker, output: Sink())
+            instanceId: "i-huge", engine: try processEngine(), broker: broker, output: CollectingSink())
         let error = await huge.provision()
         #expect(error?.code == .doesNotFit)
-        #expect(await huge.info.history == ["PENDING", "PROVISIONING", "PROVISIONING_FAILED", "DEPROVISIONING", "STOPPED"])
+        #expect(await huge.info.history.map(\.state.name) == ["PENDING", "PROVISIONING", "PROVISIONING_FAILED", "DEPROVISIONING", "STOPPED"])
         #expect(await broker.releases == ["i-bad"], "nothing was held, nothing is released")
     }
 
@@ -152,12 +153,12 @@ actor StateLog: InstanceObserver {
     @Test func aTaskReportsItsExitCodeAndTimes() async throws {
         let broker = try Self.broker()
         let t = TaskSupervisor(spec: try Self.task(["sh", "-c", "exit 3"]), instanceId: "t-exit", engine: try processEngine(),
-                               broker: broker, output: Sink())
+                               broker: broker, output: CollectingSink())
         await t.run()
         let info = await t.info
-        #expect(info.state == "STOPPED")
+        #expect(info.state.name == "STOPPED")
         #expect(info.exitCode == 3)
-        #expect(info.history == ["PENDING", "PROVISIONING", "STARTING", "RUNNING", "RUN_COMPLETED", "DEPROVISIONING", "STOPPED"])
+        #expect(info.history.map(\.state.name) == ["PENDING", "PROVISIONING", "STARTING", "RUNNING", "RUN_COMPLETED", "DEPROVISIONING", "STOPPED"])
         #expect(info.updated >= info.created)
         #expect(await broker.releases == ["t-exit"])
     }
@@ -165,13 +166,13 @@ actor StateLog: InstanceObserver {
     @Test func aCancelledTaskIsStoppedAndRecordedAsFailed() async throws {
         let broker = try Self.broker()
         let t = TaskSupervisor(spec: try Self.task(["sleep", "30"]), instanceId: "t-cancel", engine: try processEngine(),
-                               broker: broker, output: Sink())
+                               broker: broker, output: CollectingSink())
         let running = Task { await t.run() }
         for _ in 0..<300 where await t.state != .RUNNING { try await Task.sleep(for: .milliseconds(10)) }
         let info = await t.cancel(grace: .seconds(2))
         await running.value
-        #expect(info.state == "STOPPED")
-        #expect(info.history.contains("RUN_FAILED"))
+        #expect(info.state.name == "STOPPED")
+        #expect(info.history.map(\.state.name).contains("RUN_FAILED"))
         #expect(info.lastError == "cancelled")
         #expect(info.exitCode == 143)
         #expect(await broker.releases == ["t-cancel"])
@@ -190,18 +191,18 @@ actor StateLog: InstanceObserver {
          "healthcheck": {"mode": {"type": "CMD", "command": "test -f /www/ready"}, "interval": "500ms", "attempts": 2}}
         """)
         let s = InstanceSupervisor(spec: spec, instanceId: "c-\(UUID().uuidString.prefix(8).lowercased())", engine: engine,
-                                   broker: broker, output: Sink())
+                                   broker: broker, output: CollectingSink())
         let running = Task { await s.run() }
         for _ in 0..<300 where await s.state != .HEALTHY { try await Task.sleep(for: .milliseconds(50)) }
         let info = await s.info
-        #expect(info.state == "HEALTHY", "\(info.history) \(info.lastError ?? "")")
+        #expect(info.state.name == "HEALTHY", "\(info.history) \(info.lastError ?? "")")
         // Killed underneath: noticed, LOST, the core comes back.
         if let id = info.handle?.id {
             _ = try await engine.client.call(.POST, "/containers/\(id)/kill", query: [("signal", "KILL")])
         }
         let end = await s.untilDone()
         await running.value
-        #expect(end.state == "LOST")
+        #expect(end.state.name == "LOST")
         #expect(await broker.freeCPUCount == free)
     }
 
@@ -210,7 +211,7 @@ actor StateLog: InstanceObserver {
     /// failing health check.
     struct LateExitEngine: Engine {
         let inner: ProcessEngine
-        var name: String { inner.name }
+        var kind: EngineKind { inner.kind }
         func start(_ launch: Launch, output: any LogSink) async throws(EngineError) -> WorkloadHandle { try await inner.start(launch, output: output) }
         func waitForExit(_ handle: WorkloadHandle) async -> WorkloadExit {
             let how = await inner.waitForExit(handle)
@@ -237,17 +238,17 @@ actor StateLog: InstanceObserver {
           "healthcheck": {"mode": {"type": "CMD", "command": "kill -0 $(cat \(pidFile))"}, "interval": "100ms", "attempts": 1}
         """))
         let s = InstanceSupervisor(spec: spec, instanceId: "i-late", engine: LateExitEngine(inner: try processEngine()),
-                                   broker: broker, output: Sink())
+                                   broker: broker, output: CollectingSink())
         let running = Task { await s.run() }
         for _ in 0..<3000 where await s.state != .HEALTHY { try await Task.sleep(for: .milliseconds(10)) }
         let healthy = await s.info
-        try #require(healthy.state == "HEALTHY", "\(healthy.history) \(healthy.lastError ?? "")")
+        try #require(healthy.state.name == "HEALTHY", "\(healthy.history) \(healthy.lastError ?? "")")
         // Kill the command (not the runner): the runner records it and ends.
         let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         kill(pid, SIGKILL)
         let end = await s.untilDone()
         await running.value
-        #expect(end.state == "LOST", "\(end.history) \(end.lastError ?? "")")
+        #expect(end.state.name == "LOST", "\(end.history) \(end.lastError ?? "")")
         #expect(end.lastError?.contains("found when a check failed") == true, "\(end.lastError ?? "")")
         #expect(await broker.freeCPUCount == free)
     }
@@ -259,14 +260,14 @@ actor StateLog: InstanceObserver {
         , "preShutdown": {"hooks": [{"type": "CMD", "command": "echo drained > \(marker)", "timeout": "2s"}], "waitBeforeKill": "300ms"}
         """
         let s = InstanceSupervisor(spec: try Self.spec(Self.process(["sleep", "30"], extra: extra)), instanceId: "i-hook",
-                                   engine: try processEngine(), broker: broker, output: Sink())
+                                   engine: try processEngine(), broker: broker, output: CollectingSink())
         let running = Task { await s.run() }
         for _ in 0..<300 where await s.state != .HEALTHY { try await Task.sleep(for: .milliseconds(10)) }
         let started = ContinuousClock.now
         let info = await s.stop(reason: "redeploy")
         await running.value
         #expect(ContinuousClock.now - started >= .milliseconds(300), "waitBeforeKill is honoured")
-        #expect(info.state == "STOPPED")
+        #expect(info.state.name == "STOPPED")
         #expect(info.lastError == "redeploy")
         #expect(try String(contentsOfFile: marker, encoding: .utf8) == "drained\n")
     }

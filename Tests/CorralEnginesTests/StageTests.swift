@@ -60,7 +60,7 @@ import Testing
         defer { Task { await d.shutdown() } }
         let snap = await d.snapshot()
         let p = try #require(snap.stages.first?.processors.first)
-        #expect(p.state == "ready", "\(p)")
+        #expect(p.state == .ready, "\(p)")
         let pid = try #require(p.pid)
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         #expect(status.contains("Cpus_allowed_list:\t\(cpu)\n"), "pinned before exec, whatever the binary does")
@@ -210,7 +210,7 @@ import Testing
         var after: Int32?
         for _ in 0..<100 {
             let p = await d.snapshot().stages[0].processors[0]
-            if p.state == "ready", p.pid != before { after = p.pid; break }
+            if p.state == .ready, p.pid != before { after = p.pid; break }
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(after != nil && after != before)
@@ -250,11 +250,11 @@ import Testing
         """)
         defer { Task { await d.shutdown() } }
         var p = await d.snapshot().stages[0].processors[0]
-        for _ in 0..<100 where p.state != "crash-looping" {
+        for _ in 0..<100 where p.state != .crashLooping {
             try await Task.sleep(for: .milliseconds(20))
             p = await d.snapshot().stages[0].processors[0]
         }
-        #expect(p.state == "crash-looping")
+        #expect(p.state == .crashLooping)
         #expect(p.restarts == 2)
         #expect(p.lastError?.contains("3 failures in a row") == true, "\(String(describing: p.lastError))")
         let j = try await d.submit(stage: "c1", task: Self.task("{}"), deadline: nil)
@@ -271,7 +271,7 @@ import Testing
         """ + Self.entry("pc1").replacingOccurrences(of: "10s", with: "300ms"), environment: env)
         defer { Task { await d.shutdown() } }
         let p = await d.snapshot().stages[0].processors[0]
-        #expect(p.state == "crash-looping")
+        #expect(p.state == .crashLooping)
         #expect(p.lastError?.contains("did not print \"pc1 processor ready\" within stable_wait 300ms") == true, "\(String(describing: p.lastError))")
     }
 }

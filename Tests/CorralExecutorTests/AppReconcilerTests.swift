@@ -12,8 +12,11 @@ import Testing
         let t = try TopologyReader(fsroot: "/").read()
         let (eff, _) = EffectiveResources.compute(topology: t, resources: ResourcesConfig(), hostname: "h")
         let engine = try ProcessEngine(stateDir: "\(dir)/processes", cgroups: Cgroups.detect(parentName: "corral-test"))
-        return try Executor(config: ExecutorConfig(), resources: eff, hostname: "h", stateDir: dir,
-                            engines: ["process": engine], portRange: 32_300...32_399)
+        let ex = try Executor(config: ExecutorConfig(), resources: eff, hostname: "h", stateDir: dir,
+                              engines: [.process: engine], portRange: 32_300...32_399)
+        // The supervisors' work runs in the executor's ServiceGroup; here, beside the test.
+        Task { try await ex.workloads.run() }
+        return ex
     }
 
     static let spec = try! InstanceSpec.parse(json: Data("""
@@ -32,9 +35,9 @@ import Testing
 
     @Test func keepsTheCountReplacesWhatDiesAndScales() async throws {
         let ex = try await Self.executor()
-        let apps = AppReconciler(executor: ex, store: ex.store, baseDelay: 0.2, maxDelay: 1)
-        await apps.start(interval: .milliseconds(100))
-        defer { Task { await apps.stop() } }
+        let apps = AppReconciler(executor: ex, store: ex.store, baseDelay: 0.2, maxDelay: 1, interval: .milliseconds(100))
+        let loop = Task { try await apps.run() }
+        defer { loop.cancel() }
         _ = try await apps.deploy(Self.spec, instances: 2)
         try await until("two healthy") { await apps.get("web")?.healthy == 2 }
         let before = try #require(await apps.get("web"))
@@ -42,7 +45,7 @@ import Testing
         let victim = try #require(await ex.get(before.instances[0]))
         let runner = try #require(victim.handle?.pid)
         for p in ProcReader.children(of: runner) { kill(p, SIGKILL) }
-        try await until("the lost instance") { await ex.get(victim.instanceId)?.state == "LOST" }
+        try await until("the lost instance") { await ex.get(victim.instanceId)?.state.name == "LOST" }
         try await until("a replacement") {
             let s = await apps.get("web")
             return s?.healthy == 2 && s?.instances.contains(victim.instanceId) == false
@@ -52,7 +55,7 @@ import Testing
         try await until("scaled down") { await apps.get("web")?.running == 1 }
         try await apps.destroy("web")
         try await until("all stopped") {
-            await ex.list(kind: .application).allSatisfy { $0.state == "STOPPED" || $0.state == "LOST" }
+            await ex.list(kind: .application).allSatisfy { $0.state.name == "STOPPED" || $0.state.name == "LOST" }
         }
         #expect(await apps.get("web") == nil)
     }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import CorralCore
 import CorralExecutor
 import CorralRuntime
+import CorralTestSupport
 import Foundation
 import Logging
 import NIOCore
@@ -151,7 +152,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(info["exitCode"] as? Int == 42)
-        #expect((info["history"] as? [String])?.contains("RUN_COMPLETED") == true)
+        #expect((info["history"] as? [[String: Any]])?.compactMap({ $0["state"] as? String }).contains("RUN_COMPLETED") == true)
         // Once it has ended, the same taskId may run again; and it can be cancelled.
         let again = spec.replacingOccurrences(of: "sleep 0.3; exit 42", with: "sleep 30")
         #expect(try await Self.call(r.api, .POST, "/apis/v1/tasks", body: again).0 == 201)
@@ -177,12 +178,14 @@ import Testing
         try await Task.sleep(for: .milliseconds(100))
         let m = try await Self.call(r.admin, .GET, "/metrics", secret: nil)
         #expect(m.0 == 200)
-        #expect(m.2.contains("corral_api_unauthorized_total 2\n"))
-        #expect(m.2.contains("corral_starts_total{kind=\"task\"} 1\n"))
-        #expect(m.2.contains("corral_workloads{kind=\"task\",state=\"STOPPED\"} 1\n"))
-        #expect(m.2.contains("corral_cpus{node=\"0\",use=\"allocated\"} 0\n"))
-        #expect(m.2.contains("corral_log_bytes_written_total 6\n"), "\"hello\\n\" went to the log file")
-        #expect(m.2.contains("corral_api_request_duration_seconds_count{method=\"GET\",status=\"4xx\"} 2\n"))
+        let p = PrometheusText(m.2)
+        #expect(p["corral_api_unauthorized_total"] == 2)
+        #expect(p["corral_starts_total{kind=\"task\"}"] == 1)
+        #expect(p["corral_workloads{kind=\"task\",state=\"STOPPED\"}"] == 1)
+        #expect(p["corral_cpus{node=\"0\",use=\"allocated\"}"] == 0)
+        #expect(p["corral_log_bytes_written_total"] == 6, "\"hello\\n\" went to the log file")
+        #expect(p["corral_api_request_duration_seconds_count{method=\"GET\",status=\"4xx\"}"] == 2)
+        #expect(p.types["corral_api_request_duration_seconds"] == "histogram")
         #expect(!m.2.contains(Self.secret))
     }
 

@@ -1,31 +1,9 @@
 import CorralCore
 @testable import CorralEngines
 import CorralHost
+import CorralTestSupport
 import Foundation
 import Testing
-
-/// Collects a workload's output.
-final class CollectingSink: LogSink, @unchecked Sendable {
-    // @unchecked: all state is guarded by `lock`.
-    private let lock = NSLock()
-    private var bytes: [UInt8] = []
-    private var finished = false
-
-    func write(_ chunk: [UInt8]) { lock.lock(); bytes += chunk; lock.unlock() }
-    func finish() { lock.lock(); finished = true; lock.unlock() }
-    var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: bytes, as: UTF8.self) }
-    var isFinished: Bool { lock.lock(); defer { lock.unlock() }; return finished }
-
-    /// Waits until the output contains `s` (or the time runs out).
-    func waitFor(_ s: String, seconds: Double = 10) async -> Bool {
-        let end = ContinuousClock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
-        while ContinuousClock.now < end {
-            if text.contains(s) { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return text.contains(s)
-    }
-}
 
 @Suite(.serialized) struct ProcessEngineTests {
     let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-pe-\(UUID().uuidString)").path

@@ -7,12 +7,28 @@ public protocol LifecycleState: CaseIterable, Hashable, Sendable, Codable, RawRe
     var holdsResources: Bool { get }
     /// No move leaves this state.
     var isTerminal: Bool { get }
+    /// Something went wrong in this state (its reason is kept and reported).
+    var isFailure: Bool { get }
+
+    /// The states every workload kind shares, named once so that the one
+    /// driver of every kind (and the executor's recovery) can use them.
+    static var pending: Self { get }
+    static var provisioning: Self { get }
+    static var provisioningFailed: Self { get }
+    static var starting: Self { get }
+    static var deprovisioning: Self { get }
+    static var stopped: Self { get }
+    static var lost: Self { get }
+    /// Found after a restart, not yet confirmed running or gone.
+    static var unknown: Self { get }
+    /// The state as a state of any workload kind.
+    var workloadState: WorkloadState { get }
 }
 
 extension LifecycleState {
     /// Every state but PENDING (nothing taken yet) and the two final ones holds the allocation.
-    public var holdsResources: Bool { !["PENDING", "STOPPED", "LOST"].contains(rawValue) }
-    public var isTerminal: Bool { rawValue == "STOPPED" || rawValue == "LOST" }
+    public var holdsResources: Bool { self != .pending && !isTerminal }
+    public var isTerminal: Bool { self == .stopped || self == .lost }
 }
 
 /// Application instance states, Drove's names and moves, plus LOST: a running
@@ -52,6 +68,18 @@ public enum InstanceState: String, LifecycleState {
     public var isFailure: Bool {
         [.PROVISIONING_FAILED, .START_FAILED, .READINESS_CHECK_FAILED, .UNHEALTHY, .LOST].contains(self)
     }
+    /// On the way out: asked to stop, or stopping.
+    public var isStopping: Bool { self == .STOPPING || self == .DEPROVISIONING }
+
+    public static var pending: Self { .PENDING }
+    public static var provisioning: Self { .PROVISIONING }
+    public static var provisioningFailed: Self { .PROVISIONING_FAILED }
+    public static var starting: Self { .STARTING }
+    public static var deprovisioning: Self { .DEPROVISIONING }
+    public static var stopped: Self { .STOPPED }
+    public static var lost: Self { .LOST }
+    public static var unknown: Self { .UNKNOWN }
+    public var workloadState: WorkloadState { .instance(self) }
 }
 
 /// Task states, Drove's names, plus LOST. A task that ran to its end is
@@ -80,6 +108,18 @@ public enum TaskState: String, LifecycleState {
         }
     }
 
+    /// States that mean the task could not run or vanished.
+    public var isFailure: Bool { [.PROVISIONING_FAILED, .RUN_FAILED, .LOST].contains(self) }
+
+    public static var pending: Self { .PENDING }
+    public static var provisioning: Self { .PROVISIONING }
+    public static var provisioningFailed: Self { .PROVISIONING_FAILED }
+    public static var starting: Self { .STARTING }
+    public static var deprovisioning: Self { .DEPROVISIONING }
+    public static var stopped: Self { .STOPPED }
+    public static var lost: Self { .LOST }
+    public static var unknown: Self { .UNKNOWN }
+    public var workloadState: WorkloadState { .task(self) }
 }
 
 /// What a move does to the workload's allocation.

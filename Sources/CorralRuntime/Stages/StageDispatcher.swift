@@ -30,11 +30,29 @@ public protocol StageJobStore: Sendable {
     func save(_ job: StageJob) async
 }
 
+/// Where one processor child is in its life, as `GET /stages` shows it.
+public enum ProcessorSlotState: String, Sendable, Codable, CaseIterable {
+    /// Spawned, waiting for its ready line.
+    case starting
+    /// Takes jobs.
+    case ready
+    /// Asked to stop (a missed deadline, or shutdown), waiting for its end.
+    case exiting
+    /// Died; waiting out its backoff before the next start.
+    case restarting
+    /// Died and is not restarted (auto_restart off).
+    case exited
+    /// Died too often in a row without completing a job: left stopped.
+    case crashLooping = "crash-looping"
+    /// The dispatcher shut down.
+    case stopped
+}
+
 /// What `GET /stages` shows.
 public struct StagesSnapshot: Sendable, Codable {
     public struct Processor: Sendable, Codable {
         public var name: String
-        public var state: String
+        public var state: ProcessorSlotState
         public var pid: Int32?
         public var cpuset: String?
         public var numaPreferred: Int?
@@ -128,14 +146,14 @@ public actor StageDispatcher {
     final class Slot {
         let entry: ProcessorEntry
         var child: ProcessorChild?
-        var state = "starting"
+        var state = ProcessorSlotState.starting
         var busy = 0
         var restarts = 0
         var deathsInARow = 0
         var lastError: String?
         var generation = 0
         init(entry: ProcessorEntry) { self.entry = entry }
-        var ready: Bool { state == "ready" && child != nil }
+        var ready: Bool { state == .ready && child != nil }
         var hasRoom: Bool { entry.concurrent.map { busy < $0 } ?? true }
     }
 
@@ -170,9 +188,12 @@ public actor StageDispatcher {
     var warnings: [String] = []
     let keepFinished = 10_000
     let inbox = AnswerInbox()
-    /// Job records to save, in the order they changed (one writer, so a job's
-    /// rows never land out of order).
+    /// Job records to save, in the order they changed: one writer (the
+    /// executor's stage service) takes them from ``records``, so a job's rows
+    /// never land out of order.
     let saves: AsyncStream<StageJob>.Continuation?
+    /// Every change of a job, in order, when the dispatcher has a store; ends after ``closeRecords()``.
+    public nonisolated let records: AsyncStream<StageJob>?
 
     public init(config: ProcessorsConfig, logDir: String, cgroups: Cgroups, environment: [String: String],
                 store: (any StageJobStore)?) {
@@ -181,12 +202,13 @@ public actor StageDispatcher {
         self.cgroups = cgroups
         self.environment = environment
         self.store = store
-        if let store {
+        if store != nil {
             let (stream, continuation) = AsyncStream<StageJob>.makeStream()
             saves = continuation
-            Task { for await job in stream { await store.save(job) } }
+            records = stream
         } else {
             saves = nil
+            records = nil
         }
         // Requests are written to the processors' stdin pipes: a processor that
         // died must give EPIPE, not kill the executor. (Children get the default back.)
@@ -231,6 +253,9 @@ public actor StageDispatcher {
     /// Placement warnings to show with the pools (`GET /stages`).
     public func note(warnings: [String]) { self.warnings += warnings }
 
+    /// Ends ``records`` (after ``shutdown()``: the last changes are in it).
+    public nonisolated func closeRecords() { saves?.finish() }
+
     public func shutdown() {
         stopped = true
         for s in slots { s.child?.kill() }
@@ -240,7 +265,7 @@ public actor StageDispatcher {
         let slot = slots[i]
         slot.generation += 1
         let generation = slot.generation
-        slot.state = "starting"
+        slot.state = .starting
         let log = "\(logDir)/\(slot.entry.stage)-\(slot.entry.index).log"
         let child = ProcessorChild(entry: slot.entry, logPath: log, cgroups: cgroups) { [weak self] _, status in
             guard let self else { return }
@@ -250,7 +275,7 @@ public actor StageDispatcher {
             try await child.start(environment: environment)
             guard generation == slot.generation, !stopped else { child.kill(); return }
             slot.child = child
-            slot.state = "ready"
+            slot.state = .ready
             pump()
         } catch {
             guard generation == slot.generation else { return }
@@ -272,15 +297,15 @@ public actor StageDispatcher {
 
     private func died(_ i: Int, reason: String) {
         let slot = slots[i]
-        guard !stopped else { slot.state = "stopped"; return }
+        guard !stopped else { slot.state = .stopped; return }
         slot.deathsInARow += 1
         if !slot.entry.autoRestart {
-            slot.state = "exited"
+            slot.state = .exited
             failStarved()
             return
         }
         if slot.deathsInARow >= config.restart.crashLoopLimit {
-            slot.state = "crash-looping"
+            slot.state = .crashLooping
             slot.lastError = "\(reason); \(slot.deathsInARow) failures in a row without a completed job, not restarted again"
             failStarved()
             return
@@ -288,7 +313,7 @@ public actor StageDispatcher {
         // Exponential backoff with ±20% jitter.
         let base = config.restart.initialBackoff.seconds * pow(2, Double(slot.deathsInARow - 1))
         let delay = min(base, config.restart.maxBackoff.seconds) * Double.random(in: 0.8...1.2)
-        slot.state = "restarting"
+        slot.state = .restarting
         slot.restarts += 1
         Task {
             try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
@@ -300,7 +325,7 @@ public actor StageDispatcher {
     private func failStarved() {
         for stage in Set(queue.map(\.stage)) {
             let pool = slots.filter { $0.entry.stage == stage }
-            guard pool.allSatisfy({ $0.state == "crash-looping" || $0.state == "exited" }) else { continue }
+            guard pool.allSatisfy({ $0.state == .crashLooping || $0.state == .exited }) else { continue }
             for j in queue where j.stage == stage {
                 finish(j, .failed, error: "no processor of stage \(stage) is running: "
                        + (pool.compactMap(\.lastError).first ?? "all exited"))
@@ -445,7 +470,7 @@ public actor StageDispatcher {
             guard inbox.push(id, outcome), let self else { return }
             Task { await self.drainAnswers() }
         }) else {
-            slot.state = "exiting"
+            slot.state = .exiting
             return false
         }
         var job = queued

@@ -19,7 +19,7 @@ public struct ExecutorService: Sendable {
         public var hostname: String
         public var stateDir: String
         public var secret: Secret
-        public var engines: [String: any Engine]
+        public var engines: [EngineKind: any Engine]
         public var warnings: [String]
         /// The stage processors, when `processors.config` names a file.
         public var processors: ProcessorsConfig? = nil
@@ -68,9 +68,9 @@ public struct ExecutorService: Sendable {
             }
         }
         var warnings = (configWarnings + issues.filter { $0.severity == .warning }).map(\.description)
-        var engines: [String: any Engine] = [:]
+        var engines: [EngineKind: any Engine] = [:]
         do {
-            engines["process"] = try ProcessEngine(stateDir: "\(stateDir)/processes")
+            engines[.process] = try ProcessEngine(stateDir: "\(stateDir)/processes")
         } catch {
             warnings.append("process engine unavailable: \(error.message)")
         }
@@ -80,7 +80,7 @@ public struct ExecutorService: Sendable {
                                   // One executor per state directory: its containers carry a hash of it.
                                   owner: SpecHash.of(URL(fileURLWithPath: stateDir).standardizedFileURL.path))
         if FileManager.default.fileExists(atPath: config.options.dockerSocketPath), await docker.ping() {
-            engines["docker"] = docker
+            engines[.docker] = docker
         } else {
             warnings.append("no container engine answers on \(config.options.dockerSocketPath): DOCKER executables are refused")
         }
@@ -99,35 +99,40 @@ public struct ExecutorService: Sendable {
                            onListening: @escaping @Sendable (Listening) async -> Void = { _ in }) async throws {
         let metrics = Metrics()
         let executor = try Executor(config: plan.config, resources: plan.resources, hostname: plan.hostname,
-                                    stateDir: plan.stateDir, engines: plan.engines, withheld: plan.withheld, metrics: metrics)
+                                    stateDir: plan.stateDir, engines: plan.engines, withheld: plan.withheld, metrics: metrics,
+                                    logger: logger)
         let report = try await executor.recover()
         let apps = AppReconciler(executor: executor, store: executor.store)
-        await apps.start()
         logger.info("recovered state", metadata: ["adopted": "\(report.adopted.count)", "lost": "\(report.lost.count)",
                                                   "finished": "\(report.finished.count)", "reaped": "\(report.reaped.count)"])
         let env = ProcessInfo.processInfo.environment
         let logPath = plan.config.logging.instanceLogs?.logPath ?? "\(plan.stateDir)/logs"
+        // Shut down in reverse order: listeners first, then stages, apps, and last the supervisors.
+        var services: [any Service] = [executor.workloads, apps]
         var stages: StageDispatcher?
         if let processors = plan.processors {
+            let jobs = StoredJobs(store: executor.store, metrics: metrics, logger: logger)
             let d = StageDispatcher(config: processors, logDir: plan.config.processors.logDir ?? "\(logPath)/processors",
-                                    cgroups: .detect(parentName: "corral"), environment: env,
-                                    store: StoredJobs(store: executor.store))
+                                    cgroups: .detect(parentName: "corral"), environment: env, store: jobs)
             // Pool CPUs are withheld from new instances; instances adopted from
             // before the pools were configured may still hold some of them.
-            let overlaps = ProcessorsPlacementCheck.overlaps(processors, pinned: StateStore.pinned((try? executor.store.load(liveOnly: true)) ?? []),
+            let overlaps = ProcessorsPlacementCheck.overlaps(processors, pinned: StateStore.pinned(executor.store.loadOrLog(logger)),
                                                              file: plan.config.processors.config ?? "processors")
             for w in overlaps { logger.warning("\(w)") }
             await d.note(warnings: overlaps.map(\.description))
             await d.start()
-            await d.restore((try? executor.store.loadJobs()) ?? [])
+            do {
+                await d.restore(try executor.store.loadJobs())
+            } catch {
+                logger.error("cannot read the stage jobs from before the restart", metadata: ["error": "\(error.message)"])
+            }
             let snap = await d.snapshot()
-            let ready = snap.stages.flatMap(\.processors).filter { $0.state == "ready" }.count
+            let ready = snap.stages.flatMap(\.processors).filter { $0.state == .ready }.count
             logger.info("stage processors started", metadata: ["ready": "\(ready)", "configured": "\(processors.allEntries.count)"])
             stages = d
-            await metrics.setStages(d)
+            services.append(StageService(dispatcher: d, store: jobs))
         }
         let bound = BoundAddresses()
-        var services: [any Service] = []
         let appCount = plan.config.server.applicationConnectors.count
         let total = appCount + plan.config.server.adminConnectors.count
         for (i, c) in (plan.config.server.applicationConnectors + plan.config.server.adminConnectors).enumerated() {
@@ -135,7 +140,7 @@ public struct ExecutorService: Sendable {
             let router = isApp
                 ? ExecutorAPI.applicationRouter(executor: executor, secret: plan.secret, metrics: metrics, environment: env,
                                                 apps: apps, stages: stages, requestLog: plan.config.server.requestLog.appenders)
-                : ExecutorAPI.adminRouter(executor: executor, metrics: metrics, logPath: logPath)
+                : ExecutorAPI.adminRouter(executor: executor, metrics: metrics, logPath: logPath, stages: stages)
             var appLogger = logger
             appLogger.logLevel = .warning
             let app = Application(
@@ -154,8 +159,6 @@ public struct ExecutorService: Sendable {
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        await apps.stop()
-        await stages?.shutdown()
         logger.info("stopped listening; workloads keep running and are adopted on the next start")
     }
 

@@ -2,6 +2,7 @@ import CorralCore
 import CorralRuntime
 import Foundation
 import GRDB
+import Logging
 
 public enum ExecutorErrorCode: String, Sendable, Equatable {
     case stateUnavailable = "state_unavailable"
@@ -83,7 +84,7 @@ public final class StateStore: Sendable {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET state = excluded.state, terminal = excluded.terminal,
                         info = excluded.info, spec = COALESCE(excluded.spec, workloads.spec), updated = excluded.updated
-                    """, arguments: [info.instanceId, info.kind.rawValue, info.appId, info.state, terminal, json,
+                    """, arguments: [info.instanceId, info.kind.rawValue, info.appId, info.state.name, terminal, json,
                                      spec.map { String(decoding: $0, as: UTF8.self) }, info.updated])
             }
         } catch {
@@ -96,6 +97,16 @@ public final class StateStore: Sendable {
         rows.compactMap { r in
             guard !r.terminal, let a = r.info.allocation, !a.cpus.isEmpty else { return nil }
             return (r.info.instanceId, a.cpus)
+        }
+    }
+
+    /// The live rows, or none with the failure logged (for checks that must not stop a start).
+    func loadOrLog(_ logger: Logger) -> [Row] {
+        do {
+            return try load(liveOnly: true)
+        } catch {
+            logger.error("cannot read the workloads from the state database", metadata: ["error": "\(error.message)"])
+            return []
         }
     }
 

@@ -3,6 +3,7 @@ import CorralEngines
 import CorralHost
 import CorralRuntime
 import Foundation
+import Logging
 
 /// The executor: the books (allocator and ports), the supervisors of every
 /// workload, the engines and the state store, behind one actor.
@@ -22,9 +23,14 @@ public actor Executor {
     public let id: String
     public nonisolated let store: StateStore
     let broker: LocalResourceBroker
-    public let engines: [String: any Engine]
+    public let engines: [EngineKind: any Engine]
     let logRoot: String
     let metrics: Metrics
+    let logger: Logger
+    /// Runs the supervisors' long-lived work; part of the executor's ServiceGroup.
+    public nonisolated let workloads = WorkloadTasks()
+    /// State writes that failed since start (each is logged and counted).
+    public private(set) var stateWriteFailures = 0
     private var instances: [String: InstanceSupervisor] = [:]
     private var tasks: [String: TaskSupervisor] = [:]
     /// Latest info of every workload this executor knows (live and finished).
@@ -32,10 +38,11 @@ public actor Executor {
     private var taskIDs: [String: String] = [:]  // taskId -> instanceId of the live task
 
     public init(config: ExecutorConfig, resources: EffectiveResources, hostname: String, stateDir: String,
-                engines: [String: any Engine], withheld: CPUSet = CPUSet(), portRange: ClosedRange<Int> = 31_000...31_999,
-                metrics: Metrics = Metrics()) throws(ExecutorError) {
+                engines: [EngineKind: any Engine], withheld: CPUSet = CPUSet(), portRange: ClosedRange<Int> = 31_000...31_999,
+                metrics: Metrics = Metrics(), logger: Logger = Logger(label: "corral.executor")) throws(ExecutorError) {
         self.config = config
         self.metrics = metrics
+        self.logger = logger
         self.resources = resources
         self.hostname = hostname
         self.engines = engines
@@ -50,23 +57,26 @@ public actor Executor {
         }
     }
 
-    /// Where an instance's output goes: `logPath/<appId>/<instanceId>/output.log`
-    /// (tasks: `<sourceAppName>/<taskId>`), rotated as the `drove` appender says.
-    func sink(appId: String, instanceId: String) -> any LogSink {
+    /// Where a workload's logs live: `logPath/<appId>/<instanceId>` for
+    /// instances, `logPath/<sourceAppName>/<taskId>` for tasks (as Drove lays them out).
+    func logDirectory(appId: String, kind: WorkloadKind, instanceId: String, taskId: String?) -> String {
+        "\(logRoot)/\(appId)/\(kind == .task ? taskId ?? instanceId : instanceId)"
+    }
+
+    /// Where a workload's output goes (`output.log` in its log directory),
+    /// rotated as the `drove` appender says.
+    func sink(appId: String, kind: WorkloadKind, instanceId: String, taskId: String?) -> any LogSink {
         let appender = config.logging.instanceLogs ?? InstanceLogAppender()
-        return InstanceLog(directory: "\(logRoot)/\(appId)/\(instanceId)", rotation: appender.rotation,
+        return InstanceLog(directory: logDirectory(appId: appId, kind: kind, instanceId: instanceId, taskId: taskId),
+                           rotation: appender.rotation,
                            suffix: appender.archivedLogFileSuffix, timeZone: appender.common.timeZone.timeZone,
                            metrics: metrics)
     }
 
     func engine(for executable: Executable) throws(ExecutorError) -> any Engine {
-        let name: String
-        switch executable {
-        case .docker: name = "docker"
-        case .process: name = "process"
-        }
-        guard let e = engines[name] else {
-            throw ExecutorError(.engineUnavailable, name == "docker"
+        let kind = executable.engineKind
+        guard let e = engines[kind] else {
+            throw ExecutorError(.engineUnavailable, kind == .docker
                 ? "this executor has no container engine (no Docker or Podman socket at \(config.options.dockerSocketPath))"
                 : "this executor has no process engine")
         }
@@ -85,24 +95,35 @@ public actor Executor {
     func record(_ info: InstanceInfo, spec: Data?) {
         let previous = known[info.instanceId]?.state
         known[info.instanceId] = info
-        if previous != info.state {
-            let kind = info.kind.rawValue
-            switch info.state {
-            case "STARTING": Task { await metrics.increment("corral_starts_total", ["kind": kind]) }
-            case "PROVISIONING_FAILED", "START_FAILED", "RUN_FAILED", "LOST":
-                Task { await metrics.increment("corral_failures_total", ["kind": kind, "state": info.state]) }
-            case "UNHEALTHY", "READINESS_CHECK_FAILED":
-                Task { await metrics.increment("corral_check_failures_total", ["state": info.state]) }
-            default: break
-            }
-        }
-        let terminal = info.state == "STOPPED" || info.state == "LOST"
+        if previous != info.state { count(info) }
         // The spec is written once, with the first row.
-        try? store.save(info, terminal: terminal, spec: spec)
-        if terminal {
+        do {
+            try store.save(info, terminal: info.state.isTerminal, spec: spec)
+        } catch {
+            stateWriteFailures += 1
+            metrics.increment(.stateWriteFailures)
+            logger.error("state write failed: the database does not have this change",
+                         metadata: ["instanceId": "\(info.instanceId)", "state": "\(info.state)", "error": "\(error.message)"])
+        }
+        if info.state.isTerminal {
             instances[info.instanceId] = nil
             tasks[info.instanceId] = nil
             if info.kind == .task { taskIDs = taskIDs.filter { $0.value != info.instanceId } }
+        }
+    }
+
+    /// Counts a new state: starts, failures, failed checks.
+    private func count(_ info: InstanceInfo) {
+        let kind = info.kind.rawValue
+        switch info.state {
+        case .instance(.STARTING), .task(.STARTING):
+            metrics.increment(.starts, [("kind", kind)])
+        case .instance(.UNHEALTHY), .instance(.READINESS_CHECK_FAILED):
+            metrics.increment(.checkFailures, [("state", info.state.name)])
+        case let s where s.isFailure:
+            metrics.increment(.failures, [("kind", kind), ("state", s.name)])
+        default:
+            break
         }
     }
 
@@ -111,19 +132,20 @@ public actor Executor {
     /// Reserves and starts an instance; returns once it is provisioned (or refused).
     public func startInstance(_ spec: InstanceSpec) async throws(ExecutorError) -> InstanceInfo {
         let instanceId = spec.instanceId ?? "AI-" + UUID().uuidString.lowercased()
-        guard known[instanceId] == nil || known[instanceId]!.state == "STOPPED" || known[instanceId]!.state == "LOST" else {
+        guard known[instanceId].map({ $0.state.isTerminal }) ?? true else {
             throw ExecutorError(.conflict, "instance \(instanceId) already exists", context: ["instanceId": instanceId])
         }
         let engine = try engine(for: spec.executable)
         let s = InstanceSupervisor(spec: spec, instanceId: instanceId, engine: engine, broker: broker,
                                    observer: Recorder(self, spec: StateStore.redacted(spec)),
-                                   output: sink(appId: spec.appId, instanceId: instanceId), executorHost: hostname)
+                                   output: sink(appId: spec.appId, kind: .application, instanceId: instanceId, taskId: nil),
+                                   executorHost: hostname)
         instances[instanceId] = s
         if let e = await s.provision() {
             instances[instanceId] = nil
             throw ExecutorError(.doesNotFit, e.message, context: ["instanceId": instanceId])
         }
-        Task { await s.run() }
+        workloads.submit { await s.run() }
         return await s.info
     }
 
@@ -132,7 +154,7 @@ public actor Executor {
             if let k = known[id] { return k }
             throw ExecutorError(.notFound, "no instance \(id)", context: ["instanceId": id])
         }
-        Task { await s.stop() }
+        workloads.submit { await s.stop() }
         return await s.info
     }
 
@@ -147,7 +169,8 @@ public actor Executor {
         let instanceId = "TI-" + UUID().uuidString.lowercased()
         let t = TaskSupervisor(spec: spec, instanceId: instanceId, engine: engine, broker: broker,
                                observer: Recorder(self, spec: StateStore.redacted(spec)),
-                               output: sink(appId: spec.sourceAppName, instanceId: spec.taskId), executorHost: hostname)
+                               output: sink(appId: spec.sourceAppName, kind: .task, instanceId: instanceId, taskId: spec.taskId),
+                               executorHost: hostname)
         tasks[instanceId] = t
         taskIDs[spec.taskId] = instanceId
         if let e = await t.provision() {
@@ -155,7 +178,7 @@ public actor Executor {
             taskIDs[spec.taskId] = nil
             throw ExecutorError(.doesNotFit, e.message, context: ["taskId": spec.taskId])
         }
-        Task { await t.run() }
+        workloads.submit { await t.run() }
         return await t.info
     }
 
@@ -175,7 +198,7 @@ public actor Executor {
 
     // MARK: Queries
 
-    public func list(kind: WorkloadKind? = nil, state: String? = nil) -> [InstanceInfo] {
+    public func list(kind: WorkloadKind? = nil, state: WorkloadState? = nil) -> [InstanceInfo] {
         known.values.filter { (kind == nil || $0.kind == kind) && (state == nil || $0.state == state) }
             .sorted { $0.created < $1.created }
     }
@@ -184,21 +207,18 @@ public actor Executor {
 
     /// The log directory of an instance (by instance id) or task (by taskId or instance id).
     public func logDirectory(_ id: String) -> String? {
-        if let i = known[id] {
-            return i.kind == .task ? "\(logRoot)/\(i.appId)/\(i.taskId ?? id)" : "\(logRoot)/\(i.appId)/\(id)"
-        }
-        if let t = task(id) { return "\(logRoot)/\(t.appId)/\(id)" }
-        return nil
+        guard let i = known[id] ?? task(id) else { return nil }
+        return logDirectory(appId: i.appId, kind: i.kind, instanceId: i.instanceId, taskId: i.taskId)
     }
 
     /// Whether the workload (instance id or taskId) has reached its end.
     public func isFinished(_ id: String) -> Bool {
         let info = known[id] ?? task(id)
-        return info.map { $0.state == "STOPPED" || $0.state == "LOST" } ?? true
+        return info?.state.isTerminal ?? true
     }
 
-    public struct Summary: Sendable, Encodable {
-        public struct Node: Sendable, Encodable {
+    public struct Summary: Sendable, Codable {
+        public struct Node: Sendable, Codable {
             public var id: Int
             public var cpus: String
             public var freeCpus: String
@@ -224,9 +244,9 @@ public actor Executor {
     public func summary() async -> Summary {
         let alloc = await broker.allocator
         var engineHealth: [String: Bool] = [:]
-        for (name, e) in engines { engineHealth[name] = await e.ping() }
+        for (kind, e) in engines { engineHealth[kind.rawValue] = await e.ping() }
         var counts: [String: Int] = [:]
-        for i in known.values { counts[i.state, default: 0] += 1 }
+        for i in known.values { counts[i.state.name, default: 0] += 1 }
         let nodes = resources.nodes.map { n in
             Summary.Node(id: n.id, cpus: n.cpus.listString, freeCpus: n.cpus.intersection(alloc.freeCPUs).listString,
                          usedCpus: n.cpus.subtracting(alloc.freeCPUs).count, memoryBytes: n.memoryBytes,
@@ -243,29 +263,26 @@ public actor Executor {
 
     public var storeWritable: Bool { store.isWritable() }
 
-    /// Gauges for /metrics: workloads by state, CPUs and memory per NUMA node.
-    public func gauges() async -> [(name: String, help: String, samples: [(labels: [String: String], value: Double)])] {
+    /// Sets the /metrics gauges from the books: workloads by kind and state
+    /// (every state, zero included), CPUs and memory per NUMA node.
+    public func recordGauges(into metrics: Metrics) async {
         let alloc = await broker.allocator
-        var byState: [String: Int] = [:]
-        for i in known.values { byState["\(i.kind.rawValue)/\(i.state)", default: 0] += 1 }
-        let states = byState.sorted { $0.key < $1.key }.map { k, v -> (labels: [String: String], value: Double) in
-            let parts = k.split(separator: "/")
-            return (["kind": String(parts[0]), "state": String(parts[1])], Double(v))
+        var byState: [WorkloadState: Int] = [:]
+        for i in known.values { byState[i.state, default: 0] += 1 }
+        let every = InstanceState.allCases.map(\.workloadState) + TaskState.allCases.map(\.workloadState)
+        for s in every {
+            metrics.set(.workloads, [("kind", s.kind.rawValue), ("state", s.name)], Double(byState[s] ?? 0))
         }
-        var cpus: [(labels: [String: String], value: Double)] = []
-        var memory: [(labels: [String: String], value: Double)] = []
         for n in resources.nodes {
             let free = n.cpus.intersection(alloc.freeCPUs).count
-            cpus.append((["node": String(n.id), "use": "free"], Double(free)))
-            cpus.append((["node": String(n.id), "use": "allocated"], Double(n.cpus.count - free)))
+            metrics.set(.cpus, [("node", String(n.id)), ("use", "free")], Double(free))
+            metrics.set(.cpus, [("node", String(n.id)), ("use", "allocated")], Double(n.cpus.count - free))
             let freeMem = alloc.freeMemory[n.id] ?? 0
-            memory.append((["node": String(n.id), "use": "free"], Double(freeMem)))
-            memory.append((["node": String(n.id), "use": "allocated"], Double(n.memoryBytes - freeMem)))
+            metrics.set(.memory, [("node", String(n.id)), ("use", "free")], Double(freeMem))
+            metrics.set(.memory, [("node", String(n.id)), ("use", "allocated")], Double(n.memoryBytes - freeMem))
         }
-        return [("corral_workloads", "Workloads by kind and state", states),
-                ("corral_cpus", "Offered CPUs per NUMA node, free and allocated", cpus),
-                ("corral_memory_bytes", "Offered memory per NUMA node, free and allocated", memory)]
     }
+
     public var brokerState: LocalResourceBroker { broker }
 
     // MARK: Recovery
@@ -284,21 +301,23 @@ public actor Executor {
         for r in rows { known[r.info.instanceId] = r.info }
         var running: [String: DiscoveredWorkload] = [:]
         for (_, e) in engines {
-            for d in (try? await e.discover()) ?? [] { running[d.handle.instanceID] = d }
+            do {
+                for d in try await e.discover() { running[d.handle.instanceID] = d }
+            } catch {
+                logger.warning("cannot ask the \(e.kind) engine what runs: its workloads are not adopted now",
+                               metadata: ["error": "\(error.message)"])
+            }
         }
         for row in rows where !row.terminal {
             let info = row.info
             guard let allocation = info.allocation, let handle = info.handle, let engine = engines[info.engine] else {
                 // It never got as far as the engine: nothing runs, nothing is held.
-                var lost = info
-                lost.state = "LOST"
-                lost.lastError = "the executor stopped before it started"
-                record(lost, spec: nil)
+                record(info.lostAfterRestart("the executor stopped before it started"), spec: nil)
                 report.lost.append(info.instanceId)
                 continue
             }
             let found = running.removeValue(forKey: info.instanceId)
-            let output = sink(appId: info.appId, instanceId: info.instanceId)
+            let output = sink(appId: info.appId, kind: info.kind, instanceId: info.instanceId, taskId: info.taskId)
             if info.kind == .application, let specData = row.spec,
                let spec = try? JSONDecoder().decode(InstanceSpec.self, from: specData) {
                 let s = InstanceSupervisor(adopting: spec, instanceId: info.instanceId, allocation: allocation, ports: info.ports,
@@ -307,7 +326,7 @@ public actor Executor {
                 if let found, found.running, (try? await broker.adopt(allocation, ports: Array(info.ports.values))) != nil {
                     instances[info.instanceId] = s
                     try? await engine.reattach(found.handle, output: output)
-                    Task { await s.resume() }
+                    workloads.submit { await s.resume() }
                     report.adopted.append(info.instanceId)
                 } else {
                     if let found { try? await engine.remove(found.handle) }
@@ -328,7 +347,7 @@ public actor Executor {
                     } else {
                         report.finished.append(info.instanceId)
                     }
-                    Task { await t.resume() }
+                    workloads.submit { await t.resume() }
                 } else {
                     await t.markLost("gone while the executor was down")
                     report.lost.append(info.instanceId)

@@ -61,7 +61,7 @@ public final class InstanceLog: LogSink, @unchecked Sendable {
             if rotation.immediateFlush || UInt64(buffer.count) >= rotation.bufferSize.bytes { flushLocked() }
         }
         lock.unlock()
-        metrics?.logBytes.add(bytes.count)
+        metrics?.logBytes.increment(by: Int64(bytes.count))
     }
 
     private let finished = Latch()
@@ -105,7 +105,7 @@ public final class InstanceLog: LogSink, @unchecked Sendable {
             if n <= 0 {
                 failures += 1
                 lastError = "cannot write \(path): \(String(cString: strerror(errno)))"
-                if let metrics { Task { await metrics.increment("corral_log_write_failures_total") } }
+                metrics?.increment(.logWriteFailures)
                 return
             }
             offset += n

@@ -18,7 +18,7 @@ enum MachineMapAPI {
     static func render(executor: Executor, stages: StageDispatcher?) async -> String {
         let r = executor.resources
         let instances = await executor.list().compactMap { i -> (id: String, cpus: CPUSet, gpus: [Int])? in
-            guard let a = i.allocation, !["STOPPED", "LOST", "PENDING"].contains(i.state) else { return nil }
+            guard let a = i.allocation, i.state.holdsResources else { return nil }
             return (i.instanceId, a.cpus, a.gpus)
         }
         // Pool CPUs are out of the offer; owners() draws them as their pools' anyway.

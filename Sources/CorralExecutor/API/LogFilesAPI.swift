@@ -8,13 +8,13 @@ import NIOCore
 /// (optionally following). File names must be one of the instance's own log
 /// files; anything else, path traversal included, is a 400.
 enum LogFilesAPI {
-    struct FileEntry: Encodable {
+    struct FileEntry: ResponseEncodable {
         var name: String
         var size: UInt64
         var modified: Double
     }
 
-    struct Chunk: Encodable {
+    struct Chunk: ResponseEncodable {
         var data: String
         var offset: UInt64
         var length: Int
@@ -36,63 +36,53 @@ enum LogFilesAPI {
         }
     }
 
-    /// The directory of a known instance, or the error response.
-    static func directory(_ executor: Executor, _ context: CorralRequestContext) async -> (String?, Response?) {
+    /// The directory of a known instance.
+    static func directory(_ executor: Executor, _ context: CorralRequestContext) async throws(APIError) -> String {
         let id = context.parameters.get("instanceId") ?? ""
         guard let dir = await executor.logDirectory(id) else {
-            return (nil, ExecutorAPI.error(.notFound, "not_found", "no instance or task \(id)"))
+            throw APIError(.notFound, "not_found", "no instance or task \(id)")
         }
-        return (dir, nil)
+        return dir
     }
 
-    static func file(_ context: CorralRequestContext, _ dir: String) -> (String?, Response?) {
+    static func file(_ context: CorralRequestContext, _ dir: String) throws(APIError) -> String {
         let name = context.parameters.get("file") ?? ""
         guard validName(name) else {
-            return (nil, ExecutorAPI.error(.badRequest, "invalid_file", "\"\(name)\" is not a log file name",
-                                           details: nil))
+            throw APIError(.badRequest, "invalid_file", "\"\(name)\" is not a log file name")
         }
         let path = "\(dir)/\(name)"
         guard FileManager.default.fileExists(atPath: path) else {
-            return (nil, ExecutorAPI.error(.notFound, "not_found", "no log file \(name)"))
+            throw APIError(.notFound, "not_found", "no log file \(name)")
         }
-        return (path, nil)
+        return path
     }
 
     static func add(to api: RouterGroup<CorralRequestContext>, executor: Executor) {
         api.get("logs/{instanceId}/files") { _, context in
-            let (dir, refusal) = await directory(executor, context)
-            guard let dir else { return refusal! }
-            return ExecutorAPI.json(files(dir))
+            files(try await directory(executor, context))
         }
 
         api.get("logs/{instanceId}/read/{file}") { request, context in
-            let (dir, refusal) = await directory(executor, context)
-            guard let dir else { return refusal! }
-            let (path, bad) = file(context, dir)
-            guard let path else { return bad! }
+            let path = try file(context, try await directory(executor, context))
             let q = request.uri.queryParameters
             guard let offset = UInt64(q.get("offset") ?? "0"), let length = Int(q.get("length") ?? "65536"),
                   (0...(4 << 20)).contains(length) else {
-                return ExecutorAPI.error(.badRequest, "invalid_range", "offset must be >= 0 and length 0 to 4194304")
+                throw APIError(.badRequest, "invalid_range", "offset must be >= 0 and length 0 to 4194304")
             }
             guard let fh = FileHandle(forReadingAtPath: path) else {
-                return ExecutorAPI.error(.notFound, "not_found", "cannot open the log file")
+                throw APIError(.notFound, "not_found", "cannot open the log file")
             }
             defer { try? fh.close() }
             let size = (try? fh.seekToEnd()) ?? 0
             try? fh.seek(toOffset: min(offset, size))
             let data = (try? fh.read(upToCount: length)) ?? Data()
-            return ExecutorAPI.json(Chunk(data: String(decoding: data, as: UTF8.self), offset: min(offset, size),
-                                          length: data.count, size: size))
+            return Chunk(data: String(decoding: data, as: UTF8.self), offset: min(offset, size), length: data.count, size: size)
         }
 
         api.get("logs/{instanceId}/download/{file}") { _, context in
-            let (dir, refusal) = await directory(executor, context)
-            guard let dir else { return refusal! }
-            let (path, bad) = file(context, dir)
-            guard let path else { return bad! }
+            let path = try file(context, try await directory(executor, context))
             guard let data = FileManager.default.contents(atPath: path) else {
-                return ExecutorAPI.error(.notFound, "not_found", "cannot read the log file")
+                throw APIError(.notFound, "not_found", "cannot read the log file")
             }
             let name = (path as NSString).lastPathComponent
             return Response(status: .ok, headers: [.contentType: "application/octet-stream",
@@ -101,8 +91,7 @@ enum LogFilesAPI {
         }
 
         api.get("logs/{instanceId}/tail") { request, context in
-            let (dir, refusal) = await directory(executor, context)
-            guard let dir else { return refusal! }
+            let dir = try await directory(executor, context)
             let id = context.parameters.get("instanceId") ?? ""
             let q = request.uri.queryParameters
             let lines = min(max(Int(q.get("lines") ?? "100") ?? 100, 0), 100_000)

@@ -1,6 +1,8 @@
 import CorralCore
 import CorralRuntime
 import Foundation
+import Logging
+import ServiceLifecycle
 
 /// Keeps standalone applications at their instance count: starts missing
 /// instances, stops extra ones (newest first), and replaces instances that
@@ -13,7 +15,7 @@ import Foundation
 /// kept in the state database with environment values removed (they may be
 /// secrets): after a restart, an app whose spec had environment values is
 /// paused until it is deployed again, instead of starting instances without them.
-public actor AppReconciler {
+public actor AppReconciler: Service {
     public struct App: Sendable, Codable {
         public var appId: String
         public var spec: InstanceSpec
@@ -23,7 +25,7 @@ public actor AppReconciler {
         public var paused: String? = nil
     }
 
-    public struct Status: Sendable, Encodable {
+    public struct Status: Sendable, Codable {
         public var appId: String
         public var desired: Int
         public var running: Int
@@ -37,19 +39,19 @@ public actor AppReconciler {
     let executor: Executor
     let store: StateStore?
     private var apps: [String: App] = [:]
-    private var loop: Task<Void, Never>?
     let baseDelay: Double
     let maxDelay: Double
 
-    public init(executor: Executor, store: StateStore?, baseDelay: Double = 1, maxDelay: Double = 60) {
+    let interval: Duration
+
+    /// Loads the apps saved in `store`; ``run()`` keeps them.
+    public init(executor: Executor, store: StateStore?, baseDelay: Double = 1, maxDelay: Double = 60,
+                interval: Duration = .seconds(1)) {
         self.executor = executor
         self.store = store
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
-    }
-
-    /// Loads saved apps and reconciles every `interval` until cancelled.
-    public func start(interval: Duration = .seconds(1)) {
+        self.interval = interval
         if let saved = store?.meta("apps").flatMap({ try? JSONDecoder().decode([String: App].self, from: Data($0.utf8)) }) {
             for (id, var app) in saved {
                 if app.spec.env.values.contains(where: { $0.isEmpty }) && !app.spec.env.isEmpty {
@@ -58,16 +60,17 @@ public actor AppReconciler {
                 apps[id] = app
             }
         }
-        loop?.cancel()
-        loop = Task { [weak self] in
+    }
+
+    /// Reconciles every `interval` until graceful shutdown or cancellation.
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown { [self] in
             while !Task.isCancelled {
-                await self?.reconcile()
-                try? await Task.sleep(for: interval)
+                await reconcile()
+                try await Task.sleep(for: interval)
             }
         }
     }
-
-    public func stop() { loop?.cancel() }
 
     func save() {
         var redacted = apps
@@ -113,7 +116,7 @@ public actor AppReconciler {
     public func destroy(_ appId: String) async throws(ExecutorError) {
         guard apps.removeValue(forKey: appId) != nil else { throw ExecutorError(.notFound, "no app \(appId)") }
         save()
-        for i in await executor.list(kind: .application) where i.appId == appId && !Self.ended(i.state) {
+        for i in await executor.list(kind: .application) where i.appId == appId && !i.state.isTerminal {
             _ = try? await executor.stopInstance(i.instanceId)
         }
     }
@@ -130,15 +133,14 @@ public actor AppReconciler {
 
     // MARK: Reconciling
 
-    static func ended(_ state: String) -> Bool { state == "STOPPED" || state == "LOST" }
-    static let stopping: Set<String> = ["STOPPING", "DEPROVISIONING"]
-    static let failed: Set<String> = ["PROVISIONING_FAILED", "START_FAILED", "READINESS_CHECK_FAILED", "UNHEALTHY", "LOST"]
+    /// Counted in an app's instances: neither ended nor on the way out.
+    static func live(_ i: InstanceInfo) -> Bool { !i.state.isTerminal && !i.state.isStopping }
 
     func status(_ app: App, _ all: [InstanceInfo]) -> Status {
-        let mine = all.filter { $0.appId == app.appId && !Self.ended($0.state) && !Self.stopping.contains($0.state) }
+        let mine = all.filter { $0.appId == app.appId && Self.live($0) }
         let wait = app.nextStart - Date().timeIntervalSince1970
         return Status(appId: app.appId, desired: app.instances, running: mine.count,
-                      healthy: mine.filter { $0.state == "HEALTHY" }.count, instances: mine.map(\.instanceId).sorted(),
+                      healthy: mine.filter { $0.state == .instance(.HEALTHY) }.count, instances: mine.map(\.instanceId).sorted(),
                       failures: app.failures, nextStartInSeconds: wait > 0 ? wait : nil, paused: app.paused)
     }
 
@@ -150,7 +152,7 @@ public actor AppReconciler {
             guard var app = apps[id] else { continue }
             let mine = all.filter { $0.appId == id }
             // Count failures seen since the last pass.
-            for i in mine where i.history.contains(where: Self.failed.contains) && Self.ended(i.state) {
+            for i in mine where i.state.isTerminal && i.history.contains(where: { $0.state.isFailure }) {
                 if !seenFailures.contains(i.instanceId) {
                     seenFailures.insert(i.instanceId)
                     app.failures += 1
@@ -159,10 +161,10 @@ public actor AppReconciler {
                 }
             }
             // Healthy for a minute: the app is stable again.
-            if app.failures > 0, mine.contains(where: { $0.state == "HEALTHY" && now - $0.updated > 60 }) {
+            if app.failures > 0, mine.contains(where: { $0.state == .instance(.HEALTHY) && now - $0.updated > 60 }) {
                 app.failures = 0
             }
-            let live = mine.filter { !Self.ended($0.state) && !Self.stopping.contains($0.state) }
+            let live = mine.filter(Self.live)
             if live.count > app.instances {
                 for extra in live.sorted(by: { $0.created > $1.created }).prefix(live.count - app.instances) {
                     _ = try? await executor.stopInstance(extra.instanceId)

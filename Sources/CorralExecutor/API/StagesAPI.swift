@@ -3,16 +3,35 @@ import CorralRuntime
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 
-/// The executor's SQLite store keeps stage jobs across restarts.
+/// The executor's SQLite store keeps stage jobs across restarts. A failed
+/// write is logged and counted (`corral_state_write_failures_total`).
 struct StoredJobs: StageJobStore {
     let store: StateStore
-    func save(_ job: StageJob) async { try? store.saveJob(job) }
+    let metrics: Metrics
+    let logger: Logger
+
+    func save(_ job: StageJob) async {
+        do {
+            try store.saveJob(job)
+        } catch {
+            metrics.increment(.stateWriteFailures)
+            logger.error("state write failed: the database does not have this job change",
+                         metadata: ["job": "\(job.id)", "state": "\(job.state.rawValue)", "error": "\(error.message)"])
+        }
+    }
 }
 
 /// A stage job as the API shows it: the task and output as JSON, not bytes.
-struct JobView: Encodable {
+public struct JobView: ResponseEncodable {
+    /// What clients read back of a job without its task and output.
+    public struct Head: Decodable, Sendable {
+        public var id: String
+        public var state: StageJob.State
+    }
+
     var id: String
     var stage: String
     var state: String
@@ -68,8 +87,8 @@ enum StagesAPI {
     static func add(to api: RouterGroup<CorralRequestContext>, stages: StageDispatcher?) {
         guard let stages else {
             // Served anyway, so that clients learn why rather than get a bare 404.
-            let none = { @Sendable (_: Request, _: CorralRequestContext) async -> Response in
-                ExecutorAPI.error(.notFound, "no_processors", "this executor has no stage processors (set processors.config in its YAML)")
+            let none = { @Sendable (_: Request, _: CorralRequestContext) async throws -> Response in
+                throw APIError(.notFound, "no_processors", "this executor has no stage processors (set processors.config in its YAML)")
             }
             api.get("stages", use: none)
             api.post("stages/{stage}/jobs", use: none)
@@ -77,46 +96,47 @@ enum StagesAPI {
             api.delete("jobs/{id}", use: none)
             return
         }
-        api.get("stages") { _, _ in ExecutorAPI.json(await stages.snapshot()) }
+        api.get("stages") { _, _ in await stages.snapshot() }
 
         api.post("stages/{stage}/jobs") { request, context in
             let stage = context.parameters.get("stage") ?? ""
-            let (read, refusal) = await ExecutorAPI.body(request)
-            guard let data = read else { return refusal! }
+            let data = try await ExecutorAPI.body(request)
             guard let obj = try? JSONSerialization.jsonObject(with: data), obj is [String: Any] else {
-                return ExecutorAPI.error(.badRequest, "invalid_task", "the body must be the task: a JSON object")
+                throw APIError(.badRequest, "invalid_task", "the body must be the task: a JSON object")
             }
             var deadline: Double?
             if let d = request.uri.queryParameters.get("deadline") {
                 guard let v = ConfigDuration(parsing: d), v.nanoseconds > 0 else {
-                    return ExecutorAPI.error(.badRequest, "invalid_deadline", "deadline \"\(d)\" is not a positive duration (e.g. 90s, 20m)")
+                    throw APIError(.badRequest, "invalid_deadline", "deadline \"\(d)\" is not a positive duration (e.g. 90s, 20m)")
                 }
                 deadline = v.seconds
             }
             let wait = request.uri.queryParameters.get("wait") == "true"
             do throws(StageError) {
                 let job = try await stages.submit(stage: stage, task: data, deadline: deadline)
-                if wait, let done = await stages.wait(job.id) { return ExecutorAPI.json(JobView(done)) }
-                return ExecutorAPI.json(JobView(job), status: .accepted)
+                if wait, let done = await stages.wait(job.id) { return EditedResponse(status: .ok, response: JobView(done)) }
+                return EditedResponse(status: .accepted, response: JobView(job))
             } catch {
-                return ExecutorAPI.error(.notFound, error.code.rawValue, error.message)
+                throw APIError(error)
             }
         }
 
         api.get("jobs/{id}") { request, context in
             let id = context.parameters.get("id") ?? ""
             let job = request.uri.queryParameters.get("wait") == "true" ? await stages.wait(id) : await stages.job(id)
-            guard let job else { return ExecutorAPI.error(.notFound, "not_found", "no job \(id)") }
-            return ExecutorAPI.json(JobView(job))
+            guard let job else { throw APIError(.notFound, "not_found", "no job \(id)") }
+            return JobView(job)
         }
 
         api.delete("jobs/{id}") { _, context in
             let id = context.parameters.get("id") ?? ""
             do throws(StageError) {
-                return ExecutorAPI.json(JobView(try await stages.cancel(id)))
+                return JobView(try await stages.cancel(id))
             } catch {
-                return ExecutorAPI.error(error.code == .notFound ? .notFound : .conflict, error.code.rawValue, error.message)
+                throw APIError(error)
             }
         }
     }
 }
+
+extension StagesSnapshot: ResponseEncodable {}

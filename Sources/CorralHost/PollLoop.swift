@@ -1,0 +1,120 @@
+import Foundation
+
+/// One thread that waits on many descriptors with poll(2) and calls each
+/// one's handler when it is readable (or hung up). Shared by the exit watcher
+/// (pidfds) and the output reader (workload pipes): no thread per workload,
+/// no dispatch sources.
+///
+/// Invariant: only the loop's own thread closes a registered descriptor, and
+/// only between two polls, so a descriptor number can never be reused while
+/// a poll still watches it. ``remove(_:)`` therefore hands the descriptor to
+/// the loop instead of closing it; ``closeOnLoop(_:)`` checks it runs there.
+public final class PollLoop: @unchecked Sendable {
+    // @unchecked: `handlers`, `retired` and `thread` are guarded by `lock`;
+    // `loopThread` is written once per thread start under `lock`.
+    public enum Disposition: Sendable {
+        /// Keep watching the descriptor.
+        case keep
+        /// Stop watching it; the loop closes it.
+        case close
+    }
+    /// Runs on the loop thread when `fd` is ready.
+    public typealias Handler = (_ fd: Int32) -> Disposition
+
+    private let name: String
+    private let endsWhenIdle: Bool
+    private let lock = NSLock()
+    private var handlers: [Int32: Handler] = [:]
+    private var retired: [Int32] = []
+    private var thread: Thread?
+    private var loopThread: Thread?
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+
+    /// `endsWhenIdle`: the thread ends when nothing is registered (the next
+    /// registration starts another) instead of waiting for good.
+    public init(name: String, endsWhenIdle: Bool) {
+        self.name = name
+        self.endsWhenIdle = endsWhenIdle
+        let p = (try? NativeSpawn.pipe(flags: O_NONBLOCK)) ?? (read: -1, write: -1)
+        (wakeRead, wakeWrite) = (p.read, p.write)
+    }
+
+    deinit {
+        close(wakeRead)
+        close(wakeWrite)
+    }
+
+    /// Watches `fd` (the loop owns it from now on and closes it when done).
+    public func add(_ fd: Int32, _ handler: @escaping Handler) {
+        lock.withLock {
+            handlers[fd] = handler
+            if thread == nil {
+                let t = Thread { [self] in run() }
+                t.name = name
+                thread = t
+                loopThread = t
+                t.start()
+            }
+        }
+        wake()
+    }
+
+    /// Stops watching `fd`; the loop closes it before its next poll. False if
+    /// it was not registered (already done or removed).
+    @discardableResult
+    public func remove(_ fd: Int32) -> Bool {
+        let removed = lock.withLock { () -> Bool in
+            guard handlers.removeValue(forKey: fd) != nil else { return false }
+            retired.append(fd)
+            return true
+        }
+        if removed { wake() }
+        return removed
+    }
+
+    public var isLoopThread: Bool { lock.withLock { loopThread } === Thread.current }
+
+    private func wake() {
+        var one: UInt8 = 1
+        _ = write(wakeWrite, &one, 1)
+    }
+
+    /// Closes a descriptor the loop owned: only ever here, on the loop thread.
+    private func closeOnLoop(_ fd: Int32) {
+        assert(isLoopThread, "\(name): a registered descriptor closed off the loop thread")
+        close(fd)
+    }
+
+    private func run() {
+        var fds: [pollfd] = []
+        while true {
+            lock.lock()
+            let closing = retired
+            retired = []
+            if endsWhenIdle && handlers.isEmpty {
+                thread = nil
+                lock.unlock()
+                for fd in closing { closeOnLoop(fd) }
+                return
+            }
+            fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            fds += handlers.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            lock.unlock()
+            for fd in closing { closeOnLoop(fd) }
+            let n = poll(&fds, nfds_t(fds.count), -1)
+            if n < 0 { continue }
+            if fds[0].revents != 0 {
+                var drain = [UInt8](repeating: 0, count: 256)
+                while read(wakeRead, &drain, drain.count) > 0 {}
+            }
+            for p in fds.dropFirst() where p.revents != 0 {
+                guard let handler = lock.withLock({ handlers[p.fd] }) else { continue }  // removed meanwhile
+                if handler(p.fd) == .close {
+                    let mine = lock.withLock { handlers.removeValue(forKey: p.fd) != nil }
+                    if mine { closeOnLoop(p.fd) }
+                }
+            }
+        }
+    }
+}
