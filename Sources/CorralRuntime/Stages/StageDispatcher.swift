@@ -23,6 +23,23 @@ public struct StageJob: Sendable, Codable, Hashable {
     public var submitted: Date
     public var started: Date?
     public var finished: Date?
+
+    public init(id: String, stage: String, sequence: UInt64, state: State, task: Data, output: Data? = nil,
+                error: String? = nil, processor: String? = nil, deadlineSeconds: Double? = nil, submitted: Date,
+                started: Date? = nil, finished: Date? = nil) {
+        self.id = id
+        self.stage = stage
+        self.sequence = sequence
+        self.state = state
+        self.task = task
+        self.output = output
+        self.error = error
+        self.processor = processor
+        self.deadlineSeconds = deadlineSeconds
+        self.submitted = submitted
+        self.started = started
+        self.finished = finished
+    }
 }
 
 /// Where jobs are kept across restarts (the executor's SQLite store).
@@ -188,6 +205,7 @@ public actor StageDispatcher {
     var warnings: [String] = []
     let keepFinished = 10_000
     let inbox = AnswerInbox()
+    let scheduler: StageScheduler
     /// Job records to save, in the order they changed: one writer (the
     /// executor's stage service) takes them from ``records``, so a job's rows
     /// never land out of order.
@@ -202,6 +220,8 @@ public actor StageDispatcher {
         self.cgroups = cgroups
         self.environment = environment
         self.store = store
+        scheduler = StageScheduler(rules: .init(concurrent: config.concurrent, staggered: config.staggered.mapValues(\.duration),
+                                                lockCapacity: config.locks))
         if store != nil {
             let (stream, continuation) = AsyncStream<StageJob>.makeStream()
             saves = continuation
@@ -395,54 +415,28 @@ public actor StageDispatcher {
         while pumpOnce() {}
     }
 
-    /// One pass over the queue; true when it should be run again.
+    /// One pass over the queue (the decisions are ``StageScheduler``'s); true
+    /// when it should be run again because a chosen processor turned out gone.
     private func pumpOnce() -> Bool {
         guard !stopped else { return false }
-        var reserved: [String: Int] = [:]
-        var blockedStages: Set<String> = []
-        var nextStagger: ContinuousClock.Instant?
-        var dispatched: [String] = []
         let now = ContinuousClock.now
-        for job in queue {
-            if blockedStages.contains(job.stage) { continue }
-            if let limit = config.concurrent[job.stage], tokens[job.stage, default: 0] >= limit {
-                blockedStages.insert(job.stage)
-                continue
+        let books = StageScheduler.Books(tokens: tokens, held: locksHeld.mapValues(\.count), lastStart: lastStart)
+        let views = slots.map { StageScheduler.Processor(stage: $0.entry.stage, locks: $0.entry.locks, ready: $0.ready,
+                                                        busy: $0.busy, concurrent: $0.entry.concurrent) }
+        let decision = scheduler.decide(queue: queue.map(\.stage), processors: views, books: books, now: now)
+        var dispatched: Set<String> = []
+        var again = false
+        for start in decision.starts {
+            let job = queue[start.job]
+            guard dispatch(job, on: start.processor, now: now) else {
+                again = true
+                break
             }
-            if let gap = config.staggered[job.stage], let last = lastStart[job.stage], now < last + gap.duration,
-               tokens[job.stage, default: 0] > 0 {
-                blockedStages.insert(job.stage)
-                let at = last + gap.duration
-                nextStagger = min(nextStagger ?? at, at)
-                continue
-            }
-            let candidates = slots.indices.filter { slots[$0].entry.stage == job.stage && slots[$0].ready && slots[$0].hasRoom }
-            guard !candidates.isEmpty else {
-                blockedStages.insert(job.stage)
-                continue
-            }
-            func held(_ l: String) -> Int { locksHeld[l, default: []].count }
-            func capacity(_ l: String) -> Int { config.locks[l] ?? Int.max }
-            // Free for this job: not held, and not reserved by an older waiting job.
-            let free = candidates.filter { i in slots[i].entry.locks.allSatisfy { held($0) + reserved[$0, default: 0] < capacity($0) } }
-                .sorted { slots[$0].busy < slots[$1].busy }
-            if let i = free.first {
-                guard dispatch(job, on: i, now: now) else {
-                    if !dispatched.isEmpty { queue.removeAll { dispatched.contains($0.id) } }
-                    return true
-                }
-                dispatched.append(job.id)
-            } else {
-                // Waiting for locks only: reserve the locks of the processor that
-                // needs the fewest held ones, so younger jobs cannot overtake.
-                func blocking(_ i: Int) -> Int { slots[i].entry.locks.filter { held($0) >= capacity($0) }.count }
-                let best = candidates.min { blocking($0) < blocking($1) }!
-                for l in slots[best].entry.locks { reserved[l, default: 0] += 1 }
-                blockedStages.insert(job.stage)
-            }
+            dispatched.insert(job.id)
         }
         if !dispatched.isEmpty { queue.removeAll { dispatched.contains($0.id) } }
-        if let at = nextStagger, !staggerTimer {
+        if again { return true }
+        if let at = decision.lookAgainAt, !staggerTimer {
             staggerTimer = true
             Task {
                 try? await Task.sleep(until: at, clock: .continuous)
