@@ -78,20 +78,24 @@ public struct Cgroups: Sendable {
     }
 
     func write(_ value: String, to path: String) throws(HostError) {
-        guard let fh = FileHandle(forWritingAtPath: path) else {
-            throw HostError(.cgroupFailed, "cannot open \(path) for writing", context: ["path": path])
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw HostError(.cgroupFailed, "cannot open \(path) for writing: \(String(cString: strerror(errno)))",
+                            context: ["path": path])
         }
-        defer { try? fh.close() }
-        do {
-            try fh.write(contentsOf: Data(value.utf8))
-        } catch {
-            throw HostError(.cgroupFailed, "cannot write \"\(value)\" to \(path): \(error.localizedDescription)",
+        defer { close(fd) }
+        let n = value.withCString { Foundation.write(fd, $0, strlen($0)) }
+        guard n == value.utf8.count else {
+            throw HostError(.cgroupFailed, "cannot write \"\(value)\" to \(path): \(String(cString: strerror(errno)))",
                             context: ["path": path])
         }
     }
 
+    /// Parent groups already made ready by this process.
+    private static let preparedParents = PreparedSet()
+    static var prepared: PreparedSet { preparedParents }
+
     func makeDirectory(_ path: String) throws(HostError) {
-        if FileManager.default.fileExists(atPath: path) { return }
         if mkdir(path, 0o755) != 0 && errno != EEXIST {
             throw HostError(.cgroupFailed, "cannot create \(path): \(String(cString: strerror(errno)))", context: ["path": path])
         }
@@ -109,21 +113,26 @@ public struct Cgroups: Sendable {
         case .v1(let cpusetMount, let memoryMount):
             // The parent needs CPUs and memory nodes before children can have any.
             let parent = "\(cpusetMount)/\(parentName)"
-            try makeDirectory(parent)
-            if read("\(parent)/cpuset.cpus")?.isEmpty ?? true {
-                try write(read("\(cpusetMount)/cpuset.effective_cpus") ?? read("\(cpusetMount)/cpuset.cpus") ?? "",
-                          to: "\(parent)/cpuset.cpus")
-            }
-            if read("\(parent)/cpuset.mems")?.isEmpty ?? true {
-                try write(read("\(cpusetMount)/cpuset.effective_mems") ?? read("\(cpusetMount)/cpuset.mems") ?? "",
-                          to: "\(parent)/cpuset.mems")
+            // Checked once per process: the parent keeps its CPUs and nodes.
+            if !Self.prepared.contains(parent) {
+                try makeDirectory(parent)
+                if read("\(parent)/cpuset.cpus")?.isEmpty ?? true {
+                    try write(read("\(cpusetMount)/cpuset.effective_cpus") ?? read("\(cpusetMount)/cpuset.cpus") ?? "",
+                              to: "\(parent)/cpuset.cpus")
+                }
+                if read("\(parent)/cpuset.mems")?.isEmpty ?? true {
+                    try write(read("\(cpusetMount)/cpuset.effective_mems") ?? read("\(cpusetMount)/cpuset.mems") ?? "",
+                              to: "\(parent)/cpuset.mems")
+                }
+                Self.prepared.insert(parent)
             }
             let dir = "\(parent)/\(name)"
             try makeDirectory(dir)
-            let allCPUs = read("\(parent)/cpuset.cpus") ?? ""
-            let allMems = read("\(parent)/cpuset.mems") ?? ""
-            try write((cpus?.listString).flatMap { $0.isEmpty ? nil : $0 } ?? allCPUs, to: "\(dir)/cpuset.cpus")
-            try write((mems?.listString).flatMap { $0.isEmpty ? nil : $0 } ?? allMems, to: "\(dir)/cpuset.mems")
+            // A workload without a cpuset (unpinned) gets the parent's.
+            let cpuList = (cpus?.listString).flatMap { $0.isEmpty ? nil : $0 } ?? read("\(parent)/cpuset.cpus") ?? ""
+            let memList = (mems?.listString).flatMap { $0.isEmpty ? nil : $0 } ?? read("\(parent)/cpuset.mems") ?? ""
+            try write(cpuList, to: "\(dir)/cpuset.cpus")
+            try write(memList, to: "\(dir)/cpuset.mems")
             var group = Group(name: name, directories: [dir], memoryLimitFile: nil,
                               cpusFile: "\(dir)/cpuset.cpus", memsFile: "\(dir)/cpuset.mems")
             if let memoryMount {
@@ -206,4 +215,13 @@ public struct Cgroups: Sendable {
         guard let first = group.directories.first, let text = read("\(first)/cgroup.procs") else { return [] }
         return text.split(separator: "\n").compactMap { Int32($0) }
     }
+}
+
+/// A set of paths shared by every `Cgroups` value of the process.
+final class PreparedSet: @unchecked Sendable {
+    // @unchecked: `paths` is guarded by `lock`.
+    private let lock = NSLock()
+    private var paths: Set<String> = []
+    func contains(_ p: String) -> Bool { lock.withLock { paths.contains(p) } }
+    func insert(_ p: String) { _ = lock.withLock { paths.insert(p) } }
 }

@@ -144,9 +144,8 @@ public enum NativeSpawn {
     /// searched in PATH), checked to be an executable file.
     public static func resolve(_ command: String, path: String?) throws(HostError) -> String {
         func executable(_ p: String) -> Bool {
-            var isDir: ObjCBool = false
-            return FileManager.default.fileExists(atPath: p, isDirectory: &isDir) && !isDir.boolValue
-                && access(p, X_OK) == 0
+            var st = stat()
+            return stat(p, &st) == 0 && (st.st_mode & S_IFMT) != S_IFDIR && access(p, X_OK) == 0
         }
         if command.contains("/") {
             guard executable(command) else {
