@@ -4,6 +4,10 @@ import CorralCore
 /// (never re-logged through a logger).
 public protocol LogSink: Sendable {
     func write(_ bytes: [UInt8])
+    /// The same, from a buffer the caller owns (valid only during the call):
+    /// the engines' readers pass their read buffer, so a sink that writes to a
+    /// file needs no copy. By default the bytes are copied into an array.
+    func write(borrowing bytes: UnsafeRawBufferPointer)
     /// The stream ended (the workload closed its output).
     func finish()
     /// Returns once `finish()` has been called, or after `timeout`.
@@ -12,6 +16,7 @@ public protocol LogSink: Sendable {
 
 extension LogSink {
     public func waitUntilFinished(timeout: Duration) async {}
+    public func write(borrowing bytes: UnsafeRawBufferPointer) { write(Array(bytes)) }
 }
 
 /// Names one running workload for its engine; persisted so that a restarted

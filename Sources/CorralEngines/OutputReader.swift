@@ -2,8 +2,8 @@ import CorralHost
 import Foundation
 
 /// Reads workload output pipes on one ``PollLoop`` thread (no thread per
-/// workload) and hands each chunk to its sink; every pipe shares one read
-/// buffer, a whole pipe's worth (1 MiB) per read.
+/// workload) and hands each chunk to its sink straight from one shared read
+/// buffer (no copy), 32 KiB per read.
 ///
 /// Not dispatch read sources: on Linux, libdispatch's epoll bookkeeping can
 /// use a freed note when read sources are torn down while others are set up
@@ -16,7 +16,12 @@ final class OutputReader: @unchecked Sendable {
     private let lock = NSLock()
     /// instance id -> its registered pipe.
     private var pipes: [String: Int32] = [:]
-    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+    /// Read in pieces of this size: a read holds the pipe's lock while it
+    /// copies, and the workload's writes wait for it meanwhile. Measured into
+    /// files (BENCHMARKS.md): 32 KiB pieces kept up with `cat > file`, 1 MiB
+    /// pieces (the whole pipe) reached 0.85 of it.
+    static let readSize = 32 << 10
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: OutputReader.readSize, alignment: 16)
 
     deinit { buffer.deallocate() }
 
@@ -31,7 +36,11 @@ final class OutputReader: @unchecked Sendable {
         }
         if let previous { loop.remove(previous) }
         loop.add(fd) { [self] fd in
-            guard drain(fd, into: sink) else { return .keep }
+            switch drain(fd, into: sink) {
+            case .quiet: return .keep
+            case .flowing: return .keepFlowing
+            case .ended: break
+            }
             // Every writer closed: the workload and its runner are gone.
             let mine = lock.withLock { () -> Bool in
                 guard pipes[instanceID] == fd else { return false }
@@ -48,20 +57,28 @@ final class OutputReader: @unchecked Sendable {
         if let fd = lock.withLock({ pipes.removeValue(forKey: instanceID) }) { loop.remove(fd) }
     }
 
+    enum Drained { case quiet, flowing, ended }
+
     /// Reads what is there (at most 8 MiB, so that one chatty workload cannot
-    /// starve the others); true at end of file.
-    private func drain(_ fd: Int32, into sink: any LogSink) -> Bool {
-        for _ in 0..<8 {
+    /// starve the others). `flowing` when a read brought a good deal but not a
+    /// nearly full pipe: the writer streams, and waiting a moment before the
+    /// next poll makes the next read bigger (with a nearly full pipe the writer
+    /// may be blocked, so no wait then).
+    private func drain(_ fd: Int32, into sink: any LogSink) -> Drained {
+        for _ in 0..<((8 << 20) / buffer.count) {
             let n = read(fd, buffer.baseAddress, buffer.count)
             if n > 0 {
-                sink.write(Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
+                sink.write(borrowing: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                // Less than a whole buffer: the pipe is empty now (a second read
+                // would only say EAGAIN); the next poll says when more comes.
+                if n < buffer.count { return n >= 16 << 10 && n < buffer.count / 2 ? .flowing : .quiet }
                 continue
             }
-            if n == 0 { return true }
+            if n == 0 { return .ended }
             if errno == EINTR { continue }
             // EAGAIN: all read for now. Anything else: the pipe is unusable, as good as closed.
-            return errno != EAGAIN && errno != EWOULDBLOCK
+            return errno != EAGAIN && errno != EWOULDBLOCK ? .ended : .quiet
         }
-        return false
+        return .quiet
     }
 }

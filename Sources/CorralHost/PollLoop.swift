@@ -15,6 +15,10 @@ public final class PollLoop: @unchecked Sendable {
     public enum Disposition: Sendable {
         /// Keep watching the descriptor.
         case keep
+        /// Keep watching it; a stream is flowing fast and more will come at
+        /// once: the loop waits a moment before its next poll, so the next
+        /// read finds more than one small write (fewer wake-ups per byte).
+        case keepFlowing
         /// Stop watching it; the loop closes it.
         case close
     }
@@ -33,9 +37,13 @@ public final class PollLoop: @unchecked Sendable {
 
     /// `endsWhenIdle`: the thread ends when nothing is registered (the next
     /// registration starts another) instead of waiting for good.
-    public init(name: String, endsWhenIdle: Bool) {
+    /// How long the loop waits after a round in which a stream was flowing.
+    private let coalesce: Duration
+
+    public init(name: String, endsWhenIdle: Bool, coalesce: Duration = .zero) {
         self.name = name
         self.endsWhenIdle = endsWhenIdle
+        self.coalesce = coalesce
         let p = (try? NativeSpawn.pipe(flags: O_NONBLOCK)) ?? (read: -1, write: -1)
         (wakeRead, wakeWrite) = (p.read, p.write)
     }
@@ -49,6 +57,7 @@ public final class PollLoop: @unchecked Sendable {
     public func add(_ fd: Int32, _ handler: @escaping Handler) {
         lock.withLock {
             handlers[fd] = handler
+            generation += 1
             if thread == nil {
                 let t = Thread { [self] in run() }
                 t.name = name
@@ -67,6 +76,7 @@ public final class PollLoop: @unchecked Sendable {
         let removed = lock.withLock { () -> Bool in
             guard handlers.removeValue(forKey: fd) != nil else { return false }
             retired.append(fd)
+            generation += 1
             return true
         }
         if removed { wake() }
@@ -74,6 +84,11 @@ public final class PollLoop: @unchecked Sendable {
     }
 
     public var isLoopThread: Bool { lock.withLock { loopThread } === Thread.current }
+
+    private func nanosleep(_ d: Duration) {
+        var ts = timespec(tv_sec: Int(d.components.seconds), tv_nsec: Int(d.components.attoseconds / 1_000_000_000))
+        _ = Glibc.nanosleep(&ts, nil)
+    }
 
     private func wake() {
         var one: UInt8 = 1
@@ -86,8 +101,14 @@ public final class PollLoop: @unchecked Sendable {
         close(fd)
     }
 
+    /// Bumped on every registration change; the loop rebuilds its poll set
+    /// only then (not once per wake-up: a chatty pipe wakes it per write).
+    private var generation = 0
+
     private func run() {
         var fds: [pollfd] = []
+        var watched: [Handler?] = []
+        var seen = -1
         while true {
             lock.lock()
             let closing = retired
@@ -98,8 +119,17 @@ public final class PollLoop: @unchecked Sendable {
                 for fd in closing { closeOnLoop(fd) }
                 return
             }
-            fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
-            fds += handlers.keys.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            if generation != seen {
+                seen = generation
+                fds.removeAll(keepingCapacity: true)
+                watched.removeAll(keepingCapacity: true)
+                fds.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
+                watched.append(nil)
+                for (fd, h) in handlers {
+                    fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+                    watched.append(h)
+                }
+            }
             lock.unlock()
             for fd in closing { closeOnLoop(fd) }
             let n = poll(&fds, nfds_t(fds.count), -1)
@@ -108,13 +138,24 @@ public final class PollLoop: @unchecked Sendable {
                 var drain = [UInt8](repeating: 0, count: 256)
                 while read(wakeRead, &drain, drain.count) > 0 {}
             }
-            for p in fds.dropFirst() where p.revents != 0 {
-                guard let handler = lock.withLock({ handlers[p.fd] }) else { continue }  // removed meanwhile
-                if handler(p.fd) == .close {
-                    let mine = lock.withLock { handlers.removeValue(forKey: p.fd) != nil }
-                    if mine { closeOnLoop(p.fd) }
+            var flowing = false
+            for i in 1..<fds.count where fds[i].revents != 0 {
+                let fd = fds[i].fd
+                fds[i].revents = 0
+                guard let handler = watched[i], lock.withLock({ handlers[fd] != nil }) else { continue }  // removed meanwhile
+                switch handler(fd) {
+                case .keep: break
+                case .keepFlowing: flowing = true
+                case .close:
+                    let mine = lock.withLock { () -> Bool in
+                        guard handlers.removeValue(forKey: fd) != nil else { return false }
+                        generation += 1
+                        return true
+                    }
+                    if mine { closeOnLoop(fd) }
                 }
             }
+            if flowing, coalesce > .zero { nanosleep(coalesce) }
         }
     }
 }

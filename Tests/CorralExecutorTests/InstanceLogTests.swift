@@ -20,6 +20,29 @@ import Testing
         return r
     }
 
+    /// An archive larger than one compression chunk (1 MiB) comes back byte for
+    /// byte: archives are compressed as a stream, not read whole.
+    @Test func largeArchivesAreStreamedIntoGzipIntact() throws {
+        let d = dir()
+        let log = InstanceLog(directory: d, rotation: rotation(max: 3 << 20, count: 2), suffix: "%i")
+        var expected: [UInt8] = []
+        var rng = SystemRandomNumberGenerator()
+        while expected.count < (3 << 20) + 1000 {
+            let line = Array("line \(expected.count) \(rng.next() as UInt64)\n".utf8)
+            expected += line
+            log.write(line)
+        }
+        log.finish()
+        log.waitForArchives()
+        let archive = try #require(log.archives().first)
+        #expect(archive.name == "output.log.0.gz")
+        var buf = ByteBuffer(bytes: try #require(FileManager.default.contents(atPath: "\(d)/\(archive.name)")))
+        let plain = try buf.decompress(with: .gzip(), maxSize: 16 << 20)
+        #expect(plain.readableBytes == 3 << 20)
+        #expect(Array(plain.readableBytesView) == Array(expected.prefix(3 << 20)))
+        #expect(!FileManager.default.fileExists(atPath: "\(d)/output.log.0"), "the plain archive is gone once compressed")
+    }
+
     @Test func rotatesAtMaxSizeAndGzipsArchives() throws {
         let d = dir()
         let log = InstanceLog(directory: d, rotation: rotation(max: 1000, count: 10), suffix: "%d-%i")

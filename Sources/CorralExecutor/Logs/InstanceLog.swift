@@ -52,12 +52,16 @@ public final class InstanceLog: LogSink, @unchecked Sendable {
     }
 
     public func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { write(borrowing: $0) }
+    }
+
+    public func write(borrowing bytes: UnsafeRawBufferPointer) {
         lock.lock()
         if buffer.isEmpty && (rotation.immediateFlush || UInt64(bytes.count) >= rotation.bufferSize.bytes) {
             // Nothing held back: write the chunk as it came, without a copy.
-            bytes.withUnsafeBytes { writeLocked($0) }
+            writeLocked(bytes)
         } else {
-            buffer += bytes
+            buffer.append(contentsOf: bytes)
             if rotation.immediateFlush || UInt64(buffer.count) >= rotation.bufferSize.bytes { flushLocked() }
         }
         lock.unlock()
