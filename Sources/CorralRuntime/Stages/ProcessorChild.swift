@@ -126,19 +126,33 @@ public final class ProcessorChild: @unchecked Sendable {
     /// runs exactly once, with the answer or a failure. Nil when the processor
     /// is gone: nothing was sent and `done` is never called.
     public func send(_ task: Data, done: @escaping @Sendable (JobOutcome) -> Void) -> UInt64? {
-        let (id, fd): (UInt64, Int32) = lock.withLock {
+        send([(task, done)])?.first
+    }
+
+    /// Sends several requests in one write (one line each). Their ids, or nil
+    /// when the processor is gone: then none of them is pending any more
+    /// (those whose `done` already ran were failed by the exit).
+    public func send(_ requests: [(task: Data, done: @Sendable (JobOutcome) -> Void)]) -> [UInt64]? {
+        guard !requests.isEmpty else { return [] }
+        let (first, fd): (UInt64, Int32) = lock.withLock {
             guard !exited, stdinFD >= 0 else { return (0, -1) }
-            let id = nextID
-            nextID += 1
-            pending[id] = done
-            return (id, stdinFD)
+            let first = nextID
+            for r in requests {
+                pending[nextID] = r.done
+                nextID += 1
+            }
+            return (first, stdinFD)
         }
         guard fd >= 0 else { return nil }
-        var line = Data("{\"id\":\(id),\"task\":".utf8)
-        line.append(task)
-        line.append(contentsOf: Array("}\n".utf8))
+        var lines: [UInt8] = []
+        lines.reserveCapacity(requests.reduce(0) { $0 + $1.task.count + 32 })
+        for (k, r) in requests.enumerated() {
+            lines += Array("{\"id\":\(first + UInt64(k)),\"task\":".utf8)
+            lines += r.task
+            lines += [UInt8(ascii: "}"), 10]
+        }
         let ok: Bool = writeLock.withLock {
-            line.withUnsafeBytes { raw in
+            lines.withUnsafeBytes { raw in
                 var off = 0
                 while off < raw.count {
                     let n = write(fd, raw.baseAddress! + off, raw.count - off)
@@ -149,10 +163,14 @@ public final class ProcessorChild: @unchecked Sendable {
                 return true
             }
         }
-        // Not written: the processor is gone. Unless its exit already failed the
-        // request (then `done` has run), take it back unsent.
-        if !ok, lock.withLock({ pending.removeValue(forKey: id) }) != nil { return nil }
-        return id
+        let ids = (0..<UInt64(requests.count)).map { first + $0 }
+        // Not written: the processor is gone. Unless its exit already failed a
+        // request (then its `done` has run), take them back unsent.
+        if !ok {
+            lock.withLock { for id in ids { pending.removeValue(forKey: id) } }
+            return nil
+        }
+        return ids
     }
 
     /// Forgets a request (its answer, if it comes, is dropped).
@@ -234,22 +252,29 @@ public final class ProcessorChild: @unchecked Sendable {
             }
             return
         }
-        // Responses are parsed from the bytes; a String is made only for lines that are logged.
-        let first = bytes.first { $0 != 32 && $0 != 9 }
-        guard first == UInt8(ascii: "{"), let obj = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let idNum = obj["id"] as? NSNumber else {
+        // Responses are scanned in place (JSONScan): no Foundation objects, and
+        // `output` is passed on as the processor wrote it. A String is made only
+        // for lines that are logged.
+        guard let members = JSONScan.topLevelMembers(bytes), let idRange = members["id"],
+              let id = JSONScan.unsigned(bytes[idRange]) else {
             logLine(log, "not a response, skipped: \(text())")
             return
         }
-        let id = idNum.uint64Value
         guard let callback = lock.withLock({ pending.removeValue(forKey: id) }) else {
             logLine(log, "response to an unknown or abandoned request \(id), dropped")
             return
         }
-        if let err = obj["err_msg"] as? String {
-            callback(.failed(err))
-        } else if let output = obj["output"], !(output is NSNull) {
-            callback(.output(try? JSONSerialization.data(withJSONObject: output, options: [.fragmentsAllowed, .sortedKeys])))
+        func raw(_ key: String) -> ArraySlice<UInt8>? {
+            guard let r = members[key] else { return nil }
+            let v = bytes[r]
+            return v.elementsEqual("null".utf8) ? nil : v
+        }
+        if let err = raw("err_msg") {
+            // Rare: decoded properly (escapes and all); a non-string is shown as written.
+            let message = (try? JSONSerialization.jsonObject(with: Data(err), options: [.fragmentsAllowed])) as? String
+            callback(.failed(message ?? String(decoding: err, as: UTF8.self)))
+        } else if let output = raw("output") {
+            callback(.output(Data(output)))
         } else {
             callback(.output(nil))
         }

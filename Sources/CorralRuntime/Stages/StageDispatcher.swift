@@ -206,6 +206,9 @@ public actor StageDispatcher {
     let keepFinished = 10_000
     let inbox = AnswerInbox()
     let scheduler: StageScheduler
+    /// Six hex digits drawn once per start: with the sequence (which goes on
+    /// from the stored jobs after a restart) job ids never repeat.
+    let idSalt = String(UInt32.random(in: 0x10_0000...0xFF_FFFF), radix: 16)
     /// Job records to save, in the order they changed: one writer (the
     /// executor's stage service) takes them from ``records``, so a job's rows
     /// never land out of order.
@@ -342,8 +345,9 @@ public actor StageDispatcher {
     }
 
     /// Queued jobs of a stage none of whose processors will ever run again fail now.
-    private func failStarved() {
-        for stage in Set(queue.map(\.stage)) {
+    /// Fails the queued jobs of stages (all, or `only`) whose processors all exited for good.
+    private func failStarved(only: String? = nil) {
+        for stage in only.map({ [$0] }) ?? Array(Set(queue.map(\.stage))) {
             let pool = slots.filter { $0.entry.stage == stage }
             guard pool.allSatisfy({ $0.state == .crashLooping || $0.state == .exited }) else { continue }
             for j in queue where j.stage == stage {
@@ -361,14 +365,18 @@ public actor StageDispatcher {
             throw StageError(.unknownStage, "no processors for stage \"\(stage)\"; configured: \(config.stageNames.joined(separator: ", "))")
         }
         sequence += 1
-        let job = StageJob(id: "job-\(sequence)-\(UUID().uuidString.prefix(6).lowercased())",
+        let job = StageJob(id: "job-\(sequence)-\(idSalt)",
                            stage: stage, sequence: sequence, state: .queued, task: task,
                            deadlineSeconds: deadline ?? config.deadline[stage]?.seconds, submitted: Date())
         // Saved before it can run, so no later record of it is overwritten by this one;
         // queued by arrival even if another submit's save finished first.
         await store?.save(job)
-        queue.insert(job, at: queue.firstIndex { $0.sequence > job.sequence } ?? queue.endIndex)
-        failStarved()
+        if queue.last.map({ $0.sequence < job.sequence }) ?? true {
+            queue.append(job)
+        } else {
+            queue.insert(job, at: queue.firstIndex { $0.sequence > job.sequence } ?? queue.endIndex)
+        }
+        failStarved(only: stage)
         pump()
         return current(job.id) ?? job
     }
@@ -426,13 +434,19 @@ public actor StageDispatcher {
         let decision = scheduler.decide(queue: queue.map(\.stage), processors: views, books: books, now: now)
         var dispatched: Set<String> = []
         var again = false
+        // One write per processor for everything it takes in this pass.
+        var byProcessor: [Int: [StageJob]] = [:]
+        var order: [Int] = []
         for start in decision.starts {
-            let job = queue[start.job]
-            guard dispatch(job, on: start.processor, now: now) else {
+            if byProcessor[start.processor] == nil { order.append(start.processor) }
+            byProcessor[start.processor, default: []].append(queue[start.job])
+        }
+        for i in order {
+            guard dispatch(byProcessor[i]!, on: i, now: now) else {
                 again = true
                 break
             }
-            dispatched.insert(job.id)
+            for j in byProcessor[i]! { dispatched.insert(j.id) }
         }
         if !dispatched.isEmpty { queue.removeAll { dispatched.contains($0.id) } }
         if again { return true }
@@ -451,44 +465,51 @@ public actor StageDispatcher {
         pump()
     }
 
-    /// Sends the job to processor `i` and takes its token, slot and locks.
-    /// False when the processor turned out to be gone (its exit is on the way
-    /// to `childExited`): nothing is taken and the job stays queued.
-    private func dispatch(_ queued: StageJob, on i: Int, now: ContinuousClock.Instant) -> Bool {
+    /// Sends the jobs to processor `i` (one write) and takes their tokens,
+    /// slots and locks. False when the processor turned out to be gone (its
+    /// exit is on the way to `childExited`): nothing is taken and the jobs stay queued.
+    private func dispatch(_ jobs: [StageJob], on i: Int, now: ContinuousClock.Instant) -> Bool {
         let slot = slots[i]
         guard let child = slot.child else { return false }
-        let id = queued.id
-        // The answer comes through `completed`, on this actor, so after the bookkeeping below.
+        // The answers come through `completed`, on this actor, so after the bookkeeping below.
         let inbox = self.inbox
-        guard let requestID = child.send(queued.task, done: { [weak self] outcome in
-            guard inbox.push(id, outcome), let self else { return }
-            Task { await self.drainAnswers() }
-        }) else {
+        let requests = jobs.map { queued in
+            let id = queued.id
+            return (task: queued.task, done: { @Sendable [weak self] (outcome: JobOutcome) in
+                guard inbox.push(id, outcome), let self else { return }
+                Task { await self.drainAnswers() }
+            })
+        }
+        guard let requestIDs = child.send(requests) else {
             slot.state = .exiting
             return false
         }
-        var job = queued
-        job.state = .running
-        job.started = Date()
-        job.processor = slot.entry.name
-        let waited = job.started!.timeIntervalSince(job.submitted)
-        queueWait[job.stage, default: (0, 0)].sum += waited
-        queueWait[job.stage, default: (0, 0)].count += 1
-        for l in slot.entry.locks {
-            locksHeld[l, default: []].append(job.id)
-            lockWait[l, default: (0, 0)].sum += waited
-            lockWait[l, default: (0, 0)].count += 1
-        }
-        tokens[job.stage, default: 0] += 1
-        lastStart[job.stage] = now
-        slot.busy += 1
-        let generation = slot.generation
-        running[id] = Running(job: job, slot: i, requestID: requestID, generation: generation, locks: slot.entry.locks)
-        saves?.yield(job)
-        if let seconds = job.deadlineSeconds {
-            Task {
-                try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-                await self.deadlinePassed(id, generation: generation)
+        let started = Date()
+        for (queued, requestID) in zip(jobs, requestIDs) {
+            var job = queued
+            job.state = .running
+            job.started = started
+            job.processor = slot.entry.name
+            let waited = started.timeIntervalSince(job.submitted)
+            queueWait[job.stage, default: (0, 0)].sum += waited
+            queueWait[job.stage, default: (0, 0)].count += 1
+            for l in slot.entry.locks {
+                locksHeld[l, default: []].append(job.id)
+                lockWait[l, default: (0, 0)].sum += waited
+                lockWait[l, default: (0, 0)].count += 1
+            }
+            tokens[job.stage, default: 0] += 1
+            lastStart[job.stage] = now
+            slot.busy += 1
+            let generation = slot.generation
+            let id = job.id
+            running[id] = Running(job: job, slot: i, requestID: requestID, generation: generation, locks: slot.entry.locks)
+            saves?.yield(job)
+            if let seconds = job.deadlineSeconds {
+                Task {
+                    try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+                    await self.deadlinePassed(id, generation: generation)
+                }
             }
         }
         return true
