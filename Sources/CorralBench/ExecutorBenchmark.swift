@@ -45,6 +45,17 @@ enum ExecutorBenchmark {
             return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
         }
 
+        /// `/proc/PID/smaps_rollup` in KiB: Rss, Pss, Private_Clean + Private_Dirty (USS), Anonymous.
+        var memory: (rss: Int, pss: Int, uss: Int, anonymous: Int) {
+            let text = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/smaps_rollup", encoding: .utf8)) ?? ""
+            var f: [String: Int] = [:]
+            for line in text.split(separator: "\n") {
+                let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+                if parts.count >= 2, parts[0].hasSuffix(":") { f[String(parts[0].dropLast())] = Int(parts[1]) ?? 0 }
+            }
+            return (f["Rss"] ?? 0, f["Pss"] ?? 0, (f["Private_Clean"] ?? 0) + (f["Private_Dirty"] ?? 0), f["Anonymous"] ?? 0)
+        }
+
         func kill9() {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -83,6 +94,7 @@ enum ExecutorBenchmark {
             var d = try Daemon(binary: binary, config: config, stateDir: "\(dir)/state")
             try await Task.sleep(for: .seconds(1))
             let idle = d.rssKiB
+            let idleMemory = d.memory
             let clock = ContinuousClock()
             var latencies: [Double] = []
             for i in 0..<count {
@@ -112,6 +124,8 @@ enum ExecutorBenchmark {
             let afterRecovery = clock.now - d.started
             print("executor with \(count) process-engine instances (over-provisioned on the 96-CPU fixture; sleep 3600 each)")
             print(String(format: "  RSS idle                          %6.1f MiB", Double(idle) / 1024))
+            print(String(format: "  USS idle (private pages)          %6.1f MiB  (PSS %.1f, anonymous %.1f)", Double(idleMemory.uss) / 1024,
+                         Double(idleMemory.pss) / 1024, Double(idleMemory.anonymous) / 1024))
             print(String(format: "  RSS with %d instances            %6.1f MiB", count, Double(loaded) / 1024))
             print(String(format: "  POST to HEALTHY, median / p95     %6.2f / %.2f ms", latencies[latencies.count / 2],
                          latencies[Int(Double(latencies.count) * 0.95)]))
