@@ -174,7 +174,13 @@ public final class ProcessEngine: Engine {
         var record = Record(handle: WorkloadHandle(engine: kind, id: "", instanceID: launch.instanceID,
                                                    confinement: confinement, warnings: warnings),
                             appID: launch.appID, kind: launch.kind, specHash: launch.specHash, cgroup: group)
-        try? save(record)
+        do {
+            try save(record)
+        } catch {
+            close(readFD)
+            undo()
+            throw EngineError(.startFailed, "cannot record the workload in \(d): \(error); not started")
+        }
         let pid: pid_t
         do {
             pid = try NativeSpawn.spawn(spec)

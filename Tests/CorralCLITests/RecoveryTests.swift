@@ -166,6 +166,70 @@ import Testing
         #expect((tail["data"] as? String)?.contains("after-restart") == true, "\(tail)")
     }
 
+    /// An app deployed with an environment value heals after the executor is
+    /// killed and its instance dies meanwhile: the replacement runs with the
+    /// value as deployed, which the state database holds only sealed.
+    @Test func anAppWithSecretsHealsAfterAKilledExecutor() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-recovery-\(UUID().uuidString)").path
+        let seen = FileManager.default.temporaryDirectory.appendingPathComponent("corral-env-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: seen, withIntermediateDirectories: true)
+        let token = "tok-\(UUID().uuidString)"
+        let config = try Self.writeConfig("""
+        options:
+          dockerSocketPath: /nonexistent/docker.sock
+        """)
+        var daemon = try Daemon(config: config, stateDir: dir)
+        let deployed = try call(daemon.api, "POST", "/apps", body: """
+        {"instances": 1, "spec": {"appId": "vault", "executable": {"type": "PROCESS",
+         "command": ["sh", "-c", "echo \\"$APP_TOKEN\\" > \(seen)/$CORRAL_INSTANCE_ID; exec sleep 60"]},
+         "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}],
+         "env": {"APP_TOKEN": "\(token)"}}}
+        """)
+        #expect(deployed["appId"] as? String == "vault", "\(deployed)")
+        let first = try await waitFor(daemon.api, "/apps/vault", field: "healthy", "1")
+        let firstID = try #require((first["instances"] as? [String])?.first, "\(first)")
+        let instance = try call(daemon.api, "GET", "/instances/\(firstID)")
+        let runner = try #require((instance["handle"] as? [String: Any])?["pid"] as? Int32)
+
+        daemon.kill9()
+        // The instance dies while nobody watches.
+        for p in ProcReaderLite.children(of: runner) { kill(p, SIGKILL) }
+        daemon = try Daemon(config: config, stateDir: dir)
+        defer { daemon.kill9() }
+        var replacement: String?
+        for _ in 0..<300 {
+            let app = try call(daemon.api, "GET", "/apps/vault")
+            if let id = (app["instances"] as? [String])?.first(where: { $0 != firstID }), app["healthy"] as? Int == 1 {
+                replacement = id
+                break
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let appNow = try call(daemon.api, "GET", "/apps/vault")
+        let id = try #require(replacement, "no replacement; \(appNow); \(daemon.health)")
+        let env = try String(contentsOfFile: "\(seen)/\(id)", encoding: .utf8)
+        #expect(env.trimmingCharacters(in: .whitespacesAndNewlines) == token, "the replacement got the value as deployed")
+        // Nowhere in the state database's files in the clear.
+        for f in ["state.sqlite", "state.sqlite-wal"] {
+            let bytes = FileManager.default.contents(atPath: "\(dir)/\(f)") ?? Data()
+            #expect(bytes.range(of: Data(token.utf8)) == nil, "\(f) holds the value in the clear")
+        }
+        // Nor in what the API answers.
+        #expect(!String(describing: try call(daemon.api, "GET", "/apps/vault")).contains(token))
+        #expect(!String(describing: try call(daemon.api, "GET", "/instances/\(id)")).contains(token))
+
+        // Another key: the app is reported, by name, as not recoverable; nothing starts without its value.
+        daemon.kill9()
+        let keyFile = "\(dir)/keys/secrets.key"
+        try "\(Data(repeating: 3, count: 32).base64EncodedString())\n".write(toFile: keyFile, atomically: false, encoding: .utf8)
+        chmod(keyFile, 0o600)
+        daemon = try Daemon(config: config, stateDir: dir)
+        let paused = try call(daemon.api, "GET", "/apps/vault")
+        let why = try #require(paused["paused"] as? String, "\(paused)")
+        #expect(why.contains("vault") && why.contains("APP_TOKEN") && why.contains("cannot be decrypted"), "\(why)")
+        #expect(!why.contains(token))
+    }
+
     static let podman = ProcessInfo.processInfo.environment["CORRAL_TEST_DOCKER_SOCKET"] ?? "/tmp/corral-podman/podman.sock"
 
     /// Container ids carrying Corral's instance label for `instance`, running or not.
@@ -298,5 +362,15 @@ import Testing
 enum ProcReaderLite {
     static func isZombie(_ pid: Int32) -> Bool {
         (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.contains(") Z") ?? true
+    }
+
+    /// Processes whose parent is `pid` (from /proc/*/stat: the field after the state).
+    static func children(of pid: Int32) -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+            guard let p = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == pid ? p : nil
+        }
     }
 }

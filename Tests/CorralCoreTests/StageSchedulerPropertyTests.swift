@@ -43,6 +43,13 @@ import Testing
         return World(processors: processors, rules: rules, books: books, queue: q.map { stages[$0 % 3] })
     }
 
+    /// The world and the scheduler's decision on it.
+    static func decided(_ p: [Int], _ q: [Int], _ k: [Int]) -> (World, StageScheduler.Decision) {
+        let w = world(p, q, k)
+        return (w, StageScheduler(rules: w.rules).decide(queue: w.queue, processors: w.processors, books: w.books,
+                                                        now: ContinuousClock.now))
+    }
+
     static let input = (Gen.int(in: 0...1023).array(of: 1...8), Gen.int(in: 0...99).array(of: 0...20),
                         Gen.int(in: 0...99).array(of: 5))
 
@@ -53,9 +60,7 @@ import Testing
     }
 
     static func startsRespectEveryLimitAndTakeEachJobOnceCheck(_ p: [Int], _ q: [Int], _ k: [Int]) {
-        let w = Self.world(p, q, k)
-        let d = StageScheduler(rules: w.rules).decide(queue: w.queue, processors: w.processors, books: w.books,
-                                                     now: ContinuousClock.now)
+        let (w, d) = Self.decided(p, q, k)
         #expect(Set(d.starts.map(\.job)).count == d.starts.count, "a job started twice")
         var busy = w.processors.map(\.busy)
         var tokens = w.books.tokens
@@ -86,9 +91,7 @@ import Testing
     }
 
     static func eachStageStartsInArrivalOrderCheck(_ p: [Int], _ q: [Int], _ k: [Int]) {
-        let w = Self.world(p, q, k)
-        let d = StageScheduler(rules: w.rules).decide(queue: w.queue, processors: w.processors, books: w.books,
-                                                     now: ContinuousClock.now)
+        let (w, d) = Self.decided(p, q, k)
         let started = Set(d.starts.map(\.job))
         // Within a stage, a job never starts while an older one of that stage stays queued.
         for s in d.starts {
@@ -104,9 +107,7 @@ import Testing
     }
 
     static func anOlderJobWaitingForALockIsNotOvertakenOnItCheck(_ p: [Int], _ q: [Int], _ k: [Int]) {
-        let w = Self.world(p, q, k)
-        let d = StageScheduler(rules: w.rules).decide(queue: w.queue, processors: w.processors, books: w.books,
-                                                     now: ContinuousClock.now)
+        let (w, d) = Self.decided(p, q, k)
         let started = Set(d.starts.map(\.job))
         var busy = w.processors.map(\.busy)
         for st in d.starts { busy[st.processor] += 1 }

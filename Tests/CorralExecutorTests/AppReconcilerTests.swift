@@ -3,12 +3,13 @@ import CorralEngines
 import CorralExecutor
 import CorralHost
 import CorralRuntime
+import CorralTestSupport
 import Foundation
 import Testing
 
 @Suite(.serialized) struct AppReconcilerTests {
     static func executor() async throws -> Executor {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-apps-\(UUID().uuidString)").path
+        let dir = TemporaryDirectory.path("corral-apps")
         let t = try TopologyReader(fsroot: "/").read()
         let (eff, _) = EffectiveResources.compute(topology: t, resources: ResourcesConfig(), hostname: "h")
         let engine = try ProcessEngine(stateDir: "\(dir)/processes", cgroups: Cgroups.detect(parentName: "corral-test"))
@@ -25,12 +26,9 @@ import Testing
     """.utf8))
 
     func until(_ what: String, seconds: Double = 15, _ check: () async -> Bool) async throws {
-        let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
-            if await check() { return }
-            try await Task.sleep(for: .milliseconds(50))
+        if !(await eventually(seconds: seconds, every: .milliseconds(50), check)) {
+            Issue.record("timed out waiting for \(what)")
         }
-        Issue.record("timed out waiting for \(what)")
     }
 
     @Test func keepsTheCountReplacesWhatDiesAndScales() async throws {

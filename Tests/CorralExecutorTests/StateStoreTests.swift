@@ -11,29 +11,20 @@ import Testing
     static let instanceStates = InstanceState.allCases
     static let taskStates = TaskState.allCases
 
-    static func info(_ id: String, kind: WorkloadKind, walk: [Int]) -> InstanceInfo {
-        var history: [WorkloadStep] = []
-        var state: WorkloadState
-        switch kind {
-        case .application:
-            var l = Lifecycle(InstanceState.PENDING, at: 1)
-            for (i, c) in walk.enumerated() {
-                let next = l.state.successors.sorted { $0.rawValue < $1.rawValue }
-                guard !next.isEmpty else { break }
-                try? l.transition(to: next[c % next.count], reason: c % 3 == 0 ? "reason \(c)" : nil, at: Double(2 + i))
-            }
-            history = l.history.map(\.workloadStep)
-            state = l.state.workloadState
-        case .task:
-            var l = Lifecycle(TaskState.PENDING, at: 1)
-            for (i, c) in walk.enumerated() {
-                let next = l.state.successors.sorted { $0.rawValue < $1.rawValue }
-                guard !next.isEmpty else { break }
-                try? l.transition(to: next[c % next.count], reason: c % 3 == 0 ? "reason \(c)" : nil, at: Double(2 + i))
-            }
-            history = l.history.map(\.workloadStep)
-            state = l.state.workloadState
+    /// A legal history of `State`'s lifecycle, chosen by `walk`, with reasons on some steps.
+    static func history<State: LifecycleState>(_: State.Type, walk: [Int]) -> [WorkloadStep] {
+        var l = Lifecycle(State.pending, at: 1)
+        for (i, c) in walk.enumerated() {
+            let next = l.state.successors.sorted { $0.rawValue < $1.rawValue }
+            guard !next.isEmpty else { break }
+            try? l.transition(to: next[c % next.count], reason: c % 3 == 0 ? "reason \(c)" : nil, at: Double(2 + i))
         }
+        return l.history.map(\.workloadStep)
+    }
+
+    static func info(_ id: String, kind: WorkloadKind, walk: [Int]) -> InstanceInfo {
+        let history = kind == .application ? Self.history(InstanceState.self, walk: walk) : Self.history(TaskState.self, walk: walk)
+        let state = history.last!.state
         let a = Allocation(id: id, cpus: try! CPUSet(list: "2-3"), cpuCount: 2, requestedCPUs: 2, numaNodes: [0],
                            memoryBytes: 64 << 20, memoryByNode: [0: 64 << 20], gpus: [], pinned: true)
         return InstanceInfo(instanceId: id, appId: "app", kind: kind, state: state, allocation: a, ports: ["http": 31_001],

@@ -106,6 +106,24 @@ import Testing
         try await e.remove(h)
     }
 
+    /// The Engine contract: a cancelled waiter returns (early, with a result
+    /// that means nothing) and leaves the workload alone; a later wait still works.
+    @Test func aCancelledWaitReturnsAndTheWorkloadRunsOn() async throws {
+        let e = try engine()
+        let h = try await e.start(launch("cancel-wait-1", ["sleep", "60"]), output: CollectingSink())
+        let waiter = Task { await e.waitForExit(h) }
+        try await Task.sleep(for: .milliseconds(100))
+        let cancelledAt = ContinuousClock.now
+        waiter.cancel()
+        _ = await waiter.value
+        #expect(ContinuousClock.now - cancelledAt < .seconds(2), "a cancelled wait returned at once")
+        #expect(e.isRunning(h), "cancelling the wait did not touch the workload")
+        let runner = try #require(h.pid)
+        kill(try await Self.command(of: runner), SIGKILL)
+        #expect(await e.waitForExit(h) == .signaled(signal: 9))
+        try await e.remove(h)
+    }
+
     @Test func aWorkloadKilledFromOutsideIsNoticed() async throws {
         let e = try engine()
         let h = try await e.start(launch("kill-1", ["sleep", "60"]), output: CollectingSink())

@@ -408,7 +408,8 @@ extension ExecutorConfig {
         var o = ExecutorOptions()
         guard let f = r.mapping(node, at: path,
                                 known: ["hostname", "cacheImages", "containerCommandTimeout", "dockerSocketPath",
-                                        "maxOpenFiles", "logBufferSize", "cacheFileSize", "cacheFileCount", "stateDir"])
+                                        "maxOpenFiles", "logBufferSize", "cacheFileSize", "cacheFileCount", "stateDir",
+                                        "secretKeyFile"])
         else { return o }
         if let n = f["hostname"], let v = r.string(n, at: f.path("hostname"), nonEmpty: true) { o.hostname = v }
         if let n = f["cacheImages"], let v = r.bool(n, at: f.path("cacheImages")) { o.cacheImages = v }
@@ -432,6 +433,7 @@ extension ExecutorConfig {
         }
         if let n = f["cacheFileCount"], let v = r.int(n, at: f.path("cacheFileCount"), in: 1...1024) { o.cacheFileCount = v }
         if let n = f["stateDir"], let v = r.string(n, at: f.path("stateDir"), nonEmpty: true) { o.stateDir = v }
+        if let n = f["secretKeyFile"], let v = r.string(n, at: f.path("secretKeyFile"), nonEmpty: true) { o.secretKeyFile = v }
         return o
     }
 }

@@ -201,5 +201,7 @@ public struct ExecutorOptions: Sendable {
     public var cacheFileCount = 3
     /// Where the executor keeps its SQLite state; nil: the executor's default.
     public var stateDir: String? = nil
+    /// Corral addition: the key file for values stored encrypted (default `<stateDir>/keys/secrets.key`).
+    public var secretKeyFile: String? = nil
     public init() {}
 }

@@ -12,9 +12,8 @@ import ServiceLifecycle
 ///
 /// It only talks to the executor through `startInstance`, `stopInstance` and
 /// `list`, so a cluster controller can take its place later. App specs are
-/// kept in the state database with environment values removed (they may be
-/// secrets): after a restart, an app whose spec had environment values is
-/// paused until it is deployed again, instead of starting instances without them.
+/// kept in the state database with every environment value sealed
+/// (``SecretBox``), so after a restart the apps are kept as deployed.
 public actor AppReconciler: Service {
     public struct App: Sendable, Codable {
         public var appId: String
@@ -38,21 +37,46 @@ public actor AppReconciler: Service {
 
     let executor: Executor
     let store: StateStore?
+    /// Seals environment values before they are stored; without it they are not stored at all.
+    let secrets: SecretBox?
     private var apps: [String: App] = [:]
     let baseDelay: Double
     let maxDelay: Double
 
     let interval: Duration
 
-    /// Loads the apps saved in `store`; ``run()`` keeps them.
-    public init(executor: Executor, store: StateStore?, baseDelay: Double = 1, maxDelay: Double = 60,
+    /// The state database's key for apps with sealed environment values.
+    static let sealedKey = "apps-sealed-v1"
+    /// Where apps were kept before values were sealed (environment values removed).
+    static let redactedKey = "apps"
+
+    /// Loads the apps saved in `store`; ``run()`` keeps them. With `secrets`,
+    /// environment values are stored sealed and an app restarted after a crash
+    /// gets them back exactly as deployed; a value that does not open (key lost
+    /// or replaced) pauses that app with an error naming it and the variable.
+    public init(executor: Executor, store: StateStore?, secrets: SecretBox? = nil, baseDelay: Double = 1, maxDelay: Double = 60,
                 interval: Duration = .seconds(1)) {
         self.executor = executor
         self.store = store
+        self.secrets = secrets
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
         self.interval = interval
-        if let saved = store?.meta("apps").flatMap({ try? JSONDecoder().decode([String: App].self, from: Data($0.utf8)) }) {
+        let decoder = JSONDecoder()
+        if let secrets, let saved = store?.meta(Self.sealedKey).flatMap({ try? decoder.decode([String: App].self, from: Data($0.utf8)) }) {
+            for (id, var app) in saved {
+                for (name, value) in app.spec.env where SecretBox.isSealed(value) {
+                    do throws(SecretError) {
+                        app.spec.env[name] = try secrets.open(value, context: Self.context(id, name))
+                    } catch {
+                        app.spec.env[name] = ""
+                        app.paused = "app \(id): environment value \(name) cannot be decrypted (\(error.message));"
+                            + " deploy the app again to resume"
+                    }
+                }
+                apps[id] = app
+            }
+        } else if let saved = store?.meta(Self.redactedKey).flatMap({ try? decoder.decode([String: App].self, from: Data($0.utf8)) }) {
             for (id, var app) in saved {
                 if app.spec.env.values.contains(where: { $0.isEmpty }) && !app.spec.env.isEmpty {
                     app.paused = "environment values are not stored (they may be secrets): deploy the app again to resume"
@@ -61,6 +85,9 @@ public actor AppReconciler: Service {
             }
         }
     }
+
+    /// What a sealed value is bound to: the app and the variable.
+    static func context(_ appId: String, _ name: String) -> String { "app \(appId) env \(name)" }
 
     /// Reconciles every `interval` until graceful shutdown or cancellation.
     public func run() async throws {
@@ -72,14 +99,30 @@ public actor AppReconciler: Service {
         }
     }
 
-    func save() {
-        var redacted = apps
-        for (id, app) in redacted {
-            redacted[id]!.spec.env = Dictionary(uniqueKeysWithValues: app.spec.env.keys.map { ($0, "") })
+    /// Writes `next` to the state database; the caller keeps it only when this
+    /// succeeds, so a deploy, scale or destroy is durable or refused, never half-applied.
+    func save(_ next: [String: App]) throws(ExecutorError) {
+        var stored = next
+        for (id, app) in stored {
+            for (name, value) in app.spec.env {
+                if let secrets {
+                    do throws(SecretError) {
+                        stored[id]!.spec.env[name] = try secrets.seal(value, context: Self.context(id, name))
+                    } catch {
+                        throw ExecutorError(.stateUnavailable, "app \(id): cannot seal environment value \(name): \(error.message)")
+                    }
+                } else {
+                    stored[id]!.spec.env[name] = ""
+                }
+            }
         }
-        if let data = try? JSONEncoder().encode(redacted) {
-            try? store?.setMeta("apps", String(decoding: data, as: UTF8.self))
+        let data: Data
+        do {
+            data = try JSONEncoder().encode(stored)
+        } catch {
+            throw ExecutorError(.stateUnavailable, "cannot encode the apps: \(error)")
         }
+        try store?.setMeta(secrets == nil ? Self.redactedKey : Self.sealedKey, String(decoding: data, as: UTF8.self))
     }
 
     // MARK: Operations
@@ -96,8 +139,10 @@ public actor AppReconciler: Service {
         app.paused = nil
         app.failures = 0
         app.nextStart = 0
-        apps[spec.appId] = app
-        save()
+        var next = apps
+        next[spec.appId] = app
+        try save(next)
+        apps = next
         return status(app, [])
     }
 
@@ -107,15 +152,20 @@ public actor AppReconciler: Service {
             throw ExecutorError(.invalid, "instances must be from 0 to 1000 (got \(instances))")
         }
         app.instances = instances
-        apps[appId] = app
-        save()
+        var next = apps
+        next[appId] = app
+        try save(next)
+        apps = next
         return status(app, [])
     }
 
     /// Removes the app and stops all its instances.
     public func destroy(_ appId: String) async throws(ExecutorError) {
-        guard apps.removeValue(forKey: appId) != nil else { throw ExecutorError(.notFound, "no app \(appId)") }
-        save()
+        guard apps[appId] != nil else { throw ExecutorError(.notFound, "no app \(appId)") }
+        var next = apps
+        next[appId] = nil
+        try save(next)
+        apps = next
         for i in await executor.list(kind: .application) where i.appId == appId && !i.state.isTerminal {
             _ = try? await executor.stopInstance(i.instanceId)
         }

@@ -25,6 +25,10 @@ public struct ExecutorService: Sendable {
         public var processors: ProcessorsConfig? = nil
         /// The processors' CPUs: out of the offer, adoptable by instances that held them before.
         public var withheld = CPUSet()
+        /// The key ring for values stored encrypted.
+        public var secrets: SecretBox? = nil
+        /// Where that key lives.
+        public var secretKeyFile: String = ""
     }
 
     public enum Failure: Error, CustomStringConvertible {
@@ -85,8 +89,17 @@ public struct ExecutorService: Sendable {
             warnings.append("no container engine answers on \(config.options.dockerSocketPath): DOCKER executables are refused")
         }
         if engines.isEmpty { throw Failure.refused("no engine is available") }
+        let keyFile = config.options.secretKeyFile ?? "\(stateDir)/keys/secrets.key"
+        let secrets: SecretBox
+        do throws(SecretError) {
+            warnings += FileModes.tighten((keyFile as NSString).deletingLastPathComponent, to: 0o700)
+            secrets = try SecretBox.load(keyFile: keyFile)
+        } catch {
+            throw Failure.refused("options.secretKeyFile: \(error.message)")
+        }
         return Plan(config: config, resources: resources, hostname: hostname, stateDir: stateDir, secret: secret,
-                    engines: engines, warnings: warnings, processors: processors, withheld: withheld)
+                    engines: engines, warnings: warnings, processors: processors, withheld: withheld,
+                    secrets: secrets, secretKeyFile: keyFile)
     }
 
     public struct Listening: Sendable {
@@ -101,8 +114,9 @@ public struct ExecutorService: Sendable {
         let executor = try Executor(config: plan.config, resources: plan.resources, hostname: plan.hostname,
                                     stateDir: plan.stateDir, engines: plan.engines, withheld: plan.withheld, metrics: metrics,
                                     logger: logger)
+        for note in executor.store.tightened { logger.notice("\(note): state files are Corral's alone") }
         let report = try await executor.recover()
-        let apps = AppReconciler(executor: executor, store: executor.store)
+        let apps = AppReconciler(executor: executor, store: executor.store, secrets: plan.secrets)
         logger.info("recovered state", metadata: ["adopted": "\(report.adopted.count)", "lost": "\(report.lost.count)",
                                                   "finished": "\(report.finished.count)", "reaped": "\(report.reaped.count)"])
         let env = ProcessInfo.processInfo.environment

@@ -1,4 +1,5 @@
 import CorralCore
+import CorralHost
 import CorralRuntime
 import Foundation
 import GRDB
@@ -24,11 +25,24 @@ public final class StateStore: Sendable {
     let db: DatabasePool
     public let path: String
 
+    /// Modes tightened when the store opened (a directory or file that others
+    /// could read), for the executor to log.
+    public let tightened: [String]
+
     public init(directory: String) throws(ExecutorError) {
         path = "\(directory)/state.sqlite"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
+            // Only Corral may read its state: the directory 0700, the database
+            // and its WAL and SHM files 0600 (SQLite gives those the database
+            // file's mode, so it is created 0600 before SQLite opens it).
+            var notes: [String] = []
+            notes += FileModes.tighten(directory, to: 0o700)
+            let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+            if fd >= 0 { close(fd) }
+            for f in [path, path + "-wal", path + "-shm"] { notes += FileModes.tighten(f, to: 0o600) }
+            tightened = notes
             var config = Configuration()
             config.busyMode = .timeout(5)
             db = try DatabasePool(path: path, configuration: config)
