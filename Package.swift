@@ -111,7 +111,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CorralExecutorTests",
-            dependencies: ["CorralExecutor", "CorralCore", "CorralRuntime", "CorralEngines", "CorralRunner", "CorralTestSupport",
+            dependencies: ["CorralExecutor", "CorralCore", "CorralHost", "CorralRuntime", "CorralEngines", "CorralRunner", "CorralTestSupport",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "PropertyBased", package: "swift-property-based")]
         ),

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CorralCore
 import CorralExecutor
+import CorralHost
 import CorralRuntime
 import CorralTestSupport
 import Foundation
@@ -271,6 +272,66 @@ import Testing
             let res = try await Self.call(r.api, HTTPMethod(rawValue: String(parts[0])), path, body: parts[0] == "GET" ? nil : "{}")
             #expect(res.1["error"] != nil || (200..<300).contains(res.0) || res.2.hasPrefix("["),
                     "\(e) is documented but not served (\(res.0))")
+        }
+    }
+
+    /// Walks every route the application router serves (none is public) without
+    /// the secret, and with a wrong one: 401 everywhere, before any handler runs.
+    @Test func everyRouteRefusesAMissingOrWrongSecret() async throws {
+        let r = try await Self.start()
+        defer { r.task.cancel() }
+        let dir = try TemporaryDirectory.make("corral-routes")
+        let t = try TopologyReader(fsroot: "/").read()
+        let (eff, _) = EffectiveResources.compute(topology: t, resources: ResourcesConfig(), hostname: "h")
+        let ex = try Executor(config: ExecutorConfig(), resources: eff, hostname: "h", stateDir: dir, engines: [:])
+        let apps = AppReconciler(executor: ex, store: nil)
+        let router = ExecutorAPI.applicationRouter(executor: ex, secret: Secret("x"), metrics: Metrics(), environment: [:],
+                                                   apps: apps)
+        let routes = router.routes.map { ($0.method, $0.path.description) }
+        #expect(routes.count >= 20, "\(routes)")
+        for (method, path) in routes {
+            let concrete = path.split(separator: "/").map { $0.hasPrefix("{") || $0.hasPrefix(":") ? "x" : String($0) }
+                .joined(separator: "/")
+            let url = "/" + concrete
+            for secret in [nil, "wrong"] as [String?] {
+                let res = try await Self.call(r.api, HTTPMethod(rawValue: method.rawValue), url,
+                                              body: method == .get ? nil : "{}", secret: secret)
+                #expect(res.0 == 401, "\(method) \(url) answered \(res.0) with secret \(secret ?? "none")")
+                #expect((res.1["error"] as? [String: Any])?["code"] as? String == "unauthorized")
+            }
+        }
+    }
+
+    /// A client that opens a connection and sends a request slowly, or nothing,
+    /// is cut after the connector's idleTimeout.
+    @Test func idleAndSlowClientsAreCut() async throws {
+        let r = try await Self.start { c in
+            c.server.applicationConnectors[0].idleTimeout = .seconds(1)
+        }
+        defer { r.task.cancel() }
+        let hostPort = r.api.replacingOccurrences(of: "http://", with: "").split(separator: ":")
+        let port = try #require(UInt16(hostPort[1]))
+        for partial in ["", "GET /apis/v1/ping HTTP/1.1\r\nHost: x\r\n"] {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = port.bigEndian
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            try #require(connected == 0)
+            if !partial.isEmpty { _ = partial.withCString { send(fd, $0, strlen($0), 0) } }
+            let started = ContinuousClock.now
+            var tv = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            var buf = [UInt8](repeating: 0, count: 1024)
+            let n = recv(fd, &buf, buf.count, 0)
+            let waited = ContinuousClock.now - started
+            close(fd)
+            #expect(n <= 0 || String(decoding: buf.prefix(max(n, 0)), as: UTF8.self).hasPrefix("HTTP/1.1 4"),
+                    "the server closed or refused the idle connection")
+            #expect(waited < .seconds(5), "cut after about a second, not kept for \(waited)")
         }
     }
 

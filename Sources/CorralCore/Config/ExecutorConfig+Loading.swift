@@ -97,11 +97,11 @@ extension ExecutorConfig {
             let p = "\(path)[\(i)]"
             guard let f = r.mapping(item, at: p,
                                     known: ["type", "port", "bindHost", "keyStorePath", "keyStorePassword",
-                                            "keyStoreType", "validateCerts"],
+                                            "keyStoreType", "validateCerts", "idleTimeout"],
                                     ignored: ["acceptorThreads", "selectorThreads", "acceptQueueSize",
                                               "inheritChannel", "useServerHeader", "useDateHeader",
                                               "useForwardedHeaders", "outputBufferSize", "maxRequestHeaderSize",
-                                              "idleTimeout", "reuseAddress"])
+                                              "reuseAddress"])
             else { continue }
             var c = Connector(port: 8080)
             if let n = f["type"], let t = r.choice(n, at: f.path("type"), as: Connector.Kind.self) { c.type = t }
@@ -111,6 +111,9 @@ extension ExecutorConfig {
                 r.error(f.path("port"), item, "a connector needs a port", allowed: "an integer from 0 to 65535")
             }
             if let n = f["bindHost"], let h = r.string(n, at: f.path("bindHost"), nonEmpty: true) { c.bindHost = h }
+            if let n = f["idleTimeout"], let d = r.duration(n, at: f.path("idleTimeout"), in: .seconds(1)...ConfigDuration.seconds(3600)) {
+                c.idleTimeout = d
+            }
             if let n = f["keyStorePath"] { c.keyStorePath = r.string(n, at: f.path("keyStorePath"), nonEmpty: true) }
             if let n = f["keyStorePassword"] { c.keyStorePassword = r.secret(n, at: f.path("keyStorePassword")) }
             if let n = f["keyStoreType"] { _ = r.string(n, at: f.path("keyStoreType")) }

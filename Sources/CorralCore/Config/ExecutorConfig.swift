@@ -42,6 +42,9 @@ public struct Connector: Sendable, Hashable {
     public var bindHost: String? = nil
     public var keyStorePath: String? = nil
     public var keyStorePassword: Secret? = nil
+    /// A connection that sends nothing for this long is closed (a request sent
+    /// slowly byte by byte included): Dropwizard's `idleTimeout`, default 30 seconds.
+    public var idleTimeout: ConfigDuration = .seconds(30)
 
     public init(type: Kind = .http, port: Int, bindHost: String? = nil) {
         self.type = type

@@ -159,6 +159,7 @@ public struct ExecutorService: Sendable {
             appLogger.logLevel = .warning
             let app = Application(
                 router: router,
+                server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(clamping: c.idleTimeout.nanoseconds)))),
                 configuration: .init(address: .hostname(c.bindHost ?? "0.0.0.0", port: c.port),
                                      serverName: "corral"),
                 onServerRunning: { channel in
