@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "corral", targets: ["corral"]),
         .executable(name: "corral-bench", targets: ["CorralBench"]),
         .executable(name: "corral-runner", targets: ["CorralRunner"]),
+        .executable(name: "corral-fuzz", targets: ["CorralFuzz"]),
         .library(name: "CorralCore", targets: ["CorralCore"]),
         .library(name: "CorralHost", targets: ["CorralHost"]),
     ],
@@ -90,6 +91,11 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ]),
+        // Readers of outside input as functions of bytes, for libFuzzer and the corpus tests.
+        .target(name: "CorralFuzzTargets", dependencies: ["CorralCore", "CorralExecutor",
+                                                          .product(name: "Logging", package: "swift-log")]),
+        // libFuzzer's entry point (scripts/fuzz builds it with --sanitize=fuzzer).
+        .executableTarget(name: "CorralFuzz", dependencies: ["CorralFuzzTargets"]),
         // What tests share: sinks, temporary directories, waiting for a state, reading /metrics.
         .target(name: "CorralTestSupport", dependencies: ["CorralEngines"]),
         .testTarget(
@@ -111,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CorralExecutorTests",
-            dependencies: ["CorralExecutor", "CorralCore", "CorralHost", "CorralRuntime", "CorralEngines", "CorralRunner", "CorralTestSupport",
+            dependencies: ["CorralExecutor", "CorralCore", "CorralHost", "CorralRuntime", "CorralFuzzTargets", "CorralEngines", "CorralRunner", "CorralTestSupport",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "PropertyBased", package: "swift-property-based")]
         ),

@@ -25,7 +25,7 @@ import Testing
      "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}]}
     """.utf8))
 
-    func until(_ what: String, seconds: Double = 15, _ check: () async -> Bool) async throws {
+    func until(_ what: String, seconds: Double = 30, _ check: () async -> Bool) async throws {
         if !(await eventually(seconds: seconds, every: .milliseconds(50), check)) {
             Issue.record("timed out waiting for \(what)")
         }
@@ -40,7 +40,8 @@ import Testing
         try await until("two healthy") { await apps.get("web")?.healthy == 2 }
         let before = try #require(await apps.get("web"))
         // Kill one instance's command from outside: it is LOST, then replaced after the backoff.
-        let victim = try #require(await ex.get(before.instances[0]))
+        let firstID = try #require(before.instances.first, "\(before)")
+        let victim = try #require(await ex.get(firstID))
         let runner = try #require(victim.handle?.pid)
         for p in ProcReader.children(of: runner) { kill(p, SIGKILL) }
         try await until("the lost instance") { await ex.get(victim.instanceId)?.state.name == "LOST" }

@@ -6,12 +6,15 @@
 ///
 /// The scan checks the structure (balanced objects and arrays, closed
 /// strings with valid escapes, literals, number characters, commas and
-/// colons where they belong) and refuses anything else with nil. Keys are
+/// colons where they belong) and that the text is UTF-8, and refuses
+/// anything else with nil. Keys are
 /// returned as written between their quotes, escapes undecoded.
 public enum JSONScan {
     public typealias Members = [String: Range<Int>]
 
     public static func topLevelMembers(_ bytes: UnsafeRawBufferPointer) -> Members? {
+        // JSON text is UTF-8: a line with any other bytes is refused whole.
+        if !bytes.allSatisfy({ $0 < 0x80 }), String(validating: bytes, as: UTF8.self) == nil { return nil }
         var s = Scanner(bytes: bytes)
         s.skipSpace()
         guard s.eat(UInt8(ascii: "{")) else { return nil }

@@ -7,6 +7,7 @@ import TOMLKit
 enum TOMLSource {
     /// The config tree of `text`; a syntax error names the line and column.
     static func tree(text: String, file: String) -> (ConfigNode?, [ConfigIssue]) {
+        if let refused = precheck(text, file: file) { return (nil, [refused]) }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -18,6 +19,40 @@ enum TOMLSource {
         }
         let (node, issue) = JSONTree.parse(Data(table.convert(to: .json).utf8), file: file)
         return (node, [issue].compactMap { $0 })
+    }
+
+    /// What toml++ must never see: it asserts (aborting the whole process)
+    /// on a table header without a name (`[ = 2`, `[ ]`, found by fuzzing),
+    /// and a NUL byte would silently end the text it is given. Both are
+    /// refused here with the line and column. Lines inside multi-line strings
+    /// are skipped; a header is a line whose first non-blank character is `[`.
+    static func precheck(_ text: String, file: String) -> ConfigIssue? {
+        var inMultiline: String? = nil
+        let delimiters = [String(repeating: "\"", count: 3), String(repeating: "'", count: 3)]
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if let nul = raw.firstIndex(of: "\0") {
+                return ConfigIssue(.error, file: file,
+                                   location: SourceLocation(line: n + 1, column: raw.distance(from: raw.startIndex, to: nul) + 1),
+                                   path: "", message: "not valid TOML: a NUL byte", allowed: "text without NUL bytes")
+            }
+            let line = raw.drop { $0 == " " || $0 == "\t" }
+            if inMultiline == nil, line.hasPrefix("[") {
+                let rest = line.dropFirst(line.hasPrefix("[[") ? 2 : 1).drop { $0 == " " || $0 == "\t" }
+                let named = rest.first.map { c in
+                    c.isASCII && (c.isLetter || c.isNumber || c == "_" || c == "-" || c == "\"" || c == "'" || c == "[")
+                } ?? false
+                if !named {
+                    return ConfigIssue(.error, file: file, location: SourceLocation(line: n + 1, column: raw.count - rest.count + 1),
+                                       path: "", message: "not valid TOML: a table header needs a name",
+                                       allowed: "[name], [a.b], [\"quoted name\"], [[name]]")
+                }
+            }
+            // Multi-line strings: a line with an odd number of a delimiter opens or closes one.
+            for d in delimiters where inMultiline == nil || inMultiline == d {
+                if line.components(separatedBy: d).count % 2 == 0 { inMultiline = inMultiline == nil ? d : nil }
+            }
+        }
+        return nil
     }
 
     /// A reader for these files: `${VAR}` is left as written (damocles never expanded it).

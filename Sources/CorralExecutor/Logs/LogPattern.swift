@@ -76,6 +76,14 @@ public struct LogPattern: Sendable {
         public var label: String
         public var message: String
         public var metadata: Logger.Metadata
+
+        public init(date: Date, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata = [:]) {
+            self.date = date
+            self.level = level
+            self.label = label
+            self.message = message
+            self.metadata = metadata
+        }
     }
 
     public func render(_ e: Event) -> String { render(parts, e) }
