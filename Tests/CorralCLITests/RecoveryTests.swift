@@ -166,6 +166,29 @@ import Testing
         #expect((tail["data"] as? String)?.contains("after-restart") == true, "\(tail)")
     }
 
+    /// SIGTERM stops the executor cleanly (exit status 0: every service ends
+    /// without an error) and leaves its workloads running for the next start.
+    @Test func aStopSignalEndsTheExecutorCleanlyAndLeavesWorkloadsRunning() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-recovery-\(UUID().uuidString)").path
+        let config = try Self.writeConfig("""
+        options:
+          dockerSocketPath: /nonexistent/docker.sock
+        """)
+        let daemon = try Daemon(config: config, stateDir: dir)
+        _ = try call(daemon.api, "POST", "/instances", body: """
+        {"appId": "svc", "instanceId": "term-1", "executable": {"type": "PROCESS", "command": ["sleep", "60"]},
+         "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}]}
+        """)
+        let healthy = try await waitFor(daemon.api, "/instances/term-1", "HEALTHY")
+        let runner = try #require((healthy["handle"] as? [String: Any])?["pid"] as? Int32)
+        kill(daemon.process.processIdentifier, SIGTERM)
+        daemon.process.waitUntilExit()
+        #expect(daemon.process.terminationReason == .exit && daemon.process.terminationStatus == 0,
+                "exit status \(daemon.process.terminationStatus); log: \(daemon.output.path)")
+        #expect(kill(runner, 0) == 0, "the workload runs on")
+        kill(-runner, SIGKILL)
+    }
+
     /// An app deployed with an environment value heals after the executor is
     /// killed and its instance dies meanwhile: the replacement runs with the
     /// value as deployed, which the state database holds only sealed.

@@ -90,12 +90,18 @@ public actor AppReconciler: Service {
     static func context(_ appId: String, _ name: String) -> String { "app \(appId) env \(name)" }
 
     /// Reconciles every `interval` until graceful shutdown or cancellation.
+    /// Ends normally on graceful shutdown (the group then goes on stopping the
+    /// other services); a cancellation is not an error of this service.
     public func run() async throws {
-        try await cancelWhenGracefulShutdown { [self] in
-            while !Task.isCancelled {
-                await reconcile()
-                try await Task.sleep(for: interval)
+        do {
+            try await cancelWhenGracefulShutdown { [self] in
+                while !Task.isCancelled {
+                    await reconcile()
+                    try await Task.sleep(for: interval)
+                }
             }
+        } catch is CancellationError {
+            return
         }
     }
 
