@@ -36,7 +36,7 @@ public final class WorkloadDriver<State: LifecycleState> {
     /// Whether `lastError` is reported in every state or only in failure and final ones.
     let reportsReasonAlways: Bool
     private var held: Bool
-    private let created = Date().timeIntervalSince1970
+    private let created = now()
     private var finished: [CheckedContinuation<InstanceInfo, Never>] = []
     private var background: [Task<Void, Never>] = []
 
@@ -67,13 +67,13 @@ public final class WorkloadDriver<State: LifecycleState> {
         self.executorHost = executorHost
         self.reportsReasonAlways = reportsReasonAlways
         if let adoption {
-            life = Lifecycle(.unknown, at: Date().timeIntervalSince1970, reason: "found after a restart")
+            life = Lifecycle(.unknown, at: now(), reason: "found after a restart")
             allocation = adoption.allocation
             ports = adoption.ports
             handle = adoption.handle
             held = true
         } else {
-            life = Lifecycle(.pending, at: Date().timeIntervalSince1970)
+            life = Lifecycle(.pending, at: now())
             held = false
         }
     }
@@ -96,7 +96,7 @@ public final class WorkloadDriver<State: LifecycleState> {
     public func move(_ next: State, _ reason: String? = nil, isolation: isolated (any Actor)? = #isolation) async {
         let effect: ResourceEffect
         do {
-            effect = try life.transition(to: next, reason: reason, at: Date().timeIntervalSince1970)
+            effect = try life.transition(to: next, reason: reason, at: now())
         } catch {
             // Only reachable through a bug in a supervisor: the table is the authority.
             assertionFailure(error.message)
