@@ -82,4 +82,20 @@ import Testing
         let n = Int(lastArchived.split(separator: " ")[1])!
         #expect(firstCurrent.hasPrefix("line \(n + 1) "), "\(lastArchived) then \(firstCurrent)")
     }
+
+    /// The index after pruning: one past the highest left, never a freed lower one
+    /// (a reused low index made an older archive look like the newest).
+    @Test func rotationIndexGoesPastTheHighestArchive() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-elog-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dated = "\(dir)/executor.log-2026-12-01-%i.gz"
+        #expect(AppenderOutput.nextIndex(dated) == 0)
+        for name in ["executor.log-2026-12-01-7.gz", "executor.log-2026-12-01-9", "executor.log-2026-12-01-10.gz.partial",
+                     "executor.log-2026-11-30-40.gz", "executor.log"] {
+            #expect(FileManager.default.createFile(atPath: "\(dir)/\(name)", contents: Data()))
+        }
+        #expect(AppenderOutput.nextIndex(dated) == 11)
+        #expect(LogArchiver.index(of: "output.log.2026-12-01.12.gz", prefix: "output.log.2026-12-01.") == 12)
+        #expect(LogArchiver.index(of: "output.log.x", prefix: "output.log.") == nil)
+    }
 }

@@ -50,14 +50,11 @@ final class AppenderOutput: @unchecked Sendable {
             let indexed = pattern.contains("%i") ? pattern
                 : pattern.hasSuffix(".gz") ? String(pattern.dropLast(3)) + ".%i.gz" : pattern + ".%i"
             let dated = indexed.replacingOccurrences(of: "%d", with: f.string(from: Date()))
-            var index = 0
-            func name(_ i: Int) -> String { dated.replacingOccurrences(of: "%i", with: String(i)) }
-            func taken(_ n: String) -> Bool {
-                let plain = n.hasSuffix(".gz") ? String(n.dropLast(3)) : n
-                return FileManager.default.fileExists(atPath: plain) || FileManager.default.fileExists(atPath: plain + ".gz")
-            }
-            while taken(name(index)) { index += 1 }
-            let archived = name(index)
+            // As Logback does: one past the highest index of the day, so the
+            // newest archive always has the highest index even after pruning
+            // removed older ones (reusing the lowest free index did not).
+            let index = Self.nextIndex(dated)
+            let archived = dated.replacingOccurrences(of: "%i", with: String(index))
             if archived.hasSuffix(".gz") {
                 // As Logback does for a pattern ending in .gz: archive, then compress
                 // (in the background; the writer only pays for the rename).
@@ -71,6 +68,16 @@ final class AppenderOutput: @unchecked Sendable {
             }
             reopen()
         }
+    }
+
+    /// One past the highest `%i` of the archives (plain, compressed or being
+    /// compressed) that the dated pattern names; 0 when there are none.
+    static func nextIndex(_ dated: String) -> Int {
+        let directory = (dated as NSString).deletingLastPathComponent
+        let prefix = (dated.components(separatedBy: "%i")[0] as NSString).lastPathComponent
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let highest = names.compactMap { LogArchiver.index(of: $0, prefix: prefix) }.max()
+        return highest.map { $0 + 1 } ?? 0
     }
 
     /// Keeps the newest `keep` archives of the dated pattern (0: all).

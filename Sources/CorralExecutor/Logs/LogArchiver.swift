@@ -52,7 +52,21 @@ public final class LogArchiver: @unchecked Sendable {
         return names.filter { $0.hasPrefix(prefix) && !$0.hasSuffix(".partial") }.compactMap { n in
             guard let a = try? FileManager.default.attributesOfItem(atPath: "\(directory)/\(n)") else { return nil }
             return (n, (a[.size] as? UInt64) ?? 0, (a[.modificationDate] as? Date) ?? .distantPast)
-        }.sorted { $0.modified != $1.modified ? $0.modified < $1.modified : $0.name < $1.name }
+        }.sorted { a, b in
+            if a.modified != b.modified { return a.modified < b.modified }
+            // Same time (coarse clocks): the rotation index orders them, as a number.
+            let (ia, ib) = (index(of: a.name, prefix: prefix), index(of: b.name, prefix: prefix))
+            if let ia, let ib, ia != ib { return ia < ib }
+            return a.name < b.name
+        }
+    }
+
+    /// The rotation index of an archive's name: the digits right after `prefix`.
+    static func index(of name: String, prefix: String) -> Int? {
+        guard name.hasPrefix(prefix) else { return nil }
+        let digits = name.utf8.dropFirst(prefix.utf8.count).prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        guard !digits.isEmpty, digits.count < 18 else { return nil }
+        return Int(String(decoding: digits, as: UTF8.self))
     }
 
     /// Removes the oldest finished archives beyond `keep` files (0: no limit
