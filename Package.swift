@@ -32,7 +32,8 @@ let package = Package(
         // Pure decisions: CPU lists, topology model, units, configuration, allocator.
         .target(
             name: "CorralCore",
-            dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "TOMLKit", package: "TOMLKit")]
+            dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "TOMLKit", package: "TOMLKit"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         // The few kernel calls Glibc hides: fork/exec with child setup, pidfds.
         .target(name: "CCorralShim"),
@@ -92,7 +93,7 @@ let package = Package(
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ]),
         // Readers of outside input as functions of bytes, for libFuzzer and the corpus tests.
-        .target(name: "CorralFuzzTargets", dependencies: ["CorralCore", "CorralExecutor",
+        .target(name: "CorralFuzzTargets", dependencies: ["CorralCore",
                                                           .product(name: "Logging", package: "swift-log")]),
         // libFuzzer's entry point (scripts/fuzz builds it with --sanitize=fuzzer).
         .executableTarget(name: "CorralFuzz", dependencies: ["CorralFuzzTargets"]),

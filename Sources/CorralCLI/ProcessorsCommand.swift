@@ -42,6 +42,7 @@ struct ProcessorsCommand: ParsableCommand {
             var file: String
             var errors: [ConfigIssue]
             var warnings: [ConfigIssue]
+            var notes: [ConfigIssue]
             var processors: [Line]
         }
 
@@ -70,8 +71,10 @@ struct ProcessorsCommand: ParsableCommand {
             }
             let errors = issues.filter { $0.severity == .error }
             let warnings = issues.filter { $0.severity == .warning }
+            let notes = issues.filter { $0.severity == .note }
             if json {
-                try printJSON(Report(valid: errors.isEmpty, file: file, errors: errors, warnings: warnings, processors: lines))
+                try printJSON(Report(valid: errors.isEmpty, file: file, errors: errors, warnings: warnings, notes: notes,
+                                     processors: lines))
             } else {
                 if !errors.isEmpty {
                     FileHandle.standardError.write(Data((ConfigError(file: file, issues: issues).message + "\n").utf8))
@@ -84,7 +87,7 @@ struct ProcessorsCommand: ParsableCommand {
                               + "  concurrent \(l.concurrent.map { String($0) } ?? "unlimited")"
                               + (l.locks.isEmpty ? "" : "  locks \(l.locks.joined(separator: ","))"))
                     }
-                    for w in warnings { print("warning: \(w)") }
+                    for w in warnings + notes { print(w.description) }
                 }
             }
             if !errors.isEmpty { throw ExitCode(1) }

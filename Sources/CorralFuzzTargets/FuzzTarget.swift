@@ -1,5 +1,5 @@
 import CorralCore
-import CorralExecutor
+
 import Foundation
 import Logging
 
@@ -68,6 +68,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .units:
             _ = DataSize(parsing: text)
             _ = ConfigDuration(parsing: text)
+            if let d = ConfigDuration(humantime: text), ConfigDuration(humantime: d.description) != d {
+                // What Corral prints of a duration reads back as the same duration.
+                problems.append("\"\(text.prefix(80))\" read as \(d), which does not read back the same")
+            }
             _ = ConfigTimeZone(parsing: text)
         case .logPattern:
             let p = LogPattern(text, timeZone: TimeZone(identifier: "UTC")!)

@@ -45,11 +45,13 @@ import Testing
             pc1.sameL3 = true
             pc1.memoryBytes = 16 << 30
             pc1.minutes = 177
+            pc1.bin = "/usr/local/bin/damocles-worker"
             w.stages = [pc1]
             for (name, cores) in [("pc2", c.pc2Cores), ("c2", c.c2Cores)].prefix(c.gpuStages) {
                 var s = PlanWorkload.Stage(name: name, cores: cores)
                 s.gpus = 1
                 s.minutes = 15
+                s.bin = "/usr/local/bin/damocles-worker"
                 w.stages.append(s)
             }
             let plan: ProcessorsPlan

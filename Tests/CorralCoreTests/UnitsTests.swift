@@ -51,4 +51,40 @@ import Testing
             if let parsed { #expect(parsed.bytes % UInt64(max(n, 1)) == 0 || n == 0) }
         }
     }
+
+    @Test(arguments: [
+        ("5min", 300_000_000_000), ("1min", 60_000_000_000), ("1h 30m", 5_400_000_000_000), ("1h30m", 5_400_000_000_000),
+        ("2days", 172_800_000_000_000), ("500ms", 500_000_000), ("5s", 5_000_000_000), ("5 sec", 5_000_000_000),
+        ("1w", 604_800_000_000_000), ("1M", 2_630_016_000_000_000), ("1y", 31_557_600_000_000_000),
+        ("2hrs 5mins 3secs", 7_503_000_000_000), ("10us", 10_000), ("10µs", 10_000), ("7nsec", 7), ("3millis", 3_000_000),
+        (" 1m ", 60_000_000_000),
+    ] as [(String, UInt64)])
+    func durationsReadAsDamoclesReadsThem(text: String, ns: UInt64) {
+        #expect(ConfigDuration(humantime: text)?.nanoseconds == ns)
+    }
+
+    /// humantime refuses these, so damocles-worker does; so does Corral.
+    @Test(arguments: ["5", "", "min", "5 fortnights", "1.5s", "-1s", "5S", "1h,30m", "5 minutes ago", "600y",
+                      "99999999999999999999ns", "5 microseconds"])
+    func durationsDamoclesRefusesAreRefused(text: String) {
+        #expect(ConfigDuration(humantime: text) == nil)
+    }
+
+    /// Any spans, summed: what is parsed is their total, and what Corral prints reads back the same.
+    @Test func humantimeSpansAddUp() async {
+        let units: [(String, UInt64)] = [("ns", 1), ("us", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000), ("min", 60_000_000_000),
+                                         ("h", 3_600_000_000_000), ("days", 86_400_000_000_000), ("w", 604_800_000_000_000)]
+        // Each drawn number is one span: its count (n / units) and its unit (n % units).
+        await propertyCheck(input: Gen.int(in: 0...(10_001 * units.count - 1)).array(of: 1...4), Gen.bool) { drawn, blanks in
+            Self.checkHumantime(spans: drawn.map { ($0 / units.count, $0 % units.count) }, blanks: blanks, units: units)
+        }
+    }
+
+    static func checkHumantime(spans: [(Int, Int)], blanks: Bool, units: [(String, UInt64)]) {
+        let text = spans.map { "\($0.0)\(blanks ? " " : "")\(units[$0.1].0)" }.joined(separator: blanks ? " " : "")
+        let expected = spans.reduce(UInt64(0)) { $0 + UInt64($1.0) * units[$1.1].1 }
+        let parsed = ConfigDuration(humantime: text)
+        #expect(parsed?.nanoseconds == expected, "\(text)")
+        if let parsed { #expect(ConfigDuration(humantime: parsed.description) == parsed) }
+    }
 }

@@ -274,4 +274,45 @@ import Testing
         #expect(p.state == .crashLooping)
         #expect(p.lastError?.contains("did not print \"pc1 processor ready\" within stable_wait 300ms") == true, "\(String(describing: p.lastError))")
     }
+
+    /// damocles' keys with damocles' meaning: no bin leaves that stage stopped
+    /// (the others run), inherit_envs = false gives the child only its envs,
+    /// auto_restart = false leaves a dead processor dead.
+    @Test func damoclesEntryKeysMeanWhatTheySay() async throws {
+        var env = ProcessInfo.processInfo.environment
+        env["CORRAL_TEST_MARKER"] = "from-the-executor"
+        let d = try await Self.dispatcher("""
+        [[processors.pc1]]
+        concurrent = 1
+        """ + Self.entry("c2", """
+        inherit_envs = false
+        auto_restart = false
+        envs = { TEST_ENV = "only-this" }
+        """), environment: env)
+        defer { Task { await d.shutdown() } }
+        let snap = await d.snapshot()
+        let pc1 = try #require(snap.stages.first(where: { $0.name == "pc1" })?.processors.first)
+        #expect(pc1.state == .unstartable && pc1.lastError?.contains("pc1#0 has no bin") == true, "\(pc1)")
+        await #expect { try await d.submit(stage: "pc1", task: Self.task("{}"), deadline: nil) } throws: { e in
+            guard let e = e as? StageError else { return false }
+            return e.code == .stageUnavailable && e.message.contains("needs a bin to start it")
+        }
+        let job = try await d.submit(stage: "c2", task: Self.task("{}"), deadline: nil)
+        let done = await d.wait(job.id)
+        #expect(done?.state == .succeeded, "\(String(describing: done))")
+        let names = Self.output(done)["envNames"] as? [String] ?? []
+        #expect(!names.contains("CORRAL_TEST_MARKER") && names.contains("TEST_ENV"), "\(names)")
+        #expect(Self.output(done)["env"] as? String == "only-this")
+        let crash = try await d.submit(stage: "c2", task: Self.task(#"{"crash": true}"#), deadline: nil)
+        #expect(await d.wait(crash.id)?.state == .failed)
+        var c2 = await d.snapshot().stages.first(where: { $0.name == "c2" })?.processors.first
+        for _ in 0..<100 where c2?.state != .exited {
+            try await Task.sleep(for: .milliseconds(20))
+            c2 = await d.snapshot().stages.first(where: { $0.name == "c2" })?.processors.first
+        }
+        #expect(c2?.state == .exited && c2?.restarts == 0, "\(String(describing: c2))")
+        let after = try await d.submit(stage: "c2", task: Self.task("{}"), deadline: nil)
+        let r = await d.wait(after.id)
+        #expect(r?.state == .failed && r?.error?.contains("no processor of stage c2 is running") == true, "\(String(describing: r))")
+    }
 }

@@ -1,7 +1,11 @@
 /// One problem found in a config file: where it is, the key path, the bad
 /// value (never a secret's), what is wrong and what is allowed.
 public struct ConfigIssue: Sendable, Hashable, Codable, CustomStringConvertible {
-    public enum Severity: String, Sendable, Codable { case error, warning }
+    public enum Severity: String, Sendable, Codable {
+        case error, warning
+        /// Worth knowing, nothing wrong: what Corral reads past (a whole damocles-worker file's other sections).
+        case note
+    }
 
     public var severity: Severity
     public var file: String

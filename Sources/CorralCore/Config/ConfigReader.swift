@@ -13,6 +13,8 @@ public final class ConfigReader {
     let environment: [String: String]
     /// False for formats whose users never had `${VAR}` (damocles' TOML): values stay as written.
     public var substitutesVariables = true
+    /// How duration values are written: Dropwizard's by default, humantime's in damocles' TOML.
+    public var durationGrammar = ConfigDuration.Grammar.dropwizard
 
     public init(file: String, environment: [String: String]) {
         self.file = file
@@ -28,6 +30,10 @@ public final class ConfigReader {
 
     public func warning(_ path: String, _ node: ConfigNode?, _ message: String) {
         issues.append(ConfigIssue(.warning, file: file, location: node?.location, path: path, message: message))
+    }
+
+    public func note(_ path: String, _ node: ConfigNode?, _ message: String) {
+        issues.append(ConfigIssue(.note, file: file, location: node?.location, path: path, message: message))
     }
 
     public func append(_ more: [ConfigIssue]) { issues.append(contentsOf: more) }
@@ -238,8 +244,8 @@ public final class ConfigReader {
 
     public func duration(_ node: ConfigNode, at path: String, in range: ClosedRange<ConfigDuration>? = nil) -> ConfigDuration? {
         guard let s = text(node, at: path) else { return nil }
-        guard let v = ConfigDuration(parsing: s) else {
-            error(path, node, value: s, "\"\(s)\" is not a duration", allowed: ConfigDuration.allowedUnitsText)
+        guard let v = ConfigDuration(parsing: s, grammar: durationGrammar) else {
+            error(path, node, value: s, "\"\(s)\" is not a duration", allowed: ConfigDuration.allowedText(durationGrammar))
             return nil
         }
         if let range, !range.contains(v) {

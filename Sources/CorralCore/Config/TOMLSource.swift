@@ -59,6 +59,7 @@ enum TOMLSource {
     static func reader(file: String) -> ConfigReader {
         let r = ConfigReader(file: file, environment: [:])
         r.substitutesVariables = false
+        r.durationGrammar = .humantime
         return r
     }
 

@@ -15,8 +15,17 @@ public struct ProcessorsConfig: Sendable {
     /// The processors of each stage, in file order.
     public var stages: [String: [ProcessorEntry]] = [:]
     public var restart = RestartPolicy()
+    /// `[processors.static_tree_d]`: sector size in bytes -> the static tree_d
+    /// file damocles' processors use for CC sectors of that size (not a stage).
+    public var staticTreeD: [UInt64: String] = [:]
 
     public init() {}
+
+    /// The stages some of whose processors have no `bin` (damocles would run
+    /// its built-in processor; Corral has none and cannot start them).
+    public var stagesWithoutBin: [String] {
+        stageNames.filter { stages[$0]?.contains { $0.bin == nil } ?? false }
+    }
 
     /// Stages in a stable order.
     public var stageNames: [String] { stages.keys.sorted() }
@@ -72,7 +81,11 @@ public enum ProcessorsConfigLoader {
     static let entryKeys = ["bin", "args", "stable_wait", "cgroup", "numa_preferred", "concurrent", "envs",
                             "inherit_envs", "locks", "auto_restart"]
     /// Keys of the `[processors]` table that are not stages.
-    static let reserved = ["limitation", "limit", "ext_locks", "restart"]
+    static let reserved = ["limitation", "limit", "ext_locks", "static_tree_d", "restart"]
+    /// The sector sizes damocles seals (`seal_types_from_u64`), the keys `static_tree_d` accepts.
+    public static let sectorSizes: [(name: String, bytes: UInt64)] = [
+        ("2KiB", 2 << 10), ("8MiB", 8 << 20), ("512MiB", 512 << 20), ("32GiB", 32 << 30), ("64GiB", 64 << 30),
+    ]
     /// The stage names damocles-worker uses; others are accepted with a warning.
     public static let knownStages = ["add_pieces", "tree_d", "pc1", "pc2", "c1", "c2", "snap_encode", "snap_prove",
                                      "transfer", "unseal", "window_post", "winning_post", "synth_proof", "sealing_daemons"]
@@ -117,12 +130,17 @@ public enum ProcessorsConfigLoader {
             return config
         }
         var processors: ConfigNode?
+        var others: [String] = []
         for e in top {
             if e.key == "processors" { processors = e.value; continue }
-            if workerSections.contains(e.key) { continue }
+            if workerSections.contains(e.key) { others.append(e.key); continue }
             var m = "top-level key \"\(e.key)\" is neither [processors] nor a damocles-worker section; ignored"
             if let s = Suggestion.closest(to: e.key, among: ["processors"] + workerSections) { m += " (did you mean \"\(s)\"?)" }
             r.warning(e.key, e.value, m)
+        }
+        if !others.isEmpty {
+            r.note("", nil, "a whole damocles-worker file: Corral reads only [processors]; "
+                   + others.map { "[\($0)]" }.joined(separator: ", ") + " are damocles-worker's and left alone")
         }
         guard let processors else {
             r.error("processors", nil, "no [processors] section", allowed: "[processors.limitation.concurrent], [[processors.<stage>]] ...")
@@ -163,6 +181,23 @@ public enum ProcessorsConfigLoader {
             for key in l.entries.keys.sorted() {
                 guard let n = l[key], let v = r.int(n, at: l.path(key), in: 1...1_000_000) else { continue }
                 config.locks[key] = v
+            }
+        }
+        if let trees = fields?["static_tree_d"],
+           let t = r.mapping(trees, at: "processors.static_tree_d", known: mappingKeys(trees)) {
+            for key in t.entries.keys.sorted() {
+                guard let n = t[key], let path = r.string(n, at: t.path(key), nonEmpty: true) else { continue }
+                guard let size = DataSize(parsing: key)?.bytes, sectorSizes.contains(where: { $0.bytes == size }) else {
+                    r.error(t.path(key), n, value: key, "\"\(key)\" is not a sector size damocles seals",
+                            allowed: sectorSizes.map(\.name).joined(separator: ", "))
+                    continue
+                }
+                if let earlier = config.staticTreeD[size] {
+                    r.error(t.path(key), n, value: key, "a second tree_d for the same sector size (\(earlier) is given too)",
+                            allowed: "one path per sector size")
+                    continue
+                }
+                config.staticTreeD[size] = path
             }
         }
         if let restart = fields?["restart"],
@@ -226,7 +261,7 @@ public enum ProcessorsConfigLoader {
         guard let f = r.mapping(node, at: e.path, known: entryKeys, ignored: ["weight"]) else { return nil }
         if let n = f["bin"], let v = r.string(n, at: f.path("bin"), nonEmpty: true) { e.bin = v }
         if let n = f["args"], let v = r.stringList(n, at: f.path("args")) { e.args = v }
-        if let n = f["stable_wait"], let v = r.duration(n, at: f.path("stable_wait"), in: .milliseconds(1)...ConfigDuration.seconds(3600)) {
+        if let n = f["stable_wait"], let v = r.duration(n, at: f.path("stable_wait"), in: .milliseconds(1)...ConfigDuration.seconds(86_400)) {
             e.stableWait = v
         }
         if let n = f["cgroup"], let c = r.mapping(n, at: f.path("cgroup"), known: ["cpuset", "group_name"]) {
@@ -275,6 +310,15 @@ public enum ProcessorsConfigLoader {
                         allowed: declared.isEmpty ? "declare it: [processors.ext_locks] \(lock) = 1" : declared.joined(separator: ", "))
             }
         }
+        for stage in c.stagesWithoutBin {
+            let missing = c.stages[stage]!.filter { $0.bin == nil }
+            r.warning("processors.\(stage)", nil,
+                      "\(missing.map(\.name).joined(separator: ", ")) \(missing.count == 1 ? "has" : "have") no bin: damocles-worker would run "
+                      + "its built-in \(stage) processor, Corral has none and needs a bin to start \(missing.count == 1 ? "it" : "them") "
+                      + (missing.count == c.stages[stage]!.count
+                         ? "(the executor leaves stage \(stage) stopped and runs the other pools)"
+                         : "(the executor runs stage \(stage) on its other processors)"))
+        }
         for stage in c.concurrent.keys.sorted() where c.stages[stage] == nil {
             r.warning("processors.limitation.concurrent.\(stage)", nil, "stage \(stage) has a limit but no processors")
         }
@@ -309,6 +353,12 @@ public enum ProcessorsPlacementCheck {
         var issues: [ConfigIssue] = []
         let existing = CPUSet(topology.cpus.map(\.id))
         let nodes = Set(topology.numaNodes.map(\.id))
+        // Relative paths are damocles-worker's working directory's: not checked here.
+        for (size, tree) in c.staticTreeD.sorted(by: { $0.key < $1.key }) where tree.hasPrefix("/") && !FileManager.default.fileExists(atPath: tree) {
+            let name = ProcessorsConfigLoader.sectorSizes.first { $0.bytes == size }?.name ?? "\(size)"
+            issues.append(ConfigIssue(.warning, file: file, location: nil, path: "processors.static_tree_d.\(name)", value: tree,
+                                      message: "\(tree) does not exist on this machine; damocles-worker refuses to start without it"))
+        }
         for e in c.allEntries {
             let path = e.path
             if let set = e.cpuset {

@@ -42,6 +42,7 @@ public struct APIError: HTTPResponseError, Sendable {
         case .notFound, .unknownStage: .notFound
         case .invalid: .badRequest
         case .finished: .conflict
+        case .stageUnavailable: .serviceUnavailable
         }
         self.init(status, e.code.rawValue, e.message)
     }

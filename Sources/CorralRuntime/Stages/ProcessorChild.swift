@@ -61,7 +61,8 @@ public final class ProcessorChild: @unchecked Sendable {
             throw HostError(.spawnFailed, "\(entry.path) has no bin: Corral has no built-in stage code")
         }
         let path = try NativeSpawn.resolve(command[0], path: environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"])
-        var env = entry.inheritEnvs ? environment : ["PATH": environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"]
+        // inherit_envs = false: the child gets only its envs, as damocles' env_clear() does.
+        var env = entry.inheritEnvs ? environment : [:]
         for (k, v) in entry.envs { env[k] = v }
         let (inRead, inWrite) = try NativeSpawn.pipe()
         let outPipe: (read: Int32, write: Int32)

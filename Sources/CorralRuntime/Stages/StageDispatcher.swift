@@ -63,6 +63,8 @@ public enum ProcessorSlotState: String, Sendable, Codable, CaseIterable {
     case crashLooping = "crash-looping"
     /// The dispatcher shut down.
     case stopped
+    /// Never started: no `bin` (damocles would run its built-in processor; Corral has none).
+    case unstartable
 }
 
 /// What `GET /stages` shows.
@@ -106,7 +108,11 @@ public struct StagesSnapshot: Sendable, Codable {
 }
 
 public struct StageError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable { case unknownStage = "unknown_stage", notFound = "not_found", invalid = "invalid", finished = "finished" }
+    public enum Code: String, Sendable {
+        case unknownStage = "unknown_stage", notFound = "not_found", invalid = "invalid", finished = "finished"
+        /// The stage is configured but none of its processors can run (no `bin`).
+        case stageUnavailable = "stage_unavailable"
+    }
     public var code: Code
     public var message: String
     public var description: String { message }
@@ -241,8 +247,12 @@ public actor StageDispatcher {
     /// Starts every processor (in parallel) and returns once each is ready or failed.
     public func start() async {
         slots = config.allEntries.map(Slot.init)
+        for slot in slots where ProcessorChild.command(for: slot.entry) == nil {
+            slot.state = .unstartable
+            slot.lastError = Self.noBinMessage(slot.entry)
+        }
         await withTaskGroup(of: Void.self) { g in
-            for i in slots.indices { g.addTask { await self.launch(i) } }
+            for i in slots.indices where slots[i].state != .unstartable { g.addTask { await self.launch(i) } }
         }
     }
 
@@ -267,6 +277,8 @@ public actor StageDispatcher {
                 remember(j)
             }
         }
+        // Queued jobs of a stage that cannot run (restored after ``start()``) fail with its reason.
+        if !slots.isEmpty { failStarved() }
         pump()
     }
 
@@ -282,6 +294,10 @@ public actor StageDispatcher {
     public func shutdown() {
         stopped = true
         for s in slots { s.child?.kill() }
+    }
+
+    static func noBinMessage(_ e: ProcessorEntry) -> String {
+        "\(e.name) has no bin: damocles-worker would run its built-in \(e.stage) processor; Corral has none and needs a bin to start it"
     }
 
     private func launch(_ i: Int) async {
@@ -349,7 +365,7 @@ public actor StageDispatcher {
     private func failStarved(only: String? = nil) {
         for stage in only.map({ [$0] }) ?? Array(Set(queue.map(\.stage))) {
             let pool = slots.filter { $0.entry.stage == stage }
-            guard pool.allSatisfy({ $0.state == .crashLooping || $0.state == .exited }) else { continue }
+            guard pool.allSatisfy({ [.crashLooping, .exited, .unstartable].contains($0.state) }) else { continue }
             for j in queue where j.stage == stage {
                 finish(j, .failed, error: "no processor of stage \(stage) is running: "
                        + (pool.compactMap(\.lastError).first ?? "all exited"))
@@ -363,6 +379,10 @@ public actor StageDispatcher {
     public func submit(stage: String, task: Data, deadline: Double?) async throws(StageError) -> StageJob {
         guard config.stages[stage] != nil else {
             throw StageError(.unknownStage, "no processors for stage \"\(stage)\"; configured: \(config.stageNames.joined(separator: ", "))")
+        }
+        let pool = slots.filter { $0.entry.stage == stage }
+        if !pool.isEmpty, pool.allSatisfy({ $0.state == .unstartable }) {
+            throw StageError(.stageUnavailable, "stage \(stage) is not running: " + (pool.first?.lastError ?? "no processor can start"))
         }
         sequence += 1
         let job = StageJob(id: "job-\(sequence)-\(idSalt)",

@@ -30,7 +30,7 @@ def run(req):
         return
     out(json.dumps({"id": req["id"], "err_msg": None, "output": {
         "echo": task, "pid": os.getpid(), "cpus": sorted(os.sched_getaffinity(0)),
-        "env": os.environ.get("TEST_ENV", ""), "start": started, "end": time.time()}}))
+        "env": os.environ.get("TEST_ENV", ""), "envNames": sorted(os.environ), "start": started, "end": time.time()}}))
 
 for line in sys.stdin:
     if not line.strip():

@@ -1,6 +1,4 @@
-import CorralCore
 import Foundation
-import Hummingbird
 import Logging
 
 /// Renders Logback layout patterns, the conversion words Dropwizard configs use:
@@ -17,7 +15,7 @@ public struct LogPattern: Sendable {
     }
 
     let parts: [Part]
-    let timeZone: TimeZone
+    public let timeZone: TimeZone
     static let started = Date()
 
     public static let defaultPattern = "%-5level [%date] %logger{0}: %message%n"
