@@ -1,3 +1,4 @@
+import Foundation
 import CorralCore
 import PropertyBased
 import Testing
@@ -86,5 +87,25 @@ import Testing
         let parsed = ConfigDuration(humantime: text)
         #expect(parsed?.nanoseconds == expected, "\(text)")
         if let parsed { #expect(ConfigDuration(humantime: parsed.description) == parsed) }
+    }
+
+    /// Found by fuzzing: Foundation traps on some GMT-prefixed names; Corral refuses them first.
+    @Test(arguments: ["GMT+05:/0", "GMT+5/x", "UTC/../x", "Asia/Kol kata", "Asia/Kolkata;x"])
+    func zoneNamesFoundationChokesOnAreRefused(text: String) {
+        #expect(ConfigTimeZone(parsing: text) == nil)
+    }
+
+    @Test func zonesStillRead() {
+        #expect(ConfigTimeZone(parsing: "GMT+05:30") != nil)
+        #expect(ConfigTimeZone(parsing: "Asia/Kolkata")?.identifier == "Asia/Kolkata")
+        #expect(ConfigTimeZone(parsing: "America/Argentina/Buenos_Aires") != nil)
+        #expect(ConfigTimeZone(parsing: "IST")?.identifier == "Asia/Kolkata")
+    }
+
+    /// Found by fuzzing: a width of 333333333 padded every line to 333 MB.
+    @Test func logPatternWidthsAreCapped() {
+        let p = LogPattern("%333333333m|%.999999999m", timeZone: .gmt)
+        let line = p.render(.init(date: Date(timeIntervalSince1970: 0), level: .info, label: "l", message: "m", metadata: [:]))
+        #expect(line.count == LogPattern.widthLimit + 2)
     }
 }

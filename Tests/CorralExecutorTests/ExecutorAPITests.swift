@@ -244,6 +244,13 @@ import Testing
         #expect(try await Self.call(r.api, .PUT, "/apis/v1/apps/svc/scale", body: "{\"instances\": 0}").0 == 200)
         #expect(try await Self.call(r.api, .PUT, "/apis/v1/apps/svc/scale", body: "{\"count\": 1}").0 == 422)
         #expect(try await Self.call(r.api, .POST, "/apis/v1/apps", body: "{\"instances\": 1}").0 == 422)
+        // A spec that is not an object is one clear error, not a trap in the serializer (found by schemathesis).
+        for spec in ["5", "\"x\"", "null", "[1]", "true"] {
+            let res = try await Self.call(r.api, .POST, "/apis/v1/apps", body: "{\"spec\": \(spec), \"instances\": 1}")
+            #expect(res.0 == 422, "spec \(spec): \(res.2)")
+            #expect((res.1["error"] as? [String: Any])?["code"] as? String == "invalid_spec", "spec \(spec): \(res.2)")
+        }
+        #expect(try await Self.call(r.api, .GET, "/apis/v1/ping").0 == 200)
         #expect(try await Self.call(r.api, .DELETE, "/apis/v1/apps/svc").0 == 204)
         #expect(try await Self.call(r.api, .GET, "/apis/v1/apps/svc").0 == 404)
     }

@@ -13,6 +13,9 @@ public final class ConfigReader {
     let environment: [String: String]
     /// False for formats whose users never had `${VAR}` (damocles' TOML): values stay as written.
     public var substitutesVariables = true
+    /// JSON specs: a field that takes a string takes a JSON string; a number or
+    /// a boolean there is refused (YAML and TOML read every scalar as text).
+    public var stringsAreTyped = false
     /// How duration values are written: Dropwizard's by default, humantime's in damocles' TOML.
     public var durationGrammar = ConfigDuration.Grammar.dropwizard
 
@@ -159,6 +162,11 @@ public final class ConfigReader {
     }
 
     public func string(_ node: ConfigNode, at path: String, nonEmpty: Bool = false) -> String? {
+        if stringsAreTyped, case .scalar(let raw, quoted: false) = node.value {
+            error(path, node, value: String(raw.prefix(64)), "expected a string, found \(raw.prefix(64))",
+                  allowed: "a JSON string, e.g. \"\(raw.prefix(64))\"")
+            return nil
+        }
         guard let s = text(node, at: path) else { return nil }
         if nonEmpty && s.trimmingASCIIWhitespace().isEmpty {
             error(path, node, value: s, "must not be empty")
@@ -295,6 +303,11 @@ public final class ConfigReader {
         guard let items = sequence(node, at: path) else { return nil }
         var out: [String] = []
         for (i, item) in items.enumerated() {
+            // An empty item is a mistake, not nothing: `[null]` was silently read as no list at all.
+            if item.isNull {
+                error("\(path)[\(i)]", item, "a list item is empty", allowed: "a string")
+                return nil
+            }
             guard let s = string(item, at: "\(path)[\(i)]") else { return nil }
             out.append(s)
         }

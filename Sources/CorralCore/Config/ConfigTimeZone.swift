@@ -51,6 +51,15 @@ public struct ConfigTimeZone: Sendable, Hashable, CustomStringConvertible {
         }
         // A real IANA id names a file in the zone database; require a '/' to
         // avoid Foundation's lenient acceptance of arbitrary abbreviations.
+        // Only names shaped like the database's reach Foundation: a name that
+        // starts with GMT but is no offset ("GMT+05:/0", found by fuzzing)
+        // traps inside TimeZone(identifier:).
+        let ianaCharacters = s.utf8.allSatisfy { c in
+            (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39)
+                || c == UInt8(ascii: "/") || c == UInt8(ascii: "_") || c == UInt8(ascii: "-") || c == UInt8(ascii: "+")
+        }
+        let upper = s.uppercased()
+        guard ianaCharacters, s.count <= 64, !upper.hasPrefix("GMT"), !upper.hasPrefix("UTC") else { return nil }
         if s.contains("/"), let tz = TimeZone(identifier: s) {
             self.init(name: s, identifier: tz.identifier)
             return

@@ -35,7 +35,8 @@ enum TOMLSource {
                                    location: SourceLocation(line: n + 1, column: raw.distance(from: raw.startIndex, to: nul) + 1),
                                    path: "", message: "not valid TOML: a NUL byte", allowed: "text without NUL bytes")
             }
-            let line = raw.drop { $0 == " " || $0 == "\t" }
+            // A byte-order mark is skipped as toml++ skips it (found by fuzzing: BOM + "[ = 2").
+            let line = raw.drop { $0 == " " || $0 == "\t" || $0 == "\u{FEFF}" }
             if inMultiline == nil, line.hasPrefix("[") {
                 let rest = line.dropFirst(line.hasPrefix("[[") ? 2 : 1).drop { $0 == " " || $0 == "\t" }
                 let named = rest.first.map { c in

@@ -8,6 +8,9 @@ import Logging
 /// `%r` (ms since start), `%%`; width and alignment (`%-5level`, `%30logger`,
 /// `%.10msg`) and groups `%(...)` / `%highlight(...)`. Other words stay as written.
 public struct LogPattern: Sendable {
+    /// The largest width a conversion can ask for (`%5000m` pads to 4096).
+    public static let widthLimit = 4096
+
     indirect enum Part: Sendable {
         case literal(String)
         case word(String, arg: String?, min: Int, max: Int?, left: Bool)
@@ -40,12 +43,13 @@ public struct LogPattern: Sendable {
             var left = false, minWidth = 0, maxWidth: Int? = nil
             if s[i] == "-" { left = true; s.formIndex(after: &i) }
             let digits = s[i...].prefix { $0.isNumber }
-            minWidth = Int(digits) ?? 0
+            // Widths are capped: %333333333m would pad every line to 333 MB (found by fuzzing).
+            minWidth = min(Int(digits) ?? 0, Self.widthLimit)
             i = s.index(i, offsetBy: digits.count)
             if i < s.endIndex, s[i] == "." {
                 s.formIndex(after: &i)
                 let d = s[i...].prefix { $0.isNumber }
-                maxWidth = Int(d)
+                maxWidth = Int(d).map { min($0, Self.widthLimit) }
                 i = s.index(i, offsetBy: d.count)
             }
             let word = String(s[i...].prefix { $0.isLetter })

@@ -116,6 +116,7 @@ extension InstanceSpec {
         let (root, parseIssue) = JSONTree.parse(json, file: "instance spec")
         if let parseIssue { throw SpecError(issues: [parseIssue]) }
         let r = ConfigReader(file: "instance spec", environment: [:])
+        r.stringsAreTyped = true
         guard let f = r.mapping(root!, at: "", known: keys, ignored: ignored) else { throw SpecError(issues: r.issues) }
         let appId = SpecFields.identifier(f, "appId", r, required: true) ?? ""
         let appName = SpecFields.identifier(f, "appName", r, required: false) ?? appId
@@ -183,6 +184,7 @@ extension TaskSpec {
         let (root, parseIssue) = JSONTree.parse(json, file: "task spec")
         if let parseIssue { throw SpecError(issues: [parseIssue]) }
         let r = ConfigReader(file: "task spec", environment: [:])
+        r.stringsAreTyped = true
         guard let f = r.mapping(root!, at: "", known: keys, ignored: ["placementPolicy", "configs", "devices"]) else {
             throw SpecError(issues: r.issues)
         }
@@ -334,7 +336,8 @@ enum SpecFields {
                 continue
             }
             let v: String
-            if e.value.isNull { v = "" } else { guard let s = r.string(e.value, at: "env.\(k)") else { continue }; v = s }
+            // A value may be a number or a boolean too, taken as its JSON text (as Drove's Jackson does).
+            if e.value.isNull { v = "" } else { guard let s = r.text(e.value, at: "env.\(k)", secret: true) else { continue }; v = s }
             out[k] = v.isEmpty ? (environment[k] ?? "") : v
         }
         return out

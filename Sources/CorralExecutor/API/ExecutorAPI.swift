@@ -48,6 +48,9 @@ public enum ExecutorAPI {
         let api = router.group("apis/v1").add(middleware: Auth(secret: Array(secret.value.utf8), metrics: metrics))
 
         api.get("ping") { _, _ in ["status": "ok"] }
+        api.get("openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: OpenAPIDocument.json)))
+        }
 
         LogFilesAPI.add(to: api, executor: executor)
         if let apps { addApps(to: api, apps: apps, environment: environment) }
@@ -140,12 +143,16 @@ public enum ExecutorAPI {
     static func addApps(to api: RouterGroup<CorralRequestContext>, apps: AppReconciler, environment: [String: String]) {
         api.post("apps") { request, _ in
             let data = try await body(request)
-            guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-                  let specObject = object["spec"], Set(object.keys).isSubset(of: ["spec", "instances"]),
-                  let count = (try? JSONDecoder().decode(Deployment.self, from: data))?.instances,
-                  let specData = try? JSONSerialization.data(withJSONObject: specObject) else {
+            // The spec's bytes as sent, handed to the spec reader (which names every
+            // problem in it); re-serialising a parsed value trapped on a spec that
+            // was not an object (Foundation's fatalError, found by schemathesis).
+            let bytes = Array(data)
+            guard let members = JSONScan.topLevelMembers(bytes), let specRange = members["spec"],
+                  Set(members.keys).isSubset(of: ["spec", "instances"]),
+                  let count = (try? JSONDecoder().decode(Deployment.self, from: data))?.instances else {
                 throw APIError(.unprocessableContent, "invalid_app", "the body must be {\"spec\": <instance spec>, \"instances\": N}")
             }
+            let specData = Data(bytes[specRange])
             let spec: InstanceSpec
             do throws(SpecError) { spec = try InstanceSpec.parse(json: specData, environment: environment) } catch { throw APIError(error) }
             do throws(ExecutorError) {

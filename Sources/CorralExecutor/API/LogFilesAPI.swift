@@ -64,11 +64,8 @@ enum LogFilesAPI {
 
         api.get("logs/{instanceId}/read/{file}") { request, context in
             let path = try file(context, try await directory(executor, context))
-            let q = request.uri.queryParameters
-            guard let offset = UInt64(q.get("offset") ?? "0"), let length = Int(q.get("length") ?? "65536"),
-                  (0...(4 << 20)).contains(length) else {
-                throw APIError(.badRequest, "invalid_range", "offset must be >= 0 and length 0 to 4194304")
-            }
+            let offset = try request.integer("offset", absent: UInt64(0), in: 0...UInt64(Int64.max))
+            let length = try request.integer("length", absent: 65_536, in: 0...(4 << 20))
             guard let fh = FileHandle(forReadingAtPath: path) else {
                 throw APIError(.notFound, "not_found", "cannot open the log file")
             }
@@ -93,9 +90,8 @@ enum LogFilesAPI {
         api.get("logs/{instanceId}/tail") { request, context in
             let dir = try await directory(executor, context)
             let id = context.parameters.get("instanceId") ?? ""
-            let q = request.uri.queryParameters
-            let lines = min(max(Int(q.get("lines") ?? "100") ?? 100, 0), 100_000)
-            let follow = q.get("follow") == "true"
+            let lines = try request.integer("lines", absent: 100, in: 0...100_000)
+            let follow = try request.flag("follow")
             let path = "\(dir)/output.log"
             return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
                             body: ResponseBody { out in

@@ -38,9 +38,10 @@ public struct JobView: ResponseEncodable {
     var processor: String?
     var error: String?
     var deadlineSeconds: Double?
-    var submitted: Date
-    var started: Date?
-    var finished: Date?
+    /// Seconds since the Unix epoch, as instances' times are.
+    var submitted: Double
+    var started: Double?
+    var finished: Double?
     var queueSeconds: Double?
     var task: JSONValue
     var output: JSONValue?
@@ -52,9 +53,9 @@ public struct JobView: ResponseEncodable {
         processor = j.processor
         error = j.error
         deadlineSeconds = j.deadlineSeconds
-        submitted = j.submitted
-        started = j.started
-        finished = j.finished
+        submitted = j.submitted.timeIntervalSince1970
+        started = j.started?.timeIntervalSince1970
+        finished = j.finished?.timeIntervalSince1970
         queueSeconds = j.started.map { $0.timeIntervalSince(j.submitted) }
         task = JSONValue(j.task)
         output = j.output.map(JSONValue.init)
@@ -111,7 +112,7 @@ enum StagesAPI {
                 }
                 deadline = v.seconds
             }
-            let wait = request.uri.queryParameters.get("wait") == "true"
+            let wait = try request.flag("wait")
             do throws(StageError) {
                 let job = try await stages.submit(stage: stage, task: data, deadline: deadline)
                 if wait, let done = await stages.wait(job.id) { return EditedResponse(status: .ok, response: JobView(done)) }
@@ -123,7 +124,7 @@ enum StagesAPI {
 
         api.get("jobs/{id}") { request, context in
             let id = context.parameters.get("id") ?? ""
-            let job = request.uri.queryParameters.get("wait") == "true" ? await stages.wait(id) : await stages.job(id)
+            let job = try request.flag("wait") ? await stages.wait(id) : await stages.job(id)
             guard let job else { throw APIError(.notFound, "not_found", "no job \(id)") }
             return JobView(job)
         }
