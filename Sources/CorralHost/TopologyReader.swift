@@ -14,6 +14,8 @@ import Foundation
 ///   when the id is missing.
 /// - NUMA nodes come from `node/nodeN/cpulist` (or `cpumap`); with no node
 ///   directory at all, the machine is one node 0 holding /proc/meminfo's memory.
+///   A node listing CPUs an earlier node already has is dropped (broken firmware
+///   tables), as hwloc drops it.
 /// - "Allowed" CPUs and memory nodes are the intersection of
 ///   /proc/self/status and the process's cpuset cgroup (v1, legacy cpuset fs, v2).
 /// - NVIDIA GPUs come from /proc/driver/nvidia/gpus/BUS/information, with their
@@ -105,7 +107,7 @@ public struct TopologyReader: Sendable {
         for (i, set) in distinctL3.enumerated() { for c in set { l3IndexOf[c] = i } }
 
         // NUMA nodes.
-        var nodes = readNodes(online: online)
+        var nodes = rehomeCPUOnlyNodes(readNodes(online: online))
         if nodes.isEmpty {
             let mem = meminfoTotal(root.read("/proc/meminfo")) ?? 0
             nodes = [NUMANode(id: 0, cpus: online, memoryBytes: mem)]
@@ -168,15 +170,52 @@ public struct TopologyReader: Sendable {
         if let text = root.read("\(Self.nodeDir)/online"), let on = try? CPUSet(list: text) {
             ids = ids.filter { on.contains($0) }
         }
-        return ids.map { id in
+        // A node whose CPUs were already given to an earlier node means the
+        // firmware's NUMA table is wrong (a BIOS listing every CPU in every
+        // node): that node is dropped, as hwloc drops it.
+        var claimed = CPUSet()
+        return ids.compactMap { id in
             let dir = "\(Self.nodeDir)/node\(id)"
             let cpus = readSet(list: ["\(dir)/cpulist"], mask: ["\(dir)/cpumap"]) ?? []
+            guard cpus.isDisjoint(with: claimed) else { return nil }
+            claimed.formUnion(cpus)
             let mem = nodeMemTotal(root.read("\(dir)/meminfo")) ?? 0
             let distances = root.readTrimmed("\(dir)/distance").map {
                 $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) }
             }
             return NUMANode(id: id, cpus: cpus.intersection(online), memoryBytes: mem, distances: distances)
         }
+    }
+
+    /// Machines whose CPUs sit in nodes without memory and whose memory sits
+    /// in nodes without CPUs (HMAT: the kernel links them through each memory
+    /// node's `accessN/initiators`). As hwloc does, the CPU-only nodes are
+    /// hidden and their CPUs belong to the memory node that names them as
+    /// initiators: of CPU initiators (`access1`) when the kernel gives them,
+    /// else of any (`access0`); of several, the one with the fewest
+    /// initiators (the most local), then the lowest id.
+    func rehomeCPUOnlyNodes(_ nodes: [NUMANode]) -> [NUMANode] {
+        let cpuOnly = Set(nodes.filter { !$0.cpus.isEmpty && $0.memoryBytes == 0 }.map(\.id))
+        guard !cpuOnly.isEmpty else { return nodes }
+        var home: [Int: (node: Int, initiators: Int)] = [:]
+        for m in nodes where m.cpus.isEmpty && m.memoryBytes > 0 {
+            let dir = "\(Self.nodeDir)/node\(m.id)"
+            var initiators = root.numberedEntries("\(dir)/access1/initiators", prefix: "node")
+            if initiators.isEmpty { initiators = root.numberedEntries("\(dir)/access0/initiators", prefix: "node") }
+            for i in initiators where cpuOnly.contains(i) {
+                if let h = home[i], (h.initiators, h.node) <= (initiators.count, m.id) { continue }
+                home[i] = (m.id, initiators.count)
+            }
+        }
+        guard !home.isEmpty else { return nodes }
+        var out = nodes
+        for (cpuNode, h) in home {
+            guard let from = out.firstIndex(where: { $0.id == cpuNode }), let to = out.firstIndex(where: { $0.id == h.node }) else { continue }
+            out[to].cpus.formUnion(out[from].cpus)
+            out[from].cpus = []
+        }
+        // The emptied CPU-only nodes hold nothing any more.
+        return out.filter { !($0.cpus.isEmpty && $0.memoryBytes == 0 && home[$0.id] != nil) }
     }
 
     /// "Node 0 MemTotal:  8388608 kB" -> bytes.
@@ -243,7 +282,10 @@ public struct TopologyReader: Sendable {
             if fsType == "cpuset" {
                 files = (["cpus"], ["mems"])
             } else if fsType == "cgroup" && options.contains("cpuset") {
-                files = (["cpuset.effective_cpus", "cpuset.cpus"], ["cpuset.effective_mems", "cpuset.mems"])
+                // As hwloc reads cgroup v1: `cpuset.cpus` and `cpuset.mems` (`cpus` and
+                // `mems` when mounted with `noprefix`). The effective_* files differ
+                // only by offline CPUs and nodes, which are taken out anyway.
+                files = options.contains("noprefix") ? (["cpus"], ["mems"]) : (["cpuset.cpus"], ["cpuset.mems"])
             } else if fsType == "cgroup2" && (mountPoint == "/sys/fs/cgroup" || path == nil) {
                 files = (["cpuset.cpus.effective"], ["cpuset.mems.effective"])
                 cgPath = unifiedPath ?? path

@@ -35,17 +35,19 @@ enum SharedFixtures {
         return try unpackedMachines(from: dir)
     }
 
-    nonisolated(unsafe) private static var cache: [Machine]? = nil
+    nonisolated(unsafe) private static var cache: [String: [Machine]] = [:]
     private static let lock = NSLock()
 
-    private static func unpackedMachines(from dir: URL) throws -> [Machine] {
+    /// Every dump with its console in `dir` (hwloc's own tests/hwloc/linux, say).
+    static func unpackedMachines(from dir: URL) throws -> [Machine] {
         lock.lock()
         defer { lock.unlock() }
-        if let cache { return cache }
-        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
-            .filter { $0.hasSuffix(".tar.bz2") }.map { String($0.dropLast(".tar.bz2".count)) }.sorted()
+        if let cached = cache[dir.path] { return cached }
+        let all = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        let names = all.filter { $0.hasSuffix(".tar.bz2") }.map { String($0.dropLast(".tar.bz2".count)) }
+            .filter { all.contains("\($0).console") }.sorted()
         let base = FileManager.default.temporaryDirectory
-            .appendingPathComponent("corral-hwloc-\(ProcessInfo.processInfo.processIdentifier)")
+            .appendingPathComponent("corral-hwloc-\(ProcessInfo.processInfo.processIdentifier)-\(abs(dir.path.hashValue))")
         var machines: [Machine] = []
         for name in names {
             let out = base.appendingPathComponent(name)
@@ -64,7 +66,7 @@ enum SharedFixtures {
             let console = try String(contentsOf: dir.appendingPathComponent("\(name).console"), encoding: .utf8)
             machines.append(Machine(name: name, root: out.appendingPathComponent(top[0]).path, console: console))
         }
-        cache = machines
+        cache[dir.path] = machines
         return machines
     }
 
@@ -81,12 +83,14 @@ struct LstopoConsole {
     struct PU: Equatable {
         var package: Int?
         var corePUs: Set<Int>
-        var numaNode: Int?
+        /// The NUMA nodes local to it (several with memory tiers: DRAM and NVM, HBM).
+        var numaNodes: Set<Int>
     }
 
     let pus: [Int: PU]
-    /// NUMA node id -> its local memory as printed (e.g. `local=8190MiB`), in bytes.
-    let nodeMemory: [Int: UInt64]
+    /// NUMA node id -> its local memory as printed (e.g. `local=8190MiB`), in
+    /// bytes, and the unit it was printed in (lstopo rounds to it).
+    let nodeMemory: [Int: (bytes: UInt64, unit: UInt64)]
 
     init(_ text: String) {
         final class Obj {
@@ -100,12 +104,13 @@ struct LstopoConsole {
         let root = Obj(type: "Root", os: nil, indent: -1)
         var stack: [Obj] = [root]
         var numaAttachments: [(node: Int, under: Obj)] = []
-        var memory: [Int: UInt64] = [:]
+        var memory: [Int: (bytes: UInt64, unit: UInt64)] = [:]
         for line in text.split(separator: "\n") {
             let indent = line.prefix(while: { $0 == " " }).count
             let body = line.dropFirst(indent)
             guard let lpos = body.range(of: " L#") ?? (body.hasPrefix("Machine") ? body.range(of: " (") : nil) else { continue }
-            let type = String(body[..<lpos.lowerBound])
+            // `NUMANode(DRAM)`, `Group0(Book)`: the base type before any subtype.
+            let type = String(body[..<lpos.lowerBound].prefix { $0 != "(" })
             var os: Int? = nil
             if let p = body.range(of: "(P#") {
                 os = Int(body[p.upperBound...].prefix(while: { $0.isNumber }))
@@ -116,12 +121,15 @@ struct LstopoConsole {
             stack.last!.children.append(obj)
             stack.append(obj)
             if type == "NUMANode", let os {
-                numaAttachments.append((os, obj.parent!))
+                // A node behind a memory-side cache is local to the cache's own parent.
+                var under = obj.parent!
+                while under.type == "MemCache", let up = under.parent { under = up }
+                numaAttachments.append((os, under))
                 if let l = body.range(of: "local=") {
                     let value = body[l.upperBound...].prefix(while: { $0.isNumber })
                     let unit = body[l.upperBound...].dropFirst(value.count).prefix(while: { $0.isLetter })
                     let scale: UInt64 = ["KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40][String(unit)] ?? 1
-                    if let v = UInt64(value) { memory[os] = v * scale }
+                    if let v = UInt64(value) { memory[os] = (v * scale, scale) }
                 }
             }
         }
@@ -139,10 +147,10 @@ struct LstopoConsole {
                 if o.type == "Core" { core = Set(pusBelow(o).compactMap(\.os)) }
                 a = o.parent
             }
-            result[id] = PU(package: package, corePUs: core, numaNode: nil)
+            result[id] = PU(package: package, corePUs: core, numaNodes: [])
         }
         for (node, under) in numaAttachments {
-            for pu in pusBelow(under) { if let id = pu.os { result[id]?.numaNode = node } }
+            for pu in pusBelow(under) { if let id = pu.os { result[id]?.numaNodes.insert(node) } }
         }
         pus = result
         nodeMemory = memory
