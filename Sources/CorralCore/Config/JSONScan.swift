@@ -107,9 +107,17 @@ public enum JSONScan {
                          UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                         continue
                     case UInt8(ascii: "u"):
-                        guard i + 4 <= bytes.count else { return nil }
-                        for k in 0..<4 where !Self.isHex(bytes[i + k]) { return nil }
+                        guard let unit = hex4(at: i) else { return nil }
                         i += 4
+                        // A surrogate must come in a high-low pair (`\uD83D\uDE00`): a lone
+                        // one is no character, and the JSON readers downstream refuse it
+                        // (found by fuzzing).
+                        if (0xDC00...0xDFFF).contains(unit) { return nil }
+                        if (0xD800...0xDBFF).contains(unit) {
+                            guard i + 6 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u"),
+                                  let low = hex4(at: i + 2), (0xDC00...0xDFFF).contains(low) else { return nil }
+                            i += 6
+                        }
                     default:
                         return nil
                     }
@@ -120,6 +128,18 @@ public enum JSONScan {
                 }
             }
             return nil
+        }
+
+        /// The four hex digits at `at` as a UTF-16 code unit.
+        func hex4(at: Int) -> UInt16? {
+            guard at + 4 <= bytes.count else { return nil }
+            var v: UInt16 = 0
+            for k in 0..<4 {
+                let b = bytes[at + k]
+                guard Self.isHex(b) else { return nil }
+                v = v << 4 | UInt16(b <= 57 ? b - 48 : (b | 0x20) - 87)
+            }
+            return v
         }
 
         static func isHex(_ b: UInt8) -> Bool {

@@ -40,7 +40,8 @@ enum TOMLSource {
             if inMultiline == nil, line.hasPrefix("[") {
                 let rest = line.dropFirst(line.hasPrefix("[[") ? 2 : 1).drop { $0 == " " || $0 == "\t" }
                 let named = rest.first.map { c in
-                    c.isASCII && (c.isLetter || c.isNumber || c == "_" || c == "-" || c == "\"" || c == "'" || c == "[")
+                    // Not `[`: `[[[` and `[ [` are no header, and toml++ asserts on them (found by fuzzing).
+                    c.isASCII && (c.isLetter || c.isNumber || c == "_" || c == "-" || c == "\"" || c == "'")
                 } ?? false
                 if !named {
                     return ConfigIssue(.error, file: file, location: SourceLocation(line: n + 1, column: raw.count - rest.count + 1),
