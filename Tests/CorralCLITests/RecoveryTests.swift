@@ -255,8 +255,8 @@ import Testing
 
     static let podman = ProcessInfo.processInfo.environment["CORRAL_TEST_DOCKER_SOCKET"] ?? "/tmp/corral-podman/podman.sock"
 
-    /// Container ids carrying Corral's instance label for `instance`, running or not.
-    func containers(_ instance: String) throws -> [String] {
+    /// Container ids carrying Corral's instance label for `instance` (running or not, or only live ones).
+    func containers(_ instance: String, running: Bool = false) throws -> [String] {
         let filter = "{\"label\":[\"corral.instance-id=\(instance)\"]}"
             .addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         let p = Process()
@@ -268,7 +268,9 @@ import Testing
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         let list = try #require((try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]], "\(String(decoding: data, as: UTF8.self))")
-        return list.compactMap { $0["Id"] as? String }
+        // running: still alive (Podman says "stopping" while a stop's grace runs).
+        return list.filter { !running || ["running", "stopping", "paused", "restarting"].contains($0["State"] as? String ?? "") }
+            .compactMap { $0["Id"] as? String }
     }
 
     /// Runners alive for `instance` (found by their `--instance` argument).
@@ -379,6 +381,78 @@ import Testing
         for id in ids { #expect(try containers(id).isEmpty && runners(id).isEmpty, "\(id) left a workload behind") }
         #expect(try call(daemon.api, "GET", "/executor")["freeCpus"] as? Int == total)
         daemon.kill9()
+    }
+
+    /// An instance reports STOPPED only once its process and runner, or its
+    /// container, have exited: never while the workload still runs its
+    /// shutdown (here two seconds of it), for a fresh instance and for one
+    /// adopted after the executor was killed, with both engines.
+    @Test func stoppedIsReportedOnlyAfterTheWorkloadHasExited() async throws {
+        let docker = FileManager.default.fileExists(atPath: Self.podman)
+        if !docker && ProcessInfo.processInfo.environment["CI"] == "true" {
+            Issue.record("CI=true but no container engine socket at \(Self.podman): scripts/test starts one")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-stopped-\(UUID().uuidString)").path
+        let config = try Self.writeConfig("""
+        resources:
+          overProvisioning: { enabled: true, cpuMultiplier: 8, memoryMultiplier: 4 }
+        options:
+          dockerSocketPath: \(docker ? Self.podman : "/nonexistent/docker.sock")
+          cacheImages: true
+        """)
+        var daemon = try Daemon(config: config, stateDir: dir)
+        defer { daemon.kill9() }
+        let run = UUID().uuidString.prefix(6).lowercased()
+        // Two seconds of shutdown after SIGTERM.
+        let script = "trap 'sleep 2; exit 0' TERM; while true; do sleep 0.1; done"
+        func spec(_ id: String, docker: Bool) -> String {
+            let exe = docker
+                ? #"{"type": "DOCKER", "url": "localhost/corral-test:1", "pullPolicy": "NEVER"}"#
+                : #"{"type": "PROCESS", "command": ["/bin/sh", "-c", "\#(script)"]}"#
+            let args = docker ? #", "args": ["/bin/sh", "-c", "\#(script)"]"# : ""
+            return """
+            {"appId": "stop", "instanceId": "\(id)", "executable": \(exe)\(args),
+             "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}]}
+            """
+        }
+        /// Stops `id` and watches it: whenever it says STOPPED, nothing of it may run.
+        func stopAndWatch(_ id: String, docker: Bool, pid: Int32?) async throws {
+            _ = try call(daemon.api, "POST", "/instances/\(id)/stop")
+            var sawStoppingWhileAlive = false
+            let started = Date()
+            while Date().timeIntervalSince(started) < 20 {
+                let state = try call(daemon.api, "GET", "/instances/\(id)")["state"] as? String ?? "?"
+                let alive = docker ? !(try containers(id, running: true)).isEmpty
+                    : !runners(id).isEmpty || pid.map { kill($0, 0) == 0 && !ProcReaderLite.isZombie($0) } ?? false
+                if state == "STOPPED" {
+                    #expect(!alive, "\(id) (\(docker ? "container" : "process")) is STOPPED while its workload runs")
+                    #expect(sawStoppingWhileAlive, "\(id): its two seconds of shutdown were seen")
+                    #expect(Date().timeIntervalSince(started) >= 1.5, "\(id) STOPPED before its shutdown could end")
+                    return
+                }
+                if alive { sawStoppingWhileAlive = true }
+                if ProcessInfo.processInfo.environment["CORRAL_DEBUG_STOP"] != nil { print("\(id) \(Date().timeIntervalSince(started)) \(state) alive=\(alive)") }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("\(id) never reached STOPPED; \(daemon.health)")
+        }
+        let engines = docker ? [false, true] : [false]
+        for d in engines {
+            let fresh = "stop-\(run)-\(d ? "c" : "p")-fresh"
+            _ = try call(daemon.api, "POST", "/instances", body: spec(fresh, docker: d))
+            let info = try await waitFor(daemon.api, "/instances/\(fresh)", "HEALTHY")
+            #expect(info["state"] as? String == "HEALTHY", "\(info)")
+            try await stopAndWatch(fresh, docker: d, pid: (info["handle"] as? [String: Any])?["pid"] as? Int32)
+
+            let adopted = "stop-\(run)-\(d ? "c" : "p")-adopted"
+            _ = try call(daemon.api, "POST", "/instances", body: spec(adopted, docker: d))
+            let before = try await waitFor(daemon.api, "/instances/\(adopted)", "HEALTHY")
+            daemon.kill9()
+            daemon = try Daemon(config: config, stateDir: dir)
+            let after = try await waitFor(daemon.api, "/instances/\(adopted)", "HEALTHY")
+            #expect((after["history"] as? [[String: Any]])?.contains { $0["state"] as? String == "UNKNOWN" } == true, "adopted: \(after)")
+            try await stopAndWatch(adopted, docker: d, pid: (before["handle"] as? [String: Any])?["pid"] as? Int32)
+        }
     }
 }
 

@@ -150,8 +150,11 @@ public enum JSONScan {
             let start = i
             _ = eat(UInt8(ascii: "-"))
             var digits = 0
+            let first = i
             while i < bytes.count, (48...57).contains(bytes[i]) { i += 1; digits += 1 }
             guard digits > 0 else { return false }
+            // No leading zeros: `012` is no JSON number (found by fuzzing).
+            if digits > 1 && bytes[first] == UInt8(ascii: "0") { return false }
             if eat(UInt8(ascii: ".")) {
                 var frac = 0
                 while i < bytes.count, (48...57).contains(bytes[i]) { i += 1; frac += 1 }

@@ -26,10 +26,15 @@ enum TOMLSource {
     /// and a NUL byte would silently end the text it is given. Both are
     /// refused here with the line and column. Lines inside multi-line strings
     /// are skipped; a header is a line whose first non-blank character is `[`.
+    ///
+    /// Lines are read as Unicode scalars, as toml++ reads them, never as
+    /// Swift characters: a combining mark after `[` made one character of
+    /// the two and hid the header, and `\r\n` is one character too (both
+    /// found by fuzzing).
     static func precheck(_ text: String, file: String) -> ConfigIssue? {
-        var inMultiline: String? = nil
-        let delimiters = [String(repeating: "\"", count: 3), String(repeating: "'", count: 3)]
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        var inMultiline: Unicode.Scalar? = nil
+        let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+        for (n, raw) in lines.enumerated() {
             if let nul = raw.firstIndex(of: "\0") {
                 return ConfigIssue(.error, file: file,
                                    location: SourceLocation(line: n + 1, column: raw.distance(from: raw.startIndex, to: nul) + 1),
@@ -37,11 +42,13 @@ enum TOMLSource {
             }
             // A byte-order mark is skipped as toml++ skips it (found by fuzzing: BOM + "[ = 2").
             let line = raw.drop { $0 == " " || $0 == "\t" || $0 == "\u{FEFF}" }
-            if inMultiline == nil, line.hasPrefix("[") {
-                let rest = line.dropFirst(line.hasPrefix("[[") ? 2 : 1).drop { $0 == " " || $0 == "\t" }
+            if inMultiline == nil, line.first == "[" {
+                let double = line.dropFirst().first == "["
+                let rest = line.dropFirst(double ? 2 : 1).drop { $0 == " " || $0 == "\t" }
+                // Not `[`: `[[[` and `[ [` are no header, and toml++ asserts on them (found by fuzzing).
                 let named = rest.first.map { c in
-                    // Not `[`: `[[[` and `[ [` are no header, and toml++ asserts on them (found by fuzzing).
-                    c.isASCII && (c.isLetter || c.isNumber || c == "_" || c == "-" || c == "\"" || c == "'")
+                    ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c)
+                        || c == "_" || c == "-" || c == "\"" || c == "'"
                 } ?? false
                 if !named {
                     return ConfigIssue(.error, file: file, location: SourceLocation(line: n + 1, column: raw.count - rest.count + 1),
@@ -50,11 +57,25 @@ enum TOMLSource {
                 }
             }
             // Multi-line strings: a line with an odd number of a delimiter opens or closes one.
-            for d in delimiters where inMultiline == nil || inMultiline == d {
-                if line.components(separatedBy: d).count % 2 == 0 { inMultiline = inMultiline == nil ? d : nil }
+            for d in ["\"", "'"] as [Unicode.Scalar] where inMultiline == nil || inMultiline == d {
+                if triples(of: d, in: line) % 2 == 1 { inMultiline = inMultiline == nil ? d : nil }
             }
         }
         return nil
+    }
+
+    /// Non-overlapping runs of three `quote` scalars in `line`.
+    static func triples(of quote: Unicode.Scalar, in line: Substring.UnicodeScalarView.SubSequence) -> Int {
+        var count = 0, run = 0
+        for c in line {
+            if c == quote {
+                run += 1
+                if run == 3 { count += 1; run = 0 }
+            } else {
+                run = 0
+            }
+        }
+        return count
     }
 
     /// A reader for these files: `${VAR}` is left as written (damocles never expanded it).
