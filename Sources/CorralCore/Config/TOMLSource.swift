@@ -22,17 +22,20 @@ enum TOMLSource {
     }
 
     /// What toml++ must never see: it asserts (aborting the whole process)
-    /// on a table header without a name (`[ = 2`, `[ ]`, found by fuzzing),
-    /// and a NUL byte would silently end the text it is given. Both are
-    /// refused here with the line and column. Lines inside multi-line strings
-    /// are skipped; a header is a line whose first non-blank character is `[`.
+    /// on a table header without a name (`[ = 2`, `[ ]`, `[[[`, found by
+    /// fuzzing), and a NUL byte would silently end the text it is given. Both
+    /// are refused here with the line and column.
     ///
-    /// Lines are read as Unicode scalars, as toml++ reads them, never as
-    /// Swift characters: a combining mark after `[` made one character of
-    /// the two and hid the header, and `\r\n` is one character too (both
-    /// found by fuzzing).
+    /// The text is lexed as TOML is, as Unicode scalars (never as Swift
+    /// characters: a combining mark after `[` made one character of the two,
+    /// and `\r\n` is one character too): comments, basic and literal strings,
+    /// their multi-line forms and the brackets of array values are followed
+    /// across lines, so a header is exactly a `[` that starts a line outside
+    /// all of them (a `\"\"\"` in a comment had hidden the next line's header).
     static func precheck(_ text: String, file: String) -> ConfigIssue? {
-        var inMultiline: Unicode.Scalar? = nil
+        enum Mode { case normal, basic, literal, multiBasic, multiLiteral }
+        var mode = Mode.normal
+        var arrayDepth = 0
         let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
         for (n, raw) in lines.enumerated() {
             if let nul = raw.firstIndex(of: "\0") {
@@ -40,42 +43,63 @@ enum TOMLSource {
                                    location: SourceLocation(line: n + 1, column: raw.distance(from: raw.startIndex, to: nul) + 1),
                                    path: "", message: "not valid TOML: a NUL byte", allowed: "text without NUL bytes")
             }
+            let line = Array(raw)
+            var i = 0
             // A byte-order mark is skipped as toml++ skips it (found by fuzzing: BOM + "[ = 2").
-            let line = raw.drop { $0 == " " || $0 == "\t" || $0 == "\u{FEFF}" }
-            if inMultiline == nil, line.first == "[" {
-                let double = line.dropFirst().first == "["
-                let rest = line.dropFirst(double ? 2 : 1).drop { $0 == " " || $0 == "\t" }
-                // Not `[`: `[[[` and `[ [` are no header, and toml++ asserts on them (found by fuzzing).
-                let named = rest.first.map { c in
-                    ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c)
-                        || c == "_" || c == "-" || c == "\"" || c == "'"
-                } ?? false
+            while i < line.count, line[i] == " " || line[i] == "\t" || line[i] == "\u{FEFF}" { i += 1 }
+            if mode == .normal, arrayDepth == 0, i < line.count, line[i] == "[" {
+                let double = i + 1 < line.count && line[i + 1] == "["
+                var j = i + (double ? 2 : 1)
+                while j < line.count, line[j] == " " || line[j] == "\t" { j += 1 }
+                // Not `[`: `[[[` and `[ [` are no header, and toml++ asserts on them.
+                let named = j < line.count && Self.startsKey(line[j])
                 if !named {
-                    return ConfigIssue(.error, file: file, location: SourceLocation(line: n + 1, column: raw.count - rest.count + 1),
+                    return ConfigIssue(.error, file: file, location: SourceLocation(line: n + 1, column: j + 1),
                                        path: "", message: "not valid TOML: a table header needs a name",
                                        allowed: "[name], [a.b], [\"quoted name\"], [[name]]")
                 }
+                // The header's own brackets are no array: skip to its end (quoted names may hold brackets).
+                i = j
+                var quote: Unicode.Scalar? = nil
+                while i < line.count {
+                    let c = line[i]
+                    if let q = quote { if c == q { quote = nil } } else if c == "\"" || c == "'" { quote = c } else if c == "]" { break }
+                    i += 1
+                }
+                i += double ? 2 : 1
             }
-            // Multi-line strings: a line with an odd number of a delimiter opens or closes one.
-            for d in ["\"", "'"] as [Unicode.Scalar] where inMultiline == nil || inMultiline == d {
-                if triples(of: d, in: line) % 2 == 1 { inMultiline = inMultiline == nil ? d : nil }
+            func at(_ k: Int, _ q: Unicode.Scalar) -> Bool { k + 2 < line.count && line[k] == q && line[k + 1] == q && line[k + 2] == q }
+            while i < line.count {
+                let c = line[i]
+                switch mode {
+                case .normal:
+                    if c == "#" { i = line.count; continue }
+                    if at(i, "\"") { mode = .multiBasic; i += 3; continue }
+                    if at(i, "'") { mode = .multiLiteral; i += 3; continue }
+                    if c == "\"" { mode = .basic } else if c == "'" { mode = .literal }
+                    else if c == "[" { arrayDepth += 1 } else if c == "]" { arrayDepth = max(0, arrayDepth - 1) }
+                case .basic:
+                    if c == "\\" { i += 2; continue }
+                    if c == "\"" { mode = .normal }
+                case .literal:
+                    if c == "'" { mode = .normal }
+                case .multiBasic:
+                    if c == "\\" { i += 2; continue }
+                    if at(i, "\"") { mode = .normal; i += 3; continue }
+                case .multiLiteral:
+                    if at(i, "'") { mode = .normal; i += 3; continue }
+                }
+                i += 1
             }
+            // Single-line strings end with their line (toml++ reports the rest).
+            if mode == .basic || mode == .literal { mode = .normal }
         }
         return nil
     }
 
-    /// Non-overlapping runs of three `quote` scalars in `line`.
-    static func triples(of quote: Unicode.Scalar, in line: Substring.UnicodeScalarView.SubSequence) -> Int {
-        var count = 0, run = 0
-        for c in line {
-            if c == quote {
-                run += 1
-                if run == 3 { count += 1; run = 0 }
-            } else {
-                run = 0
-            }
-        }
-        return count
+    /// What may start a key of a table header: a bare key's character or a quote.
+    static func startsKey(_ c: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "_" || c == "-" || c == "\"" || c == "'"
     }
 
     /// A reader for these files: `${VAR}` is left as written (damocles never expanded it).
