@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "corral-fuzz", targets: ["CorralFuzz"]),
         .library(name: "CorralCore", targets: ["CorralCore"]),
         .library(name: "CorralHost", targets: ["CorralHost"]),
+        .library(name: "ZooKeeperClient", targets: ["ZooKeeperClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -97,8 +98,15 @@ let package = Package(
                                                           .product(name: "Logging", package: "swift-log")]),
         // libFuzzer's entry point (scripts/fuzz builds it with --sanitize=fuzzer).
         .executableTarget(name: "CorralFuzz", dependencies: ["CorralFuzzTargets"]),
+        // A ZooKeeper client on SwiftNIO, depending on nothing of Corral's: jute
+        // records and framing so far (the connection and recipes come next).
+        .target(name: "ZooKeeperClient", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // What tests share: sinks, temporary directories, waiting for a state, reading /metrics.
         .target(name: "CorralTestSupport", dependencies: ["CorralEngines"]),
+        .testTarget(
+            name: "ZooKeeperClientTests",
+            dependencies: ["ZooKeeperClient", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(
             name: "CorralCoreTests",
             dependencies: ["CorralCore", .product(name: "PropertyBased", package: "swift-property-based")]
