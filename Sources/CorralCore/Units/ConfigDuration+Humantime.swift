@@ -26,23 +26,18 @@ extension ConfigDuration {
         case humantime
     }
 
-    static let humantimeUnits: [String: UInt64] = {
-        var u: [String: UInt64] = [:]
-        let table: [([String], UInt64)] = [
-            (["nanos", "nsec", "ns"], 1),
-            (["usec", "us", "µs"], 1_000),
-            (["millis", "msec", "ms"], 1_000_000),
-            (["seconds", "second", "secs", "sec", "s"], 1_000_000_000),
-            (["minutes", "minute", "mins", "min", "m"], 60_000_000_000),
-            (["hours", "hour", "hrs", "hr", "h"], 3_600_000_000_000),
-            (["days", "day", "d"], 86_400_000_000_000),
-            (["weeks", "week", "w"], 604_800_000_000_000),
-            (["months", "month", "M"], 2_630_016_000_000_000),
-            (["years", "year", "y"], 31_557_600_000_000_000),
-        ]
-        for (names, f) in table { for n in names { u[n] = f } }
-        return u
-    }()
+    static let humantimeUnits: [String: UInt64] = unitTable([
+        (["nanos", "nsec", "ns"], 1),
+        (["usec", "us", "µs"], 1_000),
+        (["millis", "msec", "ms"], 1_000_000),
+        (["seconds", "second", "secs", "sec", "s"], 1_000_000_000),
+        (["minutes", "minute", "mins", "min", "m"], 60_000_000_000),
+        (["hours", "hour", "hrs", "hr", "h"], 3_600_000_000_000),
+        (["days", "day", "d"], 86_400_000_000_000),
+        (["weeks", "week", "w"], 604_800_000_000_000),
+        (["months", "month", "M"], 2_630_016_000_000_000),
+        (["years", "year", "y"], 31_557_600_000_000_000),
+    ])
 
     public static let humantimeUnitsText =
         "spans of a whole number and a unit, summed: ns, us, ms, s/sec, m/min, h/hr, d/days, w/weeks, M/months, y/years, "

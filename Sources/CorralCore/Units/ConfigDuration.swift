@@ -22,20 +22,22 @@ public struct ConfigDuration: Sendable, Hashable, Comparable, CustomStringConver
 
     public static func < (a: ConfigDuration, b: ConfigDuration) -> Bool { a.nanoseconds < b.nanoseconds }
 
-    static let units: [String: UInt64] = {
+    static let units: [String: UInt64] = unitTable([
+        (["ns", "nanosecond", "nanoseconds"], 1),
+        (["us", "microsecond", "microseconds"], 1_000),
+        (["ms", "millisecond", "milliseconds"], 1_000_000),
+        (["s", "second", "seconds"], 1_000_000_000),
+        (["m", "minute", "minutes"], 60_000_000_000),
+        (["h", "hour", "hours"], 3_600_000_000_000),
+        (["d", "day", "days"], 86_400_000_000_000),
+    ])
+
+    /// Every name of each unit -> its nanoseconds.
+    static func unitTable(_ rows: [([String], UInt64)]) -> [String: UInt64] {
         var u: [String: UInt64] = [:]
-        let table: [([String], UInt64)] = [
-            (["ns", "nanosecond", "nanoseconds"], 1),
-            (["us", "microsecond", "microseconds"], 1_000),
-            (["ms", "millisecond", "milliseconds"], 1_000_000),
-            (["s", "second", "seconds"], 1_000_000_000),
-            (["m", "minute", "minutes"], 60_000_000_000),
-            (["h", "hour", "hours"], 3_600_000_000_000),
-            (["d", "day", "days"], 86_400_000_000_000),
-        ]
-        for (names, f) in table { for n in names { u[n] = f } }
+        for (names, f) in rows { for n in names { u[n] = f } }
         return u
-    }()
+    }
 
     public static let allowedUnitsText =
         "a whole number and a unit: ns, us, ms, s, m, h, d (or their words: seconds, minutes, ...), e.g. 500ms, 5s, 2m"
