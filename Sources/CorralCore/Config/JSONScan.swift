@@ -167,6 +167,12 @@ public enum JSONScan {
                 while i < bytes.count, (48...57).contains(bytes[i]) { i += 1; exp += 1 }
                 guard exp > 0 else { return false }
             }
+            // A number must be a finite double, as Foundation's reader (used on the
+            // members later) requires: `44.44e4444` is refused (found by fuzzing).
+            // Only long or exponent forms can overflow; short ones are not parsed again.
+            if i - start > 15 || bytes[start..<i].contains(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+                guard let v = Double(String(decoding: bytes[start..<i], as: UTF8.self)), v.isFinite else { return false }
+            }
             return i > start
         }
 
