@@ -26,6 +26,11 @@ import ZooKeeperClient
             GetDataResponse(data: bytes.isEmpty ? nil : bytes, stat: stat),
             GetChildren2Response(children: paths, stat: stat),
             SetWatches(relativeZxid: n[11], dataWatches: paths, existWatches: [], childWatches: paths.reversed()),
+            PathRequest(path: "/" + text, watch: n[0] & 1 == 1),
+            VersionedPathRequest(path: "/" + text, version: i(3)),
+            SetDataRequest(path: "/" + text, data: bytes, version: i(5)),
+            AuthPacket(scheme: "digest", auth: bytes),
+            MultiHeader(op: .setData), MultiHeader.end,
         ]
     }
 
@@ -137,5 +142,12 @@ import ZooKeeperClient
         #expect(ReplyHeader(xid: 1, zxid: 0, err: -4242).error == .unknown)
         #expect(OpCode.getChildren2.rawValue == 12 && OpCode.multi.rawValue == 14 && OpCode.addWatch.rawValue == 106)
         #expect(CreateRequest.Mode.container.opCode == .createContainer && CreateRequest.Mode.ephemeral.opCode == .create2)
+    }
+
+    /// Credentials never show in what is printed or logged of the packet.
+    @Test func authPacketsHideTheirCredentials() {
+        let p = AuthPacket(scheme: "digest", auth: Array("corral:s3cr3t-password".utf8))
+        #expect(!"\(p)".contains("s3cr3t") && !String(reflecting: p).contains("s3cr3t"))
+        #expect("\(p)".contains("digest"))
     }
 }
