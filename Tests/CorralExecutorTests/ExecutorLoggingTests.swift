@@ -88,13 +88,18 @@ import Testing
     @Test func rotationIndexGoesPastTheHighestArchive() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-elog-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let dated = "\(dir)/executor.log-2026-12-01-%i.gz"
-        #expect(AppenderOutput.nextIndex(dated) == 0)
+        let dated = "executor.log-2026-12-01-%i.gz"
+        #expect(LogArchiver.nextIndex(in: dir, dated: dated) == 0)
         for name in ["executor.log-2026-12-01-7.gz", "executor.log-2026-12-01-9", "executor.log-2026-12-01-10.gz.partial",
                      "executor.log-2026-11-30-40.gz", "executor.log"] {
             #expect(FileManager.default.createFile(atPath: "\(dir)/\(name)", contents: Data()))
         }
-        #expect(AppenderOutput.nextIndex(dated) == 11)
+        #expect(LogArchiver.nextIndex(in: dir, dated: dated) == 11)
+        // Instance logs' names (the index before the suffix's end, archives compressed in place).
+        for name in ["output.log.2026-12-01.3.gz", "output.log.2026-12-01.4", "output.log.2026-11-30.9.gz"] {
+            #expect(FileManager.default.createFile(atPath: "\(dir)/\(name)", contents: Data()))
+        }
+        #expect(LogArchiver.nextIndex(in: dir, dated: "output.log.2026-12-01.%i") == 5)
         #expect(LogArchiver.index(of: "output.log.2026-12-01.12.gz", prefix: "output.log.2026-12-01.") == 12)
         #expect(LogArchiver.index(of: "output.log.x", prefix: "output.log.") == nil)
     }

@@ -53,7 +53,8 @@ final class AppenderOutput: @unchecked Sendable {
             // As Logback does: one past the highest index of the day, so the
             // newest archive always has the highest index even after pruning
             // removed older ones (reusing the lowest free index did not).
-            let index = Self.nextIndex(dated)
+            let index = LogArchiver.nextIndex(in: (dated as NSString).deletingLastPathComponent,
+                                              dated: (dated as NSString).lastPathComponent)
             let archived = dated.replacingOccurrences(of: "%i", with: String(index))
             if archived.hasSuffix(".gz") {
                 // As Logback does for a pattern ending in .gz: archive, then compress
@@ -68,16 +69,6 @@ final class AppenderOutput: @unchecked Sendable {
             }
             reopen()
         }
-    }
-
-    /// One past the highest `%i` of the archives (plain, compressed or being
-    /// compressed) that the dated pattern names; 0 when there are none.
-    static func nextIndex(_ dated: String) -> Int {
-        let directory = (dated as NSString).deletingLastPathComponent
-        let prefix = (dated.components(separatedBy: "%i")[0] as NSString).lastPathComponent
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let highest = names.compactMap { LogArchiver.index(of: $0, prefix: prefix) }.max()
-        return highest.map { $0 + 1 } ?? 0
     }
 
     /// Keeps the newest `keep` archives of the dated pattern (0: all).

@@ -127,16 +127,7 @@ public final class InstanceLog: LogSink, @unchecked Sendable {
         f.timeZone = timeZone
         let pattern = suffix.contains("%i") ? suffix : suffix + ".%i"
         let dated = "output.log." + pattern.replacingOccurrences(of: "%d", with: f.string(from: Date()))
-        let parts = dated.components(separatedBy: "%i")
-        let (before, after) = (parts[0], parts.dropFirst().joined(separator: "%i"))
-        var highest = -1
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-            let plain = name.hasSuffix(".gz") ? String(name.dropLast(3)) : name
-            guard plain.hasPrefix(before), plain.hasSuffix(after), plain.count > before.count + after.count else { continue }
-            let middle = plain.dropFirst(before.count).dropLast(after.count)
-            if let i = Int(middle) { highest = max(highest, i) }
-        }
-        return dated.replacingOccurrences(of: "%i", with: String(highest + 1))
+        return dated.replacingOccurrences(of: "%i", with: String(LogArchiver.nextIndex(in: directory, dated: dated)))
     }
 
     private func rotateLocked() {

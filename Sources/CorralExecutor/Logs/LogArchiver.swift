@@ -61,6 +61,31 @@ public final class LogArchiver: @unchecked Sendable {
         }
     }
 
+    /// One past the highest `%i` among the archives of `directory` that the
+    /// file name pattern `dated` names (its date filled in, `%i` left), plain,
+    /// compressed or being compressed; 0 when there are none. So names never
+    /// go back to an index pruning freed, and the newest archive always has
+    /// the highest one (as Logback numbers them). Instance logs and the
+    /// executor's own appenders both name their archives with it.
+    public static func nextIndex(in directory: String, dated: String) -> Int {
+        func bare(_ s: Substring) -> Substring {
+            var s = s
+            if s.hasSuffix(".partial") { s = s.dropLast(".partial".count) }
+            if s.hasSuffix(".gz") { s = s.dropLast(".gz".count) }
+            return s
+        }
+        let parts = dated.components(separatedBy: "%i")
+        let before = parts[0]
+        let after = bare(Substring(parts.dropFirst().joined(separator: "%i")))
+        var highest = -1
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            let plain = bare(Substring(name))
+            guard plain.hasPrefix(before), plain.hasSuffix(after), plain.count > before.count + after.count else { continue }
+            if let i = Int(plain.dropFirst(before.count).dropLast(after.count)) { highest = max(highest, i) }
+        }
+        return highest + 1
+    }
+
     /// The rotation index of an archive's name: the digits right after `prefix`.
     static func index(of name: String, prefix: String) -> Int? {
         guard name.hasPrefix(prefix) else { return nil }
