@@ -160,7 +160,8 @@ public enum JSONScan {
                 while i < bytes.count, (48...57).contains(bytes[i]) { i += 1; frac += 1 }
                 guard frac > 0 else { return false }
             }
-            if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            let exponent = i < bytes.count && (bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E"))
+            if exponent {
                 i += 1
                 if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
                 var exp = 0
@@ -170,7 +171,7 @@ public enum JSONScan {
             // A number must be a finite double, as Foundation's reader (used on the
             // members later) requires: `44.44e4444` is refused (found by fuzzing).
             // Only long or exponent forms can overflow; short ones are not parsed again.
-            if i - start > 15 || bytes[start..<i].contains(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+            if exponent || i - start > 15 {
                 guard let v = Double(String(decoding: bytes[start..<i], as: UTF8.self)), v.isFinite else { return false }
             }
             return i > start
