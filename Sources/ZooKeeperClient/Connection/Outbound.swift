@@ -1,0 +1,35 @@
+import NIOCore
+
+/// A reply matched to its request: the header and the body's bytes (empty
+/// when the header carries an error).
+struct Reply: Sendable {
+    var header: ReplyHeader
+    var body: ByteBuffer
+}
+
+/// What a caller asks a watch to become once the reply is in.
+struct WatchRequest: Sendable {
+    enum Kind: Sendable {
+        /// getData: a data watch if the node exists.
+        case data
+        /// exists: a data watch if it exists, an exist watch if not.
+        case exists
+        /// getChildren: a child watch if the node exists.
+        case children
+    }
+
+    var kind: Kind
+    /// Client-side path.
+    var path: String
+    var sink: WatchRegistry.Sink
+}
+
+/// What the client writes to a connection.
+enum Outbound: Sendable {
+    /// The session handshake: no request header; the promise gets the answer.
+    case connect(ConnectRequest, EventLoopPromise<ConnectResponse>)
+    /// An ordinary request: the connection gives it the next xid.
+    case request(OpCode, ByteBuffer, EventLoopPromise<Reply>, WatchRequest?)
+    /// auth and setWatches: fixed xids, no caller waiting.
+    case special(SpecialXid, OpCode, ByteBuffer)
+}
