@@ -31,6 +31,10 @@ import ZooKeeperClient
             SetDataRequest(path: "/" + text, data: bytes, version: i(5)),
             AuthPacket(scheme: "digest", auth: bytes),
             MultiHeader(op: .setData), MultiHeader.end,
+            PathResponse(path: "/" + text), Create2Response(path: "/" + text, stat: stat), ErrorResponse(err: i(2)),
+            AddWatchRequest(path: "/" + text, mode: .persistentRecursive),
+            SetWatches2(relativeZxid: n[1], dataWatches: paths, existWatches: paths, childWatches: [],
+                        persistentWatches: paths.reversed(), persistentRecursiveWatches: paths),
         ]
     }
 

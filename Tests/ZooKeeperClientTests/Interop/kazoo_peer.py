@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""An independent ZooKeeper client for the interoperability tests: kazoo.
+
+    kazoo_peer.py HOSTS COMMAND [ARGS...]
+
+Commands print one JSON object:
+  read PATH              {"data": str, "version": int, "ephemeralOwner": int, "numChildren": int}
+  children PATH          {"children": [sorted names]}
+  set PATH DATA          {"version": int}
+  create PATH DATA MODE  {"path": str}  (MODE: persistent, ephemeral-sequential)
+  delete PATH            {}
+  txn PATH DATA          {"results": [...]}  (creates PATH and sets its data in one transaction)
+"""
+import json
+import sys
+
+from kazoo.client import KazooClient
+from kazoo.exceptions import NoNodeError
+
+
+def main():
+    hosts, command, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    zk = KazooClient(hosts=hosts, timeout=10)
+    zk.start(timeout=15)
+    try:
+        if command == "read":
+            try:
+                data, stat = zk.get(args[0])
+            except NoNodeError:
+                out = {"missing": True}
+            else:
+                out = {"data": data.decode(), "version": stat.version,
+                       "ephemeralOwner": stat.ephemeralOwner, "numChildren": stat.numChildren}
+        elif command == "children":
+            out = {"children": sorted(zk.get_children(args[0]))}
+        elif command == "set":
+            out = {"version": zk.set(args[0], args[1].encode()).version}
+        elif command == "create":
+            mode = args[2]
+            path = zk.create(args[0], args[1].encode(), ephemeral=mode.startswith("ephemeral"),
+                             sequence=mode.endswith("sequential"))
+            out = {"path": path}
+        elif command == "delete":
+            zk.delete(args[0])
+            out = {}
+        elif command == "txn":
+            t = zk.transaction()
+            t.create(args[0], b"")
+            t.set_data(args[0], args[1].encode())
+            out = {"results": [str(r) for r in t.commit()]}
+        else:
+            raise SystemExit(f"unknown command {command}")
+        print(json.dumps(out))
+    finally:
+        zk.stop()
+        zk.close()
+
+
+if __name__ == "__main__":
+    main()
