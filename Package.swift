@@ -75,6 +75,8 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "ZooKeeperClient",
             ]
         ),
         // Command-line front end.
@@ -136,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "CorralCLITests",
             // Depending on the executable makes `swift test` build the binary these tests run.
-            dependencies: ["CorralCLI", "CorralCore", "corral", "CorralRunner", "CorralTestSupport"],
+            dependencies: ["CorralCLI", "CorralCore", "corral", "CorralRunner", "CorralTestSupport", "ZooKeeperClient"],
             exclude: ["Tools"]
         ),
     ],

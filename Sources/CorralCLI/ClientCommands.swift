@@ -99,6 +99,15 @@ struct StatusCommand: AsyncParsableCommand {
         print("  engines: " + s.engines.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value ? "up" : "DOWN")" }.joined(separator: ", "))
         let counts = s.instances
         print("  workloads: " + (counts.isEmpty ? "none" : counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))
+        if s.executorState != "ACTIVE" { print("  executor state: \(s.executorState) (takes no new work)") }
+        if let c = s.cluster {
+            let session = c.connected ? "connected, session \(c.session ?? "?")" : "NOT connected (\(c.state))"
+            print("  cluster: \(session); ZooKeeper \(c.connectionString), namespace \(c.namespace)")
+            print("    node \(c.node) (executorId \(c.executorId)), \(c.nodeWrites) writes, last "
+                  + (c.lastPublish.map { "\(Int(Date().timeIntervalSince1970 - $0)) s ago" } ?? "never"))
+            print("    leader controller: \(c.leader ?? "none known"); reports sent \(c.reportsSent), failed \(c.reportsFailed)")
+            if let since = c.outageSince { print("    ZooKeeper unreachable for \(Int(Date().timeIntervalSince1970 - since)) s; workloads keep running") }
+        }
     }
 }
 

@@ -7,9 +7,12 @@ public actor LocalResourceBroker: ResourceBroker {
     public private(set) var ports: PortAllocator
     /// Every release, in order (ids), for accounting and tests.
     public private(set) var releases: [String] = []
+    /// The stage processors' CPUs: never handed out by an exact reservation.
+    let withheld: CPUSet
 
     public init(resources: EffectiveResources, withheld: CPUSet = CPUSet(), portRange: ClosedRange<Int> = 31_000...31_999) {
         allocator = Allocator(resources: resources, withheld: withheld)
+        self.withheld = withheld
         ports = PortAllocator(range: portRange)
     }
 
@@ -34,6 +37,23 @@ public actor LocalResourceBroker: ResourceBroker {
         }
     }
 
+    /// Reserves exactly `allocation` (a controller's choice of cores and
+    /// memory), and `count` ports: refused unless every one of those
+    /// resources is free now.
+    public func reserveExact(_ allocation: Allocation, ports count: Int) throws(AllocationError) -> (Allocation, [Int]) {
+        let pooled = allocation.cpus.intersection(withheld)
+        guard pooled.isEmpty else {
+            throw AllocationError(.conflict, "CPUs \(pooled.listString) belong to the stage processors", context: ["id": allocation.id])
+        }
+        try allocator.adopt(allocation)
+        do {
+            return (allocation, try ports.reserve(count, owner: allocation.id))
+        } catch {
+            _ = try? allocator.release(allocation.id)
+            throw error
+        }
+    }
+
     public func release(id: String) {
         _ = try? allocator.release(id)
         ports.release(owner: id)
@@ -43,4 +63,24 @@ public actor LocalResourceBroker: ResourceBroker {
     public var freeCPUs: CPUSet { allocator.freeCPUs }
     public var freeCPUCount: Int { allocator.isPinned ? allocator.freeCPUs.count : allocator.freeCPUCount }
     public var held: [String: Allocation] { allocator.allocations }
+}
+
+/// A broker that hands a workload exactly the resources a controller chose
+/// (the executor's own allocator places everything else).
+public struct ExactResourceBroker: ResourceBroker {
+    public let base: LocalResourceBroker
+    public let allocation: Allocation
+
+    public init(base: LocalResourceBroker, allocation: Allocation) {
+        self.base = base
+        self.allocation = allocation
+    }
+
+    public func reserve(_ request: AllocationRequest, ports: Int, id: String) async throws(AllocationError) -> (Allocation, [Int]) {
+        var exact = allocation
+        exact.id = id
+        return try await base.reserveExact(exact, ports: ports)
+    }
+
+    public func release(id: String) async { await base.release(id: id) }
 }

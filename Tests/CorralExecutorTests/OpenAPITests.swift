@@ -50,7 +50,7 @@ import Testing
         let schemas = try #require((doc["components"] as? [String: Any])?["schemas"] as? [String: Any])
         var ids = Set<String>()
         // Operations that take a body; every other POST (stop) takes none.
-        let withBody: Set = ["startInstance", "startTask", "deployApp", "scaleApp", "submitJob"]
+        let withBody: Set = ["startInstance", "startTask", "deployApp", "scaleApp", "submitJob", "controllerMessage"]
         for (path, item) in paths {
             for (method, op) in item {
                 let id = try #require(op["operationId"] as? String, "\(method) \(path)")

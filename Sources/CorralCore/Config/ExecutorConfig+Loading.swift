@@ -299,7 +299,8 @@ extension ExecutorConfig {
     // MARK: zookeeper, clusterAuth
 
     static func readZookeeper(_ node: ConfigNode, _ r: ConfigReader, _ path: String) -> ZookeeperConfig? {
-        guard let f = r.mapping(node, at: path, known: ["connectionString", "namespace"]) else { return nil }
+        // Drove's docs write `namespace`, its Java field is `nameSpace`: both are read.
+        guard let f = r.mapping(node, at: path, known: ["connectionString", "namespace", "nameSpace", "sessionTimeout"]) else { return nil }
         guard let n = f["connectionString"] else {
             r.error(f.path("connectionString"), node, "zookeeper needs a connectionString",
                     allowed: "host:port[,host:port...], e.g. 10.0.0.1:2181,10.0.0.2:2181")
@@ -318,12 +319,19 @@ extension ExecutorConfig {
             }
         }
         var z = ZookeeperConfig(connectionString: cs)
-        if let ns = f["namespace"], let s = r.string(ns, at: f.path("namespace"), nonEmpty: true) {
-            if s.contains("/") {
-                r.error(f.path("namespace"), ns, value: s, "a namespace is one path element", allowed: "a name without /")
+        if f["namespace"] != nil && f["nameSpace"] != nil {
+            r.error(f.path("nameSpace"), f["nameSpace"]!, "namespace and nameSpace are the same key; give one", allowed: "namespace (or Drove's nameSpace)")
+        }
+        let key = f["namespace"] != nil ? "namespace" : "nameSpace"
+        if let ns = f[key], let s = r.string(ns, at: f.path(key), nonEmpty: true) {
+            if s.contains("/") || s.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+                r.error(f.path(key), ns, value: s, "a namespace is one path element", allowed: "a name without / or control characters")
             } else {
                 z.namespace = s
             }
+        }
+        if let n = f["sessionTimeout"], let d = r.duration(n, at: f.path("sessionTimeout"), in: .seconds(2)...ConfigDuration.seconds(600)) {
+            z.sessionTimeout = d
         }
         return z
     }

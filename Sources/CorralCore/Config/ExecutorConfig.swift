@@ -154,7 +154,15 @@ public struct InstanceLogAppender: Sendable {
 
 public struct ZookeeperConfig: Sendable {
     public var connectionString: String
-    public var namespace: String = "corral"
+    /// The top-level znode everything lives under (Drove's default: `drove`).
+    public var namespace: String = "drove"
+    /// The session timeout asked of the ensemble (Drove's is 30 s); a
+    /// Corral key. The ensemble clamps it to [2, 20] × its tickTime.
+    public var sessionTimeout = ConfigDuration.seconds(30)
+    public init(connectionString: String, namespace: String = "drove") {
+        self.connectionString = connectionString
+        self.namespace = namespace
+    }
 }
 
 public struct ClusterAuthConfig: Sendable {

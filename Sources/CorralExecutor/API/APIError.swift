@@ -26,7 +26,7 @@ public struct APIError: HTTPResponseError, Sendable {
     public init(_ e: ExecutorError) {
         let status: HTTPResponse.Status = switch e.code {
         case .notFound: .notFound
-        case .conflict, .doesNotFit: .conflict
+        case .conflict, .doesNotFit, .blacklisted: .conflict
         case .invalid: .unprocessableContent
         case .engineUnavailable, .stateUnavailable: .serviceUnavailable
         }

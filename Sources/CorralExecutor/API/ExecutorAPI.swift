@@ -2,6 +2,7 @@ import CorralCore
 import CorralRuntime
 import Foundation
 import HTTPTypes
+import Logging
 import Hummingbird
 import NIOCore
 
@@ -41,7 +42,8 @@ public enum ExecutorAPI {
     public static func applicationRouter(executor: Executor, secret: Secret, metrics: Metrics,
                                          environment: [String: String], apps: AppReconciler? = nil,
                                          stages: StageDispatcher? = nil,
-                                         requestLog: [AppenderConfig] = []) -> Router<CorralRequestContext> {
+                                         requestLog: [AppenderConfig] = [], cluster: ClusterMember? = nil,
+                                         logger: Logger = Logger(label: "corral.api")) -> Router<CorralRequestContext> {
         let router = Router(context: CorralRequestContext.self)
         router.add(middleware: RequestTiming(metrics: metrics))
         if !requestLog.isEmpty { router.add(middleware: RequestLog(appenders: requestLog)) }
@@ -57,7 +59,12 @@ public enum ExecutorAPI {
         StagesAPI.add(to: api, stages: stages)
         MachineMapAPI.add(to: api, executor: executor, stages: stages)
 
-        api.get("executor") { _, _ in await executor.summary() }
+        api.get("executor") { _, _ in
+            var summary = await executor.summary()
+            summary.cluster = await cluster?.status()
+            return summary
+        }
+        MessagesAPI.add(to: api, executor: executor, environment: environment, logger: logger)
 
         api.post("instances") { request, _ in
             let data = try await body(request)
@@ -195,10 +202,13 @@ public enum ExecutorAPI {
         public var logDiskFreeBytes: UInt64?
         /// State writes that failed since the executor started.
         public var stateWriteFailures: Int
+        /// Cluster membership (shown, not counted against health: a
+        /// ZooKeeper outage leaves the executor serving what it runs).
+        public var cluster: ClusterMember.Status?
     }
 
     public static func adminRouter(executor: Executor, metrics: Metrics, logPath: String,
-                                   stages: StageDispatcher? = nil) -> Router<CorralRequestContext> {
+                                   stages: StageDispatcher? = nil, cluster: ClusterMember? = nil) -> Router<CorralRequestContext> {
         let router = Router(context: CorralRequestContext.self)
         router.get("ping") { _, _ in "pong\n" }
         router.get("metrics") { _, _ in
@@ -214,7 +224,8 @@ public enum ExecutorAPI {
             let healthy = writable && summary.engines.values.contains(true) && (free ?? 1) > 64 << 20
             return EditedResponse(status: healthy ? .ok : .serviceUnavailable,
                                   response: Health(healthy: healthy, engines: summary.engines, stateStoreWritable: writable,
-                                                   logDiskFreeBytes: free, stateWriteFailures: await executor.stateWriteFailures))
+                                                   logDiskFreeBytes: free, stateWriteFailures: await executor.stateWriteFailures,
+                                                   cluster: await cluster?.status()))
         }
         return router
     }

@@ -125,6 +125,18 @@ public enum OpenAPIDocument {
                                                        responses: ["200": json(["type": "object"], "the OpenAPI 3.1 document")])],
             "/apis/v1/executor": ["get": operation("executor", "The node: resources, engines, instances by state", tag: "executor",
                                                    responses: ["200": json(ref("ExecutorSummary"), "the node")])],
+            "/apis/v1/messages": ["post": operation(
+                "controllerMessage", "A Drove controller's message (START_INSTANCE, STOP_INSTANCE, START_TASK, STOP_TASK, BLACKLIST, ...); only the CONTROLLER secret opens it",
+                tag: "cluster",
+                body: body(object(["type": ["type": "string", "enum": DroveMessage.ExecutorMessageType.allCases.map(\.rawValue)],
+                                   "header": object(["id": string, "senderType": string, "direction": string, "messageTime": integer], required: ["id"]),
+                                   "spec": ["type": "object"], "instanceId": string, "address": ["type": "object"]],
+                                  required: ["type", "header"]),
+                           "Drove's envelope: type, header, and the type's payload",
+                           example: ["type": "BLACKLIST_REQUESTED", "header": ["id": "0b9f7d4e-1c1a-4e4f-9a53-2f1f5f0f7a10", "senderType": "CONTROLLER",
+                                                                               "direction": "REQUEST", "messageTime": 1714000000000]]),
+                responses: ["200": json(ref("MessageResponse"), "what the executor did with it"),
+                            "400": json(ref("MessageResponse"), "not a message (REJECTED, with the reason)")])],
             "/apis/v1/executor/map.svg": ["get": operation(
                 "machineMap", "The node drawn with every CPU and GPU coloured by its owner", tag: "executor",
                 responses: ["200": ["description": "an SVG picture", "content": ["image/svg+xml": ["schema": string]]]])],
@@ -295,7 +307,18 @@ public enum OpenAPIDocument {
                                           required: ["id", "cpus", "freeCpus", "usedCpus", "memoryBytes", "freeMemoryBytes", "gpus"])),
                 "engines": ["type": "object", "additionalProperties": boolean],
                 "instances": ["type": "object", "additionalProperties": integer], "topology": string,
-            ], required: ["id", "hostname", "mode", "totalCpus", "freeCpus", "totalMemoryBytes", "numaNodes", "engines", "instances"]),
+                "executorState": ["type": "string", "enum": ExecutorNodeData.State.allCases.map(\.rawValue)],
+                "cluster": object([
+                    "namespace": string, "connectionString": string, "connected": boolean, "session": string, "state": string,
+                    "node": string, "executorId": string, "executorState": string, "lastPublish": number, "nodeWrites": integer,
+                    "leader": string, "outageSince": number, "reportsSent": integer, "reportsFailed": integer,
+                ], required: ["namespace", "connected", "node", "executorId", "nodeWrites"]),
+            ], required: ["id", "hostname", "mode", "totalCpus", "freeCpus", "totalMemoryBytes", "numaNodes", "engines", "instances", "executorState"]),
+            "MessageResponse": object([
+                "header": object(["id": string], required: ["id"]),
+                "status": ["type": "string", "enum": DroveMessage.DeliveryStatus.allCases.map(\.rawValue)],
+                "message": string,
+            ], required: ["header", "status"]),
             "StageJob": object([
                 "id": string, "stage": string, "state": ["type": "string", "enum": StageJob.State.allCases.map(\.rawValue)],
                 "processor": string, "error": string, "deadlineSeconds": number, "submitted": number, "started": number,

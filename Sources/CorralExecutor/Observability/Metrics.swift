@@ -29,6 +29,10 @@ public enum MetricName: String, Sendable, CaseIterable {
     case stageDeadlineMisses = "corral_stage_deadline_misses_total"
     case processorBusy = "corral_processor_busy_slots"
     case processorRestarts = "corral_processor_restarts_total"
+    // The cluster membership.
+    case clusterConnected = "corral_cluster_connected"
+    case clusterNodeWrites = "corral_cluster_node_writes_total"
+    case clusterReports = "corral_cluster_reports_total"
 
     var help: String {
         switch self {
@@ -43,6 +47,7 @@ public enum MetricName: String, Sendable, CaseIterable {
         case .stageDeadlineMisses: "Jobs whose processor missed their deadline, per stage"
         case .processorBusy: "Busy slots per processor"
         case .processorRestarts: "Restarts per processor"
+        case .clusterConnected: "1 while the ZooKeeper session is connected, 0 during an outage"
         default: ""
         }
     }

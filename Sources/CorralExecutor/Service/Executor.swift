@@ -36,6 +36,13 @@ public actor Executor {
     /// Latest info of every workload this executor knows (live and finished).
     private var known: [String: InstanceInfo] = [:]
     private var taskIDs: [String: String] = [:]  // taskId -> instanceId of the live task
+    /// The specs of the workloads this run knows (for the cluster's view of them).
+    private var instanceSpecs: [String: InstanceSpec] = [:]
+    private var taskSpecs: [String: TaskSpec] = [:]
+    /// ACTIVE, or blacklisted by the cluster (kept across restarts).
+    public private(set) var clusterState: ExecutorNodeData.State = .ACTIVE
+    private var subscribers: [Int: AsyncStream<ExecutorChange>.Continuation] = [:]
+    private var nextSubscriber = 0
 
     public init(config: ExecutorConfig, resources: EffectiveResources, hostname: String, stateDir: String,
                 engines: [EngineKind: any Engine], withheld: CPUSet = CPUSet(), portRange: ClosedRange<Int> = 31_000...31_999,
@@ -49,6 +56,9 @@ public actor Executor {
         store = try StateStore(directory: stateDir)
         broker = LocalResourceBroker(resources: resources, withheld: withheld, portRange: portRange)
         logRoot = config.logging.instanceLogs?.logPath ?? "\(stateDir)/logs"
+        if let saved = store.meta("cluster-state"), let state = ExecutorNodeData.State(rawValue: saved) {
+            clusterState = state
+        }
         if let existing = store.meta("executor-id") {
             id = existing
         } else {
@@ -95,6 +105,7 @@ public actor Executor {
     func record(_ info: InstanceInfo, spec: Data?) {
         let previous = known[info.instanceId]?.state
         known[info.instanceId] = info
+        for s in subscribers.values { s.yield(.workload(info)) }
         if previous != info.state { count(info) }
         // The spec is written once, with the first row.
         do {
@@ -129,14 +140,89 @@ public actor Executor {
 
     // MARK: Instances
 
-    /// Reserves and starts an instance; returns once it is provisioned (or refused).
-    public func startInstance(_ spec: InstanceSpec) async throws(ExecutorError) -> InstanceInfo {
+    // MARK: Cluster
+
+    /// Every change from now on: each workload state, and the cluster state.
+    /// `coalescing`: only the newest change waits while the subscriber is
+    /// busy (enough to know that something changed).
+    public func changes(coalescing: Bool = false) -> AsyncStream<ExecutorChange> {
+        let (stream, sink) = AsyncStream.makeStream(of: ExecutorChange.self,
+                                                    bufferingPolicy: coalescing ? .bufferingNewest(1) : .unbounded)
+        nextSubscriber += 1
+        let id = nextSubscriber
+        subscribers[id] = sink
+        sink.onTermination = { [weak self] _ in Task { await self?.unsubscribe(id) } }
+        return stream
+    }
+
+    private func unsubscribe(_ id: Int) { subscribers[id] = nil }
+
+    /// Blacklists (or returns to ACTIVE): a blacklisted executor starts
+    /// nothing new; what runs keeps running.
+    public func setClusterState(_ state: ExecutorNodeData.State) {
+        guard state != clusterState else { return }
+        clusterState = state
+        do { try store.setMeta("cluster-state", state.rawValue) } catch {
+            logger.error("cannot keep the cluster state across restarts", metadata: ["error": "\(error.message)"])
+        }
+        logger.notice("cluster state is now \(state.rawValue)")
+        for s in subscribers.values { s.yield(.clusterState(state)) }
+    }
+
+    private func requireActive(_ what: String) throws(ExecutorError) {
+        guard clusterState.takesNewWork else {
+            throw ExecutorError(.blacklisted, "this executor is \(clusterState.rawValue): it starts no new \(what)",
+                                context: ["executorState": clusterState.rawValue])
+        }
+    }
+
+    /// The executor as Drove's controllers read it from ZooKeeper.
+    public func nodeData(port: Int, transport: String = "HTTP", executorId: String) async -> ExecutorNodeData {
+        let alloc = await broker.allocator
+        let live = known.values.filter { !$0.state.isTerminal }.sorted { $0.created < $1.created }
+        let instances = live.filter { $0.kind == .application }.map {
+            DroveInstanceInfo($0, spec: instanceSpecs[$0.instanceId], executorId: executorId, hostname: hostname, resources: resources)
+        }
+        let tasks = live.filter { $0.kind == .task }.map {
+            DroveTaskInfo($0, spec: taskSpecs[$0.instanceId], executorId: executorId, hostname: hostname, resources: resources)
+        }
+        var gpus: [String: [Int]] = [:], l3: [String: [String]] = [:]
+        for n in resources.nodes {
+            if !n.gpus.isEmpty { gpus[String(n.id)] = n.gpus }
+            let groups = resources.topology.l3Groups.sorted { $0.key < $1.key }.map { $0.value.intersection(n.cpus) }.filter { !$0.isEmpty }
+            if !groups.isEmpty { l3[String(n.id)] = groups.map(\.listString) }
+        }
+        var tags = resources.tags
+        if !tags.contains(hostname) { tags.insert(hostname, at: 0) }
+        return ExecutorNodeData(
+            hostname: hostname, port: port, transportType: transport, updated: Int64(Date().timeIntervalSince1970 * 1000),
+            state: DroveResources.snapshot(executorId: executorId, resources: resources, allocator: alloc),
+            instances: instances, tasks: tasks, serviceInstances: [], tags: tags, metadata: [:],
+            executorState: clusterState,
+            corral: .init(gpus: gpus, l3Groups: l3, numaPolicy: resources.numaPolicy.rawValue, mode: resources.mode.rawValue))
+    }
+
+    /// The resource snapshot alone (for state reports).
+    public func resourceSnapshot(executorId: String) async -> DroveResources.Snapshot {
+        DroveResources.snapshot(executorId: executorId, resources: resources, allocator: await broker.allocator)
+    }
+
+    public func instanceSpec(_ id: String) -> InstanceSpec? { instanceSpecs[id] }
+    public func taskSpec(_ id: String) -> TaskSpec? { taskSpecs[id] }
+
+    /// Reserves and starts an instance; returns once it is provisioned (or
+    /// refused). With `exact`, the instance gets exactly those resources or is
+    /// refused (a controller's placement).
+    public func startInstance(_ spec: InstanceSpec, exact: Allocation? = nil) async throws(ExecutorError) -> InstanceInfo {
+        try requireActive("instances")
         let instanceId = spec.instanceId ?? "AI-" + UUID().uuidString.lowercased()
         guard known[instanceId].map({ $0.state.isTerminal }) ?? true else {
             throw ExecutorError(.conflict, "instance \(instanceId) already exists", context: ["instanceId": instanceId])
         }
         let engine = try engine(for: spec.executable)
-        let s = InstanceSupervisor(spec: spec, instanceId: instanceId, engine: engine, broker: broker,
+        let chosen: any ResourceBroker = exact.map { ExactResourceBroker(base: broker, allocation: $0) } ?? broker
+        instanceSpecs[instanceId] = spec
+        let s = InstanceSupervisor(spec: spec, instanceId: instanceId, engine: engine, broker: chosen,
                                    observer: Recorder(self, spec: StateStore.redacted(spec)),
                                    output: sink(appId: spec.appId, kind: .application, instanceId: instanceId, taskId: nil),
                                    executorHost: hostname)
@@ -160,14 +246,20 @@ public actor Executor {
 
     // MARK: Tasks
 
-    public func startTask(_ spec: TaskSpec) async throws(ExecutorError) -> InstanceInfo {
+    public func startTask(_ spec: TaskSpec, instanceId given: String? = nil, exact: Allocation? = nil) async throws(ExecutorError) -> InstanceInfo {
+        try requireActive("tasks")
         if let live = taskIDs[spec.taskId] {
             throw ExecutorError(.conflict, "task \(spec.taskId) is already running (instance \(live))",
                                 context: ["taskId": spec.taskId])
         }
         let engine = try engine(for: spec.executable)
-        let instanceId = "TI-" + UUID().uuidString.lowercased()
-        let t = TaskSupervisor(spec: spec, instanceId: instanceId, engine: engine, broker: broker,
+        let instanceId = given ?? "TI-" + UUID().uuidString.lowercased()
+        guard known[instanceId].map({ $0.state.isTerminal }) ?? true else {
+            throw ExecutorError(.conflict, "task instance \(instanceId) already exists", context: ["instanceId": instanceId])
+        }
+        let chosen: any ResourceBroker = exact.map { ExactResourceBroker(base: broker, allocation: $0) } ?? broker
+        taskSpecs[instanceId] = spec
+        let t = TaskSupervisor(spec: spec, instanceId: instanceId, engine: engine, broker: chosen,
                                observer: Recorder(self, spec: StateStore.redacted(spec)),
                                output: sink(appId: spec.sourceAppName, kind: .task, instanceId: instanceId, taskId: spec.taskId),
                                executorHost: hostname)
@@ -239,6 +331,10 @@ public actor Executor {
         public var engines: [String: Bool]
         public var instances: [String: Int]
         public var topology: String
+        /// ACTIVE, BLACKLIST_REQUESTED or BLACKLISTED.
+        public var executorState: String = ExecutorNodeData.State.ACTIVE.rawValue
+        /// Cluster membership, when the executor is in a cluster.
+        public var cluster: ClusterMember.Status? = nil
     }
 
     public func summary() async -> Summary {
@@ -258,7 +354,8 @@ public actor Executor {
                        freeCpus: alloc.isPinned ? alloc.freeCPUs.count : alloc.freeCPUCount,
                        totalMemoryBytes: resources.totalMemoryBytes, numaNodes: nodes, engines: engineHealth,
                        instances: counts,
-                       topology: "\(t.packages.count) packages, \(t.numaNodes.count) NUMA nodes, \(t.cores.count) cores, \(t.usableCPUs.count) CPUs")
+                       topology: "\(t.packages.count) packages, \(t.numaNodes.count) NUMA nodes, \(t.cores.count) cores, \(t.usableCPUs.count) CPUs",
+                       executorState: clusterState.rawValue)
     }
 
     public var storeWritable: Bool { store.isWritable() }
@@ -320,6 +417,7 @@ public actor Executor {
             let output = sink(appId: info.appId, kind: info.kind, instanceId: info.instanceId, taskId: info.taskId)
             if info.kind == .application, let specData = row.spec,
                let spec = try? JSONDecoder().decode(InstanceSpec.self, from: specData) {
+                instanceSpecs[info.instanceId] = spec
                 let s = InstanceSupervisor(adopting: spec, instanceId: info.instanceId, allocation: allocation, ports: info.ports,
                                            handle: found?.handle ?? handle, engine: engine, broker: broker,
                                            observer: Recorder(self, spec: nil), output: output, executorHost: hostname)
@@ -335,6 +433,7 @@ public actor Executor {
                 }
             } else if info.kind == .task, let specData = row.spec,
                       let spec = try? JSONDecoder().decode(TaskSpec.self, from: specData) {
+                taskSpecs[info.instanceId] = spec
                 let t = TaskSupervisor(adopting: spec, instanceId: info.instanceId, allocation: allocation,
                                        handle: found?.handle ?? handle, engine: engine, broker: broker,
                                        observer: Recorder(self, spec: nil), output: output, executorHost: hostname)

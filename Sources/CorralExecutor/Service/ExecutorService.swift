@@ -7,6 +7,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import ZooKeeperClient
 
 /// Puts an executor together from a config and runs it: engines, state,
 /// recovery, then the application and admin listeners in one ServiceGroup.
@@ -146,6 +147,17 @@ public struct ExecutorService: Sendable {
             stages = d
             services.append(StageService(dispatcher: d, store: jobs))
         }
+        var cluster: ClusterMember?
+        if let zookeeper = plan.config.zookeeper {
+            do throws(ZooKeeperConnectionString.ParseError) {
+                cluster = try ClusterMember(executor: executor, zookeeper: zookeeper, clusterAuth: plan.config.clusterAuth,
+                                            metrics: metrics, logger: logger, sessionTimeout: zookeeper.sessionTimeout.duration)
+            } catch {
+                throw Failure.refused("zookeeper.connectionString: \(error.reason) (allowed: host:port[,host:port...][/chroot])")
+            }
+            // Before the listeners: it leaves the cluster after they stop.
+            services.append(cluster!)
+        }
         let bound = BoundAddresses()
         let appCount = plan.config.server.applicationConnectors.count
         let total = appCount + plan.config.server.adminConnectors.count
@@ -153,8 +165,9 @@ public struct ExecutorService: Sendable {
             let isApp = i < appCount
             let router = isApp
                 ? ExecutorAPI.applicationRouter(executor: executor, secret: plan.secret, metrics: metrics, environment: env,
-                                                apps: apps, stages: stages, requestLog: plan.config.server.requestLog.appenders)
-                : ExecutorAPI.adminRouter(executor: executor, metrics: metrics, logPath: logPath, stages: stages)
+                                                apps: apps, stages: stages, requestLog: plan.config.server.requestLog.appenders,
+                                                cluster: cluster, logger: logger)
+                : ExecutorAPI.adminRouter(executor: executor, metrics: metrics, logPath: logPath, stages: stages, cluster: cluster)
             var appLogger = logger
             appLogger.logLevel = .warning
             let app = Application(
@@ -162,8 +175,9 @@ public struct ExecutorService: Sendable {
                 server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(clamping: c.idleTimeout.nanoseconds)))),
                 configuration: .init(address: .hostname(c.bindHost ?? "0.0.0.0", port: c.port),
                                      serverName: "corral"),
-                onServerRunning: { channel in
+                onServerRunning: { [cluster] channel in
                     let address = channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
+                    if isApp, let port = channel.localAddress?.port { await cluster?.setPort(port) }
                     if let all = await bound.add(address, application: isApp, expected: total) {
                         await onListening(all)
                     }

@@ -12,6 +12,8 @@ public enum ExecutorErrorCode: String, Sendable, Equatable {
     case invalid = "invalid"
     case doesNotFit = "does_not_fit"
     case engineUnavailable = "engine_unavailable"
+    /// The cluster blacklisted this executor: it takes nothing new.
+    case blacklisted = "executor_blacklisted"
 }
 
 public typealias ExecutorError = CodedError<ExecutorErrorCode>

@@ -1,0 +1,118 @@
+import CorralCore
+import CorralRuntime
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// `POST /apis/v1/messages`: Drove's controller → executor messages, with
+/// Drove's envelope and replies. The route is behind the API's
+/// authentication, which takes only the CONTROLLER secret: an executor's
+/// secret does not open it (Drove accepts either). A START naming exact
+/// cores and memory gets those or fails; one naming none is placed by this
+/// executor's allocator.
+public enum MessagesAPI {
+    static func add(to api: RouterGroup<CorralRequestContext>, executor: Executor, environment: [String: String], logger: Logger) {
+        api.post("messages") { request, _ in
+            let data = try await ExecutorAPI.body(request)
+            let sender = request.headers[HTTPField.Name("NodeId")!] ?? "unknown"
+            let (status, reply) = await handle(data, executor: executor, environment: environment)
+            logger.info("controller message", metadata: ["from": "\(sender)", "status": "\(reply.status.rawValue)",
+                                                         "message": "\(reply.message ?? "")"])
+            return EditedResponse(status: status, response: reply)
+        }
+    }
+
+    static func handle(_ data: Data, executor: Executor, environment: [String: String]) async -> (HTTPResponse.Status, DroveMessage.Response) {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            return (.badRequest, reply(nil, .REJECTED, "the body is not a JSON object (a Drove message: {\"type\", \"header\", ...})"))
+        }
+        let header = (object["header"] as? [String: Any]).flatMap { h -> DroveMessage.Header? in
+            guard let id = h["id"] as? String else { return nil }
+            return DroveMessage.Header(id: id, senderType: (h["senderType"] as? String).flatMap(DroveMessage.SenderType.init),
+                                       direction: (h["direction"] as? String).flatMap(DroveMessage.Direction.init),
+                                       replyToId: h["replyToId"] as? String, messageTime: (h["messageTime"] as? NSNumber)?.int64Value)
+        }
+        guard let header else { return (.badRequest, reply(nil, .REJECTED, "header.id is missing")) }
+        guard let typeName = object["type"] as? String,
+              let type = DroveMessage.ExecutorMessageType(rawValue: typeName.uppercased()) else {
+            return (.badRequest, reply(header, .REJECTED, "type \"\(object["type"].map { "\($0)" } ?? "")\" is not an executor message; allowed: "
+                                       + DroveMessage.ExecutorMessageType.allCases.map(\.rawValue).joined(separator: ", ")))
+        }
+        let pinned = await executor.resources.mode == .pinned
+        switch type {
+        case .START_INSTANCE, .START_LOCAL_SERVICE_INSTANCE:
+            guard type == .START_INSTANCE else {
+                return (.ok, reply(header, .FAILED, "local service instances are not run by this executor yet"))
+            }
+            guard let spec = object["spec"] as? [String: Any] else { return (.badRequest, reply(header, .REJECTED, "spec is missing")) }
+            let translated: DroveSpecTranslator.Translated
+            let parsed: InstanceSpec
+            do {
+                translated = try DroveSpecTranslator.application(spec, pinned: pinned)
+                parsed = try InstanceSpec.parse(json: translated.spec, environment: environment)
+            } catch let e as SpecError {
+                return (.ok, reply(header, .REJECTED, e.message))
+            } catch {
+                return (.ok, reply(header, .REJECTED, "\(error)"))
+            }
+            do throws(ExecutorError) {
+                _ = try await executor.startInstance(parsed, exact: translated.exact)
+                return (.ok, reply(header, .ACCEPTED, nil))
+            } catch {
+                return (.ok, reply(header, .FAILED, error.message))
+            }
+        case .START_TASK:
+            guard let spec = object["spec"] as? [String: Any] else { return (.badRequest, reply(header, .REJECTED, "spec is missing")) }
+            let translated: DroveSpecTranslator.Translated
+            let parsed: TaskSpec
+            do {
+                translated = try DroveSpecTranslator.task(spec, pinned: pinned)
+                parsed = try TaskSpec.parse(json: translated.spec, environment: environment)
+            } catch let e as SpecError {
+                return (.ok, reply(header, .REJECTED, e.message))
+            } catch {
+                return (.ok, reply(header, .REJECTED, "\(error)"))
+            }
+            do throws(ExecutorError) {
+                _ = try await executor.startTask(parsed, instanceId: translated.instanceId, exact: translated.exact)
+                return (.ok, reply(header, .ACCEPTED, nil))
+            } catch {
+                return (.ok, reply(header, .FAILED, error.message))
+            }
+        case .STOP_INSTANCE, .STOP_TASK, .STOP_LOCAL_SERVICE_INSTANCE:
+            guard let id = object["instanceId"] as? String else { return (.badRequest, reply(header, .REJECTED, "instanceId is missing")) }
+            guard let info = await executor.get(id), !info.state.isTerminal else {
+                return (.ok, reply(header, .FAILED, "no running \(type == .STOP_TASK ? "task" : "instance") \(id)"))
+            }
+            do throws(ExecutorError) {
+                if info.kind == .task {
+                    _ = try await executor.cancelTask(info.taskId ?? id)
+                } else {
+                    _ = try await executor.stopInstance(id)
+                }
+                return (.ok, reply(header, .ACCEPTED, nil))
+            } catch {
+                return (.ok, reply(header, .FAILED, error.message))
+            }
+        case .BLACKLIST_REQUESTED:
+            await executor.setClusterState(.BLACKLIST_REQUESTED)
+            return (.ok, reply(header, .ACCEPTED, nil))
+        case .BLACKLIST:
+            await executor.setClusterState(.BLACKLISTED)
+            return (.ok, reply(header, .ACCEPTED, nil))
+        case .UNBLACKLIST:
+            await executor.setClusterState(.ACTIVE)
+            return (.ok, reply(header, .ACCEPTED, nil))
+        }
+    }
+
+    /// Drove answers with the request's header; so does Corral.
+    static func reply(_ header: DroveMessage.Header?, _ status: DroveMessage.DeliveryStatus, _ message: String?) -> DroveMessage.Response {
+        DroveMessage.Response(header: header ?? DroveMessage.Header(id: "", senderType: nil, direction: nil, replyToId: nil, messageTime: nil),
+                              status: status, message: message)
+    }
+}
+
+extension DroveMessage.Response: ResponseEncodable {}

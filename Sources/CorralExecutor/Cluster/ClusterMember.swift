@@ -1,0 +1,323 @@
+import AsyncHTTPClient
+import CorralCore
+import CorralRuntime
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import ZooKeeperClient
+
+/// Makes the executor a member of a Drove-style cluster (the executor YAML's
+/// `zookeeper:` section):
+/// - publishes ``ExecutorNodeData`` as an EPHEMERAL node at
+///   `/<namespace>/executor/<hostname>-<port>` (kept in place across
+///   reconnects and recreated after an expiry);
+/// - rewrites it when something changes, at most once per debounce window,
+///   and otherwise only as often as a Drove controller's staleness rule
+///   needs (``heartbeat``), instead of Drove's blind 20 s rewrite;
+/// - follows the leader controller through a watch on
+///   `/<namespace>/controller` (no polling) and reports every workload state
+///   change to it (`INSTANCE_STATE_REPORT`, `TASK_STATE_REPORT`);
+/// - rides out ZooKeeper outages: nothing running is touched, the outage is
+///   logged once when it starts and once when it ends.
+public actor ClusterMember: Service {
+    public struct Status: Codable, Sendable {
+        public var namespace: String
+        public var connectionString: String
+        public var connected: Bool
+        public var session: String?
+        public var state: String
+        public var node: String
+        public var executorId: String
+        public var executorState: String
+        /// Epoch seconds of the last write of the node.
+        public var lastPublish: Double?
+        public var nodeWrites: Int
+        public var leader: String?
+        /// Epoch seconds since ZooKeeper has been unreachable, nil when connected.
+        public var outageSince: Double?
+        public var reportsSent: Int
+        public var reportsFailed: Int
+    }
+
+    /// Drove's controller drops executors whose `updated` is older than
+    /// `staleExecutorAge` (45 s) and polls every 10 s: a rewrite every 30 s
+    /// keeps the node fresh with margin; changes are written when they happen.
+    public static let defaultHeartbeat = Duration.seconds(30)
+    public static let defaultDebounce = Duration.milliseconds(200)
+
+    public nonisolated let namespace: String
+    let executor: Executor
+    let zk: ZooKeeperClient
+    let connectionString: ZooKeeperConnectionString
+    let reportSecret: Secret?
+    let debounce: Duration
+    let heartbeat: Duration
+    let logger: Logger
+    let metrics: Metrics
+
+    private var port: Int?
+    private var portWaiters: [CheckedContinuation<Int, Never>] = []
+    private var node: EphemeralNode?
+    private var lastPublished: ExecutorNodeData?
+    private var lastWrite: ContinuousClock.Instant?
+    private var lastWriteWall: Double?
+    private var session: ZooKeeperSessionState = .connecting
+    private var outageSince: Date?
+    private var leader: ControllerNodeData?
+    private var reportsSent = 0
+    private var reportsFailed = 0
+    private var warnedNoSecret = false
+
+    public init(executor: Executor, zookeeper: ZookeeperConfig, clusterAuth: ClusterAuthConfig, metrics: Metrics,
+                logger: Logger, sessionTimeout: Duration = .seconds(30),
+                debounce: Duration = ClusterMember.defaultDebounce,
+                heartbeat: Duration = ClusterMember.defaultHeartbeat) throws(ZooKeeperConnectionString.ParseError) {
+        connectionString = try ZooKeeperConnectionString(zookeeper.connectionString)
+        self.executor = executor
+        self.namespace = zookeeper.namespace
+        self.reportSecret = clusterAuth.secrets[.EXECUTOR]
+        self.debounce = debounce
+        self.heartbeat = heartbeat
+        self.metrics = metrics
+        // The client's own connect/lose lines repeat what this type logs.
+        var zkLogger = logger
+        zkLogger.logLevel = max(logger.logLevel, .warning)
+        self.logger = logger
+        zk = ZooKeeperClient(ZooKeeperClientConfiguration(connectionString: connectionString, sessionTimeout: sessionTimeout,
+                                                          logger: zkLogger))
+    }
+
+    /// The port controllers reach this executor on (the first application
+    /// connector, once it is bound).
+    public func setPort(_ port: Int) {
+        guard self.port == nil else { return }
+        self.port = port
+        for w in portWaiters { w.resume(returning: port) }
+        portWaiters = []
+    }
+
+    private func boundPort() async -> Int {
+        if let port { return port }
+        return await withCheckedContinuation { portWaiters.append($0) }
+    }
+
+    var basePath: String { "/" + namespace }
+
+    func nodePath(_ port: Int) async -> String {
+        ZooKeeperPath.join(basePath + "/executor", DroveIdentity.nodeName(hostname: await executor.hostname, port: port))
+    }
+
+    func executorId(_ port: Int) async -> String { DroveIdentity.executorId(hostname: await executor.hostname, port: port) }
+
+    public func run() async throws {
+        let port = await boundPort()
+        let id = await executorId(port)
+        let path = await nodePath(port)
+        metrics.set(.clusterConnected, [], 0)
+        await zk.start()
+        let first = await executor.nodeData(port: port, executorId: id)
+        let node = EphemeralNode(client: zk, path: path, data: first.encoded())
+        self.node = node
+        lastPublished = first
+        await node.start()
+        logger.info("joining the cluster", metadata: ["zookeeper": "\(connectionString)", "node": "\(path)", "executorId": "\(id)"])
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.followSession() }
+                group.addTask { await self.publishOnChange(port: port, id: id) }
+                group.addTask { await self.beat(port: port, id: id) }
+                group.addTask { await self.followLeader() }
+                group.addTask { await self.report(id: id) }
+            }
+        }
+        // Leaving: the node goes now rather than at the session's expiry.
+        await node.close()
+        await zk.close()
+        logger.info("left the cluster")
+    }
+
+    // MARK: - Publishing
+
+    private func publishOnChange(port: Int, id: String) async {
+        let changes = await executor.changes(coalescing: true)
+        for await _ in changes {
+            if let last = lastWrite {
+                let wait = ContinuousClock.now.duration(to: last + debounce)
+                if wait > .zero { try? await Task.sleep(for: wait) }
+            }
+            if Task.isCancelled { return }
+            await publish(port: port, id: id, force: false)
+        }
+    }
+
+    private func beat(port: Int, id: String) async {
+        while !Task.isCancelled {
+            let due = (lastWrite ?? .now) + heartbeat
+            try? await Task.sleep(until: due)
+            if Task.isCancelled { return }
+            if let last = lastWrite, last + heartbeat > .now { continue }
+            await publish(port: port, id: id, force: true)
+        }
+    }
+
+    /// Writes the node if its content changed (or `force`, the heartbeat).
+    func publish(port: Int, id: String, force: Bool) async {
+        guard let node else { return }
+        let data = await executor.nodeData(port: port, executorId: id)
+        if !force, let last = lastPublished, last.sameContent(as: data) { return }
+        lastPublished = data
+        lastWrite = .now
+        do {
+            try await node.update(data.encoded())
+            if await node.isInPlace {
+                lastWriteWall = Date().timeIntervalSince1970
+                metrics.increment(.clusterNodeWrites)
+            }
+        } catch {
+            // The node keeps the new data and writes it when the session is back.
+            logger.debug("node update deferred", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Writes made to the executor's node (creates and rewrites).
+    public func nodeWrites() async -> Int { await node?.writeCount ?? 0 }
+
+    // MARK: - Session
+
+    private func followSession() async {
+        for await state in await zk.stateUpdates() {
+            session = state
+            switch state {
+            case .connected(let s, let isNew):
+                metrics.set(.clusterConnected, [], 1)
+                if let since = outageSince {
+                    let seconds = Int(Date().timeIntervalSince(since).rounded())
+                    logger.notice("ZooKeeper is reachable again after \(seconds) s\(isNew ? "; new session, the executor's node is recreated" : "; same session")",
+                                  metadata: ["session": "\(s.idHex)", "server": "\(s.server)"])
+                    outageSince = nil
+                } else {
+                    logger.info("connected to ZooKeeper", metadata: ["session": "\(s.idHex)", "server": "\(s.server)"])
+                }
+            case .suspended, .expired, .connecting:
+                metrics.set(.clusterConnected, [], 0)
+                if outageSince == nil, state != .connecting {
+                    outageSince = Date()
+                    logger.warning("ZooKeeper is unreachable: instances keep running and this executor keeps serving its API; it re-registers when the ensemble is back",
+                                   metadata: ["zookeeper": "\(connectionString)"])
+                }
+            case .closed:
+                metrics.set(.clusterConnected, [], 0)
+                return
+            }
+        }
+    }
+
+    // MARK: - The leader
+
+    private func followLeader() async {
+        let dir = basePath + "/controller"
+        while !Task.isCancelled {
+            do {
+                let events = try await zk.addWatch(dir, recursive: true)
+                await refreshLeader(dir)
+                for try await _ in events { await refreshLeader(dir) }
+            } catch {
+                if Task.isCancelled { return }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private func refreshLeader(_ dir: String) async {
+        do {
+            let names = try await zk.getChildren(dir).children.sorted()
+            var found: ControllerNodeData?
+            for name in names {
+                guard let bytes = try? await zk.getData(ZooKeeperPath.join(dir, name)).data,
+                      let data = try? JSONDecoder().decode(ControllerNodeData.self, from: Data(bytes)) else { continue }
+                if data.leader { found = data; break }
+            }
+            if found != leader {
+                logger.info(found.map { "the leader controller is \($0.endpoint)" } ?? "no leader controller is known")
+            }
+            leader = found
+        } catch let error as ZooKeeperError where error.code == .noNode {
+            leader = nil
+        } catch {
+            logger.debug("cannot read the controllers", metadata: ["error": "\(error)"])
+        }
+    }
+
+    public var leaderEndpoint: String? { leader?.endpoint }
+
+    // MARK: - Reports
+
+    private func report(id: String) async {
+        let changes = await executor.changes(coalescing: false)
+        for await change in changes {
+            guard case .workload(let info) = change, let leader else { continue }
+            guard let secret = reportSecret else {
+                if !warnedNoSecret {
+                    warnedNoSecret = true
+                    logger.warning("clusterAuth has no EXECUTOR secret: state reports to the controller are not sent")
+                }
+                continue
+            }
+            let snapshot = await executor.resourceSnapshot(executorId: id)
+            let body: Data?
+            switch info.kind {
+            case .application:
+                let drove = DroveInstanceInfo(info, spec: await executor.instanceSpec(info.instanceId), executorId: id,
+                                              hostname: await executor.hostname, resources: executor.resources)
+                body = try? ExecutorNodeData.encoder.encode(DroveMessage.StateReport(type: .INSTANCE_STATE_REPORT, header: .executorRequest(),
+                                                                                     resourceSnapshot: snapshot, instanceInfo: drove))
+            case .task:
+                let drove = DroveTaskInfo(info, spec: await executor.taskSpec(info.instanceId), executorId: id,
+                                          hostname: await executor.hostname, resources: executor.resources)
+                body = try? ExecutorNodeData.encoder.encode(DroveMessage.StateReport(type: .TASK_STATE_REPORT, header: .executorRequest(),
+                                                                                     resourceSnapshot: snapshot, instanceInfo: drove))
+            }
+            guard let body else { continue }
+            await send(body, to: leader, secret: secret, instanceId: info.instanceId)
+        }
+    }
+
+    /// Drove's rule: three attempts a second apart.
+    private func send(_ body: Data, to leader: ControllerNodeData, secret: Secret, instanceId: String) async {
+        var request = HTTPClientRequest(url: leader.endpoint + "/apis/v1/messages")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "NodeId", value: await executor.hostname)
+        request.headers.add(name: "Cluster-Authorization", value: secret.value)
+        request.body = .bytes(ByteBuffer(data: body))
+        for attempt in 1...3 {
+            do {
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(2))
+                _ = try? await response.body.collect(upTo: 1 << 16)
+                if (200..<300).contains(Int(response.status.code)) {
+                    reportsSent += 1
+                    metrics.increment(.clusterReports, [("result", "sent")])
+                    return
+                }
+            } catch {}
+            if attempt < 3 { try? await Task.sleep(for: .seconds(1)) }
+        }
+        reportsFailed += 1
+        metrics.increment(.clusterReports, [("result", "failed")])
+        logger.warning("the leader controller did not take a state report", metadata: ["leader": "\(leader.endpoint)", "instanceId": "\(instanceId)"])
+    }
+
+    // MARK: - Status
+
+    public func status() async -> Status {
+        let port = self.port ?? 0
+        var sessionHex: String?
+        if case .connected(let s, _) = session { sessionHex = s.idHex }
+        return Status(namespace: namespace, connectionString: connectionString.description, connected: session.isConnected,
+                      session: sessionHex, state: session.description, node: await nodePath(port),
+                      executorId: await executorId(port), executorState: await executor.clusterState.rawValue,
+                      lastPublish: lastWriteWall, nodeWrites: await nodeWrites(), leader: leader?.endpoint,
+                      outageSince: outageSince?.timeIntervalSince1970, reportsSent: reportsSent, reportsFailed: reportsFailed)
+    }
+}
