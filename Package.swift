@@ -91,7 +91,7 @@ let package = Package(
         ),
         .executableTarget(name: "corral", dependencies: ["CorralCLI"]),
         .executableTarget(name: "CorralBench", dependencies: [
-            "CorralCore", "CorralHost", "CorralEngines", "CorralRuntime", "CorralExecutor",
+            "CorralCore", "CorralHost", "CorralEngines", "CorralRuntime", "CorralExecutor", "ZooKeeperClient", "CorralTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ]),

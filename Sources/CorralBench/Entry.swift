@@ -18,6 +18,10 @@ struct Entry {
             await StageBenchmark.run(arguments: Array(args.dropFirst()))
         case "echo-processor":
             StageBenchmark.echoProcessor(stage: args.count > 1 ? args[1] : "echo")
+        case "zookeeper":
+            await ZooKeeperBenchmark.run(arguments: Array(args.dropFirst()))
+        case "cluster":
+            await ClusterBenchmark.run(arguments: Array(args.dropFirst()))
         case "engines":
             await EngineBenchmark.run(arguments: Array(args.dropFirst()))
         default:
@@ -27,6 +31,8 @@ struct Entry {
                    corral-bench executor [--instances N]
                    corral-bench logs [--mib N] [--runs R] [--max-file-mib M]
                    corral-bench stages [--jobs N] [--window W] [--handoffs H] [--runs R]
+                   corral-bench zookeeper [--sequential N] [--pipelined N] [--window W]
+                   corral-bench cluster [--instances N] [--rest-seconds S]
 
             allocator  reserve+release throughput and placement quality on a
                        2-socket, 4-NUMA-node, 256-CPU machine, against first-fit.
@@ -38,6 +44,10 @@ struct Entry {
                        against the same stream read raw from the engine.
             stages     jobs/s through one echo processor with 64 outstanding against raw
                        round trips over the pipes; lock hand-off latency between stages.
+            zookeeper  the ZooKeeper client against kazoo on the same server: getData,
+                       setData (sequential and pipelined), create+delete pairs.
+            cluster    a clustered executor with N instances changing state: its
+                       ZooKeeper writes against Drove's rule (needs .build/release/corral).
 
             """.utf8))
             exit(args.isEmpty ? 0 : 2)

@@ -72,6 +72,15 @@ enum ExecutorBenchmark {
         return (try? JSONSerialization.jsonObject(with: Data(buffer: buf))) as? [String: Any] ?? [:]
     }
 
+    /// A GET whose body is a JSON array.
+    static func callList(_ base: String, _ path: String) async -> [[String: Any]] {
+        var req = HTTPClientRequest(url: base + "/apis/v1" + path)
+        req.headers.add(name: "Cluster-Authorization", value: secret)
+        guard let res = try? await HTTPClient.shared.execute(req, timeout: .seconds(30)),
+              let buf = try? await res.body.collect(upTo: 1 << 26) else { return [] }
+        return (try? JSONSerialization.jsonObject(with: Data(buffer: buf))) as? [[String: Any]] ?? []
+    }
+
     static func run(arguments: [String]) async {
         let count = Int(arguments.drop { $0 != "--instances" }.dropFirst().first ?? "") ?? 200
         let binary = ".build/release/corral"

@@ -28,6 +28,7 @@ public enum MessagesAPI {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             return (.badRequest, reply(nil, .REJECTED, "the body is not a JSON object (a Drove message: {\"type\", \"header\", ...})"))
         }
+        if let problem = envelopeProblem(object) { return (.badRequest, reply(nil, .REJECTED, problem)) }
         let header = (object["header"] as? [String: Any]).flatMap { h -> DroveMessage.Header? in
             guard let id = h["id"] as? String else { return nil }
             return DroveMessage.Header(id: id, senderType: (h["senderType"] as? String).flatMap(DroveMessage.SenderType.init),
@@ -106,6 +107,26 @@ public enum MessagesAPI {
             await executor.setClusterState(.ACTIVE)
             return (.ok, reply(header, .ACCEPTED, nil))
         }
+    }
+
+    /// A field of the envelope with the wrong type, named (nil when all are right).
+    static func envelopeProblem(_ object: [String: Any]) -> String? {
+        func isString(_ v: Any?) -> Bool { v == nil || v is String }
+        func isObject(_ v: Any?) -> Bool { v == nil || v is [String: Any] }
+        func isInteger(_ v: Any?) -> Bool {
+            guard let v else { return true }
+            // Foundation reads true/false as a boolean NSNumber (objCType "c").
+            guard let n = v as? NSNumber, String(cString: n.objCType) != "c" else { return false }
+            return n.doubleValue == n.doubleValue.rounded()
+        }
+        if !isString(object["type"]) { return "type must be a string" }
+        guard let header = object["header"] as? [String: Any] else { return "header must be an object with an id" }
+        guard header["id"] is String else { return "header.id must be a string" }
+        for key in ["senderType", "direction", "replyToId"] where !isString(header[key]) { return "header.\(key) must be a string" }
+        if !isInteger(header["messageTime"]) { return "header.messageTime must be epoch milliseconds (an integer)" }
+        for key in ["spec", "address"] where !isObject(object[key]) { return "\(key) must be an object" }
+        if !isString(object["instanceId"]) { return "instanceId must be a string" }
+        return nil
     }
 
     /// Drove answers with the request's header; so does Corral.
