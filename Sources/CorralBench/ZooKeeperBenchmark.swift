@@ -18,12 +18,18 @@ enum ZooKeeperBenchmark {
         return Double(n) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
     }
 
-    /// `n` calls with at most `window` outstanding.
+    /// `n` calls with `window` outstanding: `window` callers, each making its
+    /// share of the calls one after the other.
     static func inFlight(_ n: Int, window: Int, _ call: @escaping @Sendable (Int) async throws -> Void) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for i in 0..<n {
-                if i >= window { try await group.next() }
-                group.addTask { try await call(i) }
+            for w in 0..<window {
+                group.addTask {
+                    var i = w
+                    while i < n {
+                        try await call(i)
+                        i += window
+                    }
+                }
             }
             try await group.waitForAll()
         }
@@ -71,7 +77,7 @@ enum ZooKeeperBenchmark {
             print("operation              corral/s      kazoo/s   corral/kazoo")
             for key in ["getData", "getDataPipelined", "setData", "setDataPipelined", "createDelete"] {
                 let a = corral[key] ?? 0, b = kazoo[key] ?? 0
-                print(String(format: "%-20@ %10.0f   %10.0f   %8.2fx", key as NSString, a, b, b > 0 ? a / b : 0))
+                print(key.padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: " %10.0f   %10.0f   %8.2fx", a, b, b > 0 ? a / b : 0))
             }
             print(String(format: "pipelined/sequential: getData %.1fx, setData %.1fx (corral); %.1fx, %.1fx (kazoo)",
                          (corral["getDataPipelined"] ?? 0) / (corral["getData"] ?? 1), (corral["setDataPipelined"] ?? 0) / (corral["setData"] ?? 1),

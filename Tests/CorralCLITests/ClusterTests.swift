@@ -269,6 +269,75 @@ import ZooKeeperClient
         }
     }
 
+    /// The Drove seed's executor YAML exactly as written (its variables set,
+    /// ZK_CONNECTION_STRING at a local ZooKeeper), on a recorded 96-CPU
+    /// machine (the seed keeps CPUs 0-1 for the OS, all this machine has):
+    /// kazoo, an independent client, finds it registered as Drove's
+    /// controller expects.
+    @Test func theSeedsExecutorConfigJoinsAsWritten() async throws {
+        let md = CLI.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference/seeds/drove-executor-setup.md")
+        guard let text = try? String(contentsOf: md, encoding: .utf8) else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("CI=true but \(md.path) is missing") }
+            return
+        }
+        let python = ProcessInfo.processInfo.environment["CORRAL_TEST_PYTHON"]
+            ?? CLI.packageRoot.appendingPathComponent(".build/python-tools/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("CI=true but kazoo is not installed (scripts/python-tools)") }
+            return
+        }
+        let start = try #require(text.range(of: "```yaml\nserver: #(1)!"))
+        let body = text[start.upperBound...]
+        let yaml = "server: #(1)!" + body[..<(try #require(body.range(of: "\n```")).lowerBound)]
+        let config = try CLI.writeTemp(String(yaml))
+        try await Self.withCluster { zk in
+            let p = Process()
+            p.executableURL = CLI.binary
+            p.arguments = ["executor", "--config", config, "--state-dir", TemporaryDirectory.path("corral-seed"),
+                           "--fsroot", CLI.fixture("epyc7642-2s48c")]
+            var env = ProcessInfo.processInfo.environment
+            for (k, v) in ["DROVE_TIMEZONE": "IST", "DROVE_LOG_LEVEL": "INFO", "ZK_CONNECTION_STRING": zk.connectionString(),
+                           "DROVE_CONTROLLER_SECRET": Self.controllerSecret, "DROVE_EXECUTOR_SECRET": Self.executorSecret,
+                           "DROVE_DISABLE_NUMA_PINNING": "false", "DROVE_ENABLE_NVIDIA_GPU": "false"] { env[k] = v }
+            p.environment = env
+            let log = TemporaryDirectory.path("corral-seed", suffix: ".log")
+            FileManager.default.createFile(atPath: log, contents: nil)
+            p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            p.standardError = p.standardOutput
+            try p.run()
+            defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+            let peer = CLI.packageRoot.appendingPathComponent("Tests/ZooKeeperClientTests/Interop/kazoo_peer.py").path
+            func kazoo(_ args: String...) -> [String: Any] {
+                let k = Process()
+                k.executableURL = URL(fileURLWithPath: python)
+                k.arguments = [peer, zk.connectionString()] + args
+                let out = Pipe()
+                k.standardOutput = out
+                k.standardError = FileHandle.nullDevice
+                try? k.run()
+                let data = out.fileHandleForReading.readDataToEndOfFile()
+                k.waitUntilExit()
+                return (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+            }
+            var names: [String] = []
+            #expect(await eventually(seconds: 30) {
+                names = (kazoo("children", "/drove/executor")["children"] as? [String]) ?? []
+                return names.count == 1
+            }, "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+            let name = try #require(names.first)
+            #expect(name.hasSuffix("-3000"))
+            let read = kazoo("read", "/drove/executor/" + name)
+            #expect((read["ephemeralOwner"] as? NSNumber)?.int64Value ?? 0 != 0)
+            let node = try #require(try JSONSerialization.jsonObject(with: Data(((read["data"] as? String) ?? "").utf8)) as? [String: Any])
+            #expect(node["type"] as? String == "EXECUTOR" && node["port"] as? Int == 3000 && node["executorState"] as? String == "ACTIVE")
+            let layout = try #require(((node["state"] as? [String: Any])?["layout"] as? [String: Any])?["cores"] as? [String: [Int]])
+            // osCores [0, 1] are kept for the OS; the rest of the machine is offered, per NUMA node.
+            #expect(layout.count >= 2 && layout.values.map(\.count).reduce(0, +) > 90 && !layout.values.contains { $0.contains(0) || $0.contains(1) })
+            let raw = (read["data"] as? String) ?? ""
+            #expect(!raw.contains(Self.controllerSecret) && !raw.contains(Self.executorSecret))
+        }
+    }
+
     /// Java's `UUID.nameUUIDFromBytes`, computed independently with md5sum.
     static func javaNameUUID(_ name: String) -> String {
         let p = Process()

@@ -18,9 +18,14 @@ import ZooKeeperClient
             let member = try #require(zk.members.first { $0.clientPort == session.server.port })
 
             zk.kill(member.id)
-            let moved = await waitForState(c, seconds: 30) { $0.isConnected && $0 != .connected(session, newSession: false) }
+            let killedPort = member.clientPort
+            let moved = await waitForState(c, seconds: 30) { state in
+                if case .connected(let s, _) = state { return s.server.port != killedPort }
+                return false
+            }
             guard case .connected(let now, let isNew)? = moved else { Issue.record("not reconnected"); return }
-            #expect(!isNew && now.id == session.id && now.server.port != member.clientPort)
+            #expect(!isNew && now.id == session.id && now.server.port != member.clientPort,
+                    "before \(session.idHex) on \(session.server), after \(now.idHex) on \(now.server), new: \(isNew), killed \(member.clientPort)")
             #expect(try await c.exists("/e")?.ephemeralOwner == session.id)
 
             // Another client on a surviving member changes what we watch.

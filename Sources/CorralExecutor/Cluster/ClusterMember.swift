@@ -167,7 +167,9 @@ public actor ClusterMember: Service {
         let data = await executor.nodeData(port: port, executorId: id)
         if !force, let last = lastPublished, last.sameContent(as: data) { return }
         lastPublished = data
-        lastWrite = .now
+        // The window starts when the write is done: writes are at least a
+        // window apart as ZooKeeper sees them.
+        defer { lastWrite = .now }
         do {
             try await node.update(data.encoded())
             if await node.isInPlace {

@@ -98,7 +98,8 @@ public actor ZooKeeperClient {
         if let channel {
             let promise = channel.eventLoop.makePromise(of: Reply.self)
             let timer = channel.eventLoop.scheduleTask(in: .seconds(1)) { promise.fail(ZooKeeperError.closed()) }
-            channel.writeAndFlush(Outbound.request(.closeSession, ByteBuffer(), promise, nil), promise: nil)
+            channel.writeAndFlush(Outbound.request(Request(op: .closeSession, body: ByteBuffer(), promise: promise, watch: nil,
+                                                           deadline: .now() + .seconds(1), timeout: .closed())), promise: nil)
             _ = try? await promise.futureResult.get()
             timer.cancel()
             try? await channel.close()
@@ -141,18 +142,14 @@ public actor ZooKeeperClient {
         }
         let promise = channel.eventLoop.makePromise(of: Reply.self)
         let left = ContinuousClock.now.duration(to: deadline)
-        let timer = channel.eventLoop.scheduleTask(in: left.timeAmount) {
-            promise.fail(ZooKeeperError(.operationTimeout, path: path, "no reply within \(limit)"))
-        }
-        channel.writeAndFlush(Outbound.request(op, body, promise, watch)).whenFailure { _ in
+        let request = Request(op: op, body: body, promise: promise, watch: watch, deadline: .now() + left.timeAmount,
+                              timeout: ZooKeeperError(.operationTimeout, path: path, "no reply within \(limit)"))
+        channel.write(Outbound.request(request)).whenFailure { _ in
             promise.fail(ZooKeeperError(.connectionLoss, path: path, "the request could not be sent"))
         }
         do {
-            let reply = try await promise.futureResult.get()
-            timer.cancel()
-            return reply
+            return try await promise.futureResult.get()
         } catch var error as ZooKeeperError {
-            timer.cancel()
             watch?.sink.finish()
             if error.path == nil { error.path = path }
             throw error

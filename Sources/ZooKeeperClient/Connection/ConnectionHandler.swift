@@ -19,6 +19,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var op: OpCode
         var promise: EventLoopPromise<Reply>
         var watch: WatchRequest?
+        var deadline: NIODeadline
+        var timeout: ZooKeeperError
     }
 
     private let limit: Int
@@ -35,6 +37,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var lastSend = NIODeadline.now()
     private var lastReceive = NIODeadline.now()
     private var timer: RepeatedTask?
+    private var flushScheduled = false
 
     init(limit: Int, watches: WatchRegistry, chroot: Chroot, zxid: ZxidTracker, logger: Logger,
          onAuthFailed: @escaping @Sendable () -> Void) {
@@ -52,16 +55,30 @@ final class ConnectionHandler: ChannelDuplexHandler {
         case .connect(let request, let answer):
             handshake = answer
             frame = JuteFrame.frame(request.encoded)
-        case .request(let op, let body, let reply, let watch):
+        case .request(let request):
             guard established else {
-                reply.fail(ZooKeeperError(.connectionLoss, path: watch?.path, "the connection is not established"))
+                request.promise.fail(ZooKeeperError(.connectionLoss, path: request.watch?.path, "the connection is not established"))
                 promise?.succeed()
                 return
             }
             let xid = nextXid
             nextXid = nextXid == Int32.max ? 1 : nextXid + 1
-            pending.append(Pending(xid: xid, op: op, promise: reply, watch: watch))
-            frame = Self.frame(xid: xid, op: op, body: body)
+            pending.append(Pending(xid: xid, op: request.op, promise: request.promise, watch: request.watch,
+                                   deadline: request.deadline, timeout: request.timeout))
+            lastSend = .now()
+            context.write(wrapOutboundOut(Self.frame(xid: xid, op: request.op, body: request.body)), promise: promise)
+            // One flush for every request written in this turn of the loop:
+            // pipelined callers share a syscall.
+            if !flushScheduled {
+                flushScheduled = true
+                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                context.eventLoop.execute {
+                    let (handler, context) = bound.value
+                    handler.flushScheduled = false
+                    context.flush()
+                }
+            }
+            return
         case .special(let xid, let op, let body):
             frame = Self.frame(xid: xid.rawValue, op: op, body: body)
         }
@@ -134,13 +151,15 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let negotiated = Int64(timeout)
         let pingEvery = TimeAmount.milliseconds(negotiated / 3)
         let silenceLimit = TimeAmount.milliseconds(negotiated * 2 / 3)
-        let tick = TimeAmount.milliseconds(max(50, negotiated / 12))
+        // Also the resolution of request deadlines.
+        let tick = TimeAmount.milliseconds(min(100, max(20, negotiated / 12)))
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let selfBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { _ in
             let handler = selfBound.value
             let context = loopBound.value
             let now = NIODeadline.now()
+            handler.failOverdue(now)
             if now - handler.lastReceive >= silenceLimit {
                 handler.logger.info("zookeeper: nothing heard from the server for \(silenceLimit.nanoseconds / 1_000_000) ms; closing the connection")
                 context.close(promise: nil)
@@ -150,6 +169,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 context.writeAndFlush(handler.wrapOutboundOut(frame), promise: nil)
             }
         }
+    }
+
+    /// Fails requests past their deadline (their entries stay, to match the
+    /// replies that may still come).
+    private func failOverdue(_ now: NIODeadline) {
+        for p in pending where p.deadline <= now { p.promise.fail(p.timeout) }
     }
 
     private func protocolViolation(_ context: ChannelHandlerContext, _ what: String) {

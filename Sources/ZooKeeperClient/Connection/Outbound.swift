@@ -24,12 +24,23 @@ struct WatchRequest: Sendable {
     var sink: WatchRegistry.Sink
 }
 
+/// One ordinary request: the connection gives it the next xid and fails it
+/// with `timeout` if no reply came by `deadline`.
+struct Request: Sendable {
+    var op: OpCode
+    var body: ByteBuffer
+    var promise: EventLoopPromise<Reply>
+    var watch: WatchRequest?
+    var deadline: NIODeadline
+    var timeout: ZooKeeperError
+}
+
 /// What the client writes to a connection.
 enum Outbound: Sendable {
     /// The session handshake: no request header; the promise gets the answer.
     case connect(ConnectRequest, EventLoopPromise<ConnectResponse>)
-    /// An ordinary request: the connection gives it the next xid.
-    case request(OpCode, ByteBuffer, EventLoopPromise<Reply>, WatchRequest?)
+    /// An ordinary request (flushed with the others written in the same event-loop turn).
+    case request(Request)
     /// auth and setWatches: fixed xids, no caller waiting.
     case special(SpecialXid, OpCode, ByteBuffer)
 }
