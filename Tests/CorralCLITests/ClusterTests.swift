@@ -175,6 +175,22 @@ import ZooKeeperClient
                 guard let n = try? await Self.nodeData(c, path) else { return false }
                 return (n["instances"] as? [[String: Any]] ?? []).isEmpty
             })
+            // A local service instance: published under serviceInstances, named by its service.
+            let service = #""spec": {"serviceId": "agent-1", "serviceName": "agent", "instanceId": "SI-one", "hostLevelInstance": false, "executable": {"type": "PROCESS", "command": ["sleep", "300"]}, "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}], "ports": []}"#
+            reply = try Self.message(daemon.api, Self.envelope("START_LOCAL_SERVICE_INSTANCE", service)).1
+            #expect(reply["status"] as? String == "ACCEPTED", "\(reply)")
+            #expect(await eventually {
+                guard let n = try? await Self.nodeData(c, path) else { return false }
+                let services = n["serviceInstances"] as? [[String: Any]] ?? []
+                return services.contains { $0["serviceId"] as? String == "agent-1" && $0["serviceName"] as? String == "agent"
+                    && $0["instanceId"] as? String == "SI-one" && $0["state"] as? String == "HEALTHY" }
+                    && (n["instances"] as? [[String: Any]] ?? []).isEmpty
+            })
+            reply = try Self.message(daemon.api, Self.envelope("START_LOCAL_SERVICE_INSTANCE", service.replacingOccurrences(of: #""hostLevelInstance": false"#, with: #""hostLevelInstance": true"#).replacingOccurrences(of: "SI-one", with: "SI-two"))).1
+            #expect(reply["status"] as? String == "REJECTED" && (reply["message"] as? String ?? "").contains("hostLevelInstance"), "\(reply)")
+            reply = try Self.message(daemon.api, Self.envelope("STOP_LOCAL_SERVICE_INSTANCE", #""instanceId": "SI-one""#)).1
+            #expect(reply["status"] as? String == "ACCEPTED")
+
             // The executor's own API shows the membership.
             let status = try CLI.run(["status", "--url", daemon.api, "--secret", Self.controllerSecret])
             #expect(status.stdout.contains("cluster: connected, session 0x") && status.stdout.contains("node \(path)"), "\(status.stdout)\(status.stderr)")

@@ -44,14 +44,13 @@ public enum MessagesAPI {
         let pinned = await executor.resources.mode == .pinned
         switch type {
         case .START_INSTANCE, .START_LOCAL_SERVICE_INSTANCE:
-            guard type == .START_INSTANCE else {
-                return (.ok, reply(header, .FAILED, "local service instances are not run by this executor yet"))
-            }
             guard let spec = object["spec"] as? [String: Any] else { return (.badRequest, reply(header, .REJECTED, "spec is missing")) }
             let translated: DroveSpecTranslator.Translated
             let parsed: InstanceSpec
             do {
-                translated = try DroveSpecTranslator.application(spec, pinned: pinned)
+                translated = type == .START_INSTANCE
+                    ? try DroveSpecTranslator.application(spec, pinned: pinned)
+                    : try DroveSpecTranslator.localService(spec, pinned: pinned)
                 parsed = try InstanceSpec.parse(json: translated.spec, environment: environment)
             } catch let e as SpecError {
                 return (.ok, reply(header, .REJECTED, e.message))

@@ -272,8 +272,14 @@ public actor ClusterMember: Service {
             case .application:
                 let drove = DroveInstanceInfo(info, spec: await executor.instanceSpec(info.instanceId), executorId: id,
                                               hostname: await executor.hostname, resources: executor.resources)
-                body = try? ExecutorNodeData.encoder.encode(DroveMessage.StateReport(type: .INSTANCE_STATE_REPORT, header: .executorRequest(),
-                                                                                     resourceSnapshot: snapshot, instanceInfo: drove))
+                if await executor.isLocalService(info.instanceId) {
+                    body = try? ExecutorNodeData.encoder.encode(DroveMessage.StateReport(
+                        type: .LOCAL_SERVICE_INSTANCE_STATE_REPORT, header: .executorRequest(), resourceSnapshot: snapshot,
+                        instanceInfo: DroveLocalServiceInstanceInfo(drove)))
+                } else {
+                    body = try? ExecutorNodeData.encoder.encode(DroveMessage.StateReport(type: .INSTANCE_STATE_REPORT, header: .executorRequest(),
+                                                                                         resourceSnapshot: snapshot, instanceInfo: drove))
+                }
             case .task:
                 let drove = DroveTaskInfo(info, spec: await executor.taskSpec(info.instanceId), executorId: id,
                                           hostname: await executor.hostname, resources: executor.resources)

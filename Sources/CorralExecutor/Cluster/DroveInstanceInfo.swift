@@ -106,3 +106,33 @@ public struct DroveTaskInfo: Codable, Sendable, Hashable {
         updated = DroveInstanceInfo.millis(info.updated)
     }
 }
+
+/// Drove's `LocalServiceInstanceInfo` (`mdl/localservice/`): an instance of a
+/// local service, named by its service.
+public struct DroveLocalServiceInstanceInfo: Codable, Sendable, Hashable {
+    public var serviceId: String
+    public var serviceName: String
+    public var instanceId: String
+    public var executorId: String
+    public var localInfo: DroveInstanceInfo.LocalInfo
+    public var resources: [DroveResources.Allocation]
+    public var state: String
+    public var metadata: [String: String]
+    public var errorMessage: String?
+    public var created: Int64
+    public var updated: Int64
+
+    public init(_ i: DroveInstanceInfo) {
+        serviceId = i.appId
+        serviceName = i.appName
+        instanceId = i.instanceId
+        executorId = i.executorId
+        localInfo = i.localInfo
+        resources = i.resources
+        state = i.state
+        metadata = i.metadata
+        errorMessage = i.errorMessage
+        created = i.created
+        updated = i.updated
+    }
+}

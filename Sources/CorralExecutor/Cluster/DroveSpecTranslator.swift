@@ -34,6 +34,24 @@ public enum DroveSpecTranslator {
         return Translated(spec: try data(out), exact: exact, instanceId: spec["instanceId"] as? String)
     }
 
+    /// The tag that marks an instance started as a Drove local service instance.
+    public static let localServiceTag = "drove:local-service"
+
+    /// A local service instance spec (`LocalServiceInstanceSpec`): run as an
+    /// application instance whose appId is the serviceId, tagged as a local
+    /// service so it is published and reported as one.
+    public static func localService(_ spec: [String: Any], pinned: Bool) throws(Failure) -> Translated {
+        if spec["hostLevelInstance"] as? Bool == true {
+            throw Failure(description: "hostLevelInstance: host-level local service instances (host port = container port) are not run by this executor yet")
+        }
+        var out = spec
+        out["hostLevelInstance"] = nil
+        if let id = out.removeValue(forKey: "serviceId") { out["appId"] = id }
+        if let name = out.removeValue(forKey: "serviceName") { out["appName"] = name }
+        out["tags"] = ((out["tags"] as? [String]) ?? []) + [localServiceTag]
+        return try application(out, pinned: pinned)
+    }
+
     /// A task instance spec.
     public static func task(_ spec: [String: Any], pinned: Bool) throws(Failure) -> Translated {
         var out = spec

@@ -33,7 +33,7 @@ public struct ExecutorNodeData: Codable, Sendable, Hashable {
     public var state: DroveResources.Snapshot
     public var instances: [DroveInstanceInfo]
     public var tasks: [DroveTaskInfo]
-    public var serviceInstances: [DroveInstanceInfo]
+    public var serviceInstances: [DroveLocalServiceInstanceInfo]
     public var tags: [String]
     public var metadata: [String: String]
     public var executorState: State

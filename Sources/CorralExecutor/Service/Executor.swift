@@ -180,9 +180,11 @@ public actor Executor {
     public func nodeData(port: Int, transport: String = "HTTP", executorId: String) async -> ExecutorNodeData {
         let alloc = await broker.allocator
         let live = known.values.filter { !$0.state.isTerminal }.sorted { $0.created < $1.created }
-        let instances = live.filter { $0.kind == .application }.map {
+        let all = live.filter { $0.kind == .application }.map {
             DroveInstanceInfo($0, spec: instanceSpecs[$0.instanceId], executorId: executorId, hostname: hostname, resources: resources)
         }
+        let instances = all.filter { !isLocalService($0.instanceId) }
+        let services = all.filter { isLocalService($0.instanceId) }.map(DroveLocalServiceInstanceInfo.init)
         let tasks = live.filter { $0.kind == .task }.map {
             DroveTaskInfo($0, spec: taskSpecs[$0.instanceId], executorId: executorId, hostname: hostname, resources: resources)
         }
@@ -197,7 +199,7 @@ public actor Executor {
         return ExecutorNodeData(
             hostname: hostname, port: port, transportType: transport, updated: Int64(Date().timeIntervalSince1970 * 1000),
             state: DroveResources.snapshot(executorId: executorId, resources: resources, allocator: alloc),
-            instances: instances, tasks: tasks, serviceInstances: [], tags: tags, metadata: [:],
+            instances: instances, tasks: tasks, serviceInstances: services, tags: tags, metadata: [:],
             executorState: clusterState,
             corral: .init(gpus: gpus, l3Groups: l3, numaPolicy: resources.numaPolicy.rawValue, mode: resources.mode.rawValue))
     }
@@ -208,6 +210,11 @@ public actor Executor {
     }
 
     public func instanceSpec(_ id: String) -> InstanceSpec? { instanceSpecs[id] }
+
+    /// Whether the instance was started as a Drove local service instance.
+    public func isLocalService(_ id: String) -> Bool {
+        instanceSpecs[id]?.tags.contains(DroveSpecTranslator.localServiceTag) ?? false
+    }
     public func taskSpec(_ id: String) -> TaskSpec? { taskSpecs[id] }
 
     /// Reserves and starts an instance; returns once it is provisioned (or
