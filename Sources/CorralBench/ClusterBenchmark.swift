@@ -29,7 +29,7 @@ enum ClusterBenchmark {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-bench-cluster-\(getpid())").path
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         do {
-            let zk = try await ZooKeeperEnsemble.start(tickTime: 2000)
+            let zk = try await ZooKeeperEnsemble.start(tickTime: 2000, serverTuned: true)
             defer { zk.stopAll() }
             let config = "\(dir)/executor.yml"
             try """

@@ -41,7 +41,7 @@ enum ZooKeeperBenchmark {
         let window = option(arguments, "--window", 64)
         let python = ProcessInfo.processInfo.environment["CORRAL_TEST_PYTHON"] ?? ".build/python-tools/bin/python"
         do {
-            let zk = try await ZooKeeperEnsemble.start(tickTime: 2000)
+            let zk = try await ZooKeeperEnsemble.start(tickTime: 2000, serverTuned: true)
             defer { zk.stopAll() }
             let c = try ZooKeeperClient(connectionString: zk.connectionString())
             await c.start()

@@ -49,7 +49,9 @@ public final class ZooKeeperEnsemble: @unchecked Sendable {
     /// Ensembles tick at 1 s by default, with sync and init limits that a
     /// machine loaded by the rest of the test suite can keep (a follower
     /// starved past syncLimit drops out and takes sessions' touches with it).
-    public static func start(size: Int = 1, tickTime: Int? = nil) async throws -> ZooKeeperEnsemble {
+    /// `serverTuned`: the server JVM with its full JIT and more heap (for
+    /// benchmarks; tests start faster without).
+    public static func start(size: Int = 1, tickTime: Int? = nil, serverTuned: Bool = false) async throws -> ZooKeeperEnsemble {
         let tickTime = tickTime ?? (size > 1 ? 1000 : 500)
         if let reason = unavailableReason { throw Unavailable(description: reason) }
         let root = try TemporaryDirectory.make("corral-zk")
@@ -59,16 +61,19 @@ public final class ZooKeeperEnsemble: @unchecked Sendable {
             try FileManager.default.createDirectory(atPath: "\(dir)/data", withIntermediateDirectories: true)
             members.append(Member(id: id, clientPort: try freePort(), quorumPort: try freePort(), electionPort: try freePort(), directory: dir))
         }
-        let ensemble = ZooKeeperEnsemble(members: members, tickTime: tickTime)
+        let ensemble = ZooKeeperEnsemble(members: members, tickTime: tickTime, serverTuned: serverTuned)
         for m in members { try ensemble.writeConfig(m) }
         for m in members { try ensemble.start(m.id) }
         for m in members { try await ensemble.waitServing(m.id) }
         return ensemble
     }
 
-    init(members: [Member], tickTime: Int) {
+    let serverTuned: Bool
+
+    init(members: [Member], tickTime: Int, serverTuned: Bool = false) {
         self.members = members
         self.tickTime = tickTime
+        self.serverTuned = serverTuned
     }
 
     deinit {
@@ -109,8 +114,9 @@ public final class ZooKeeperEnsemble: @unchecked Sendable {
         let m = member(id)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.findJava() ?? "/usr/bin/java")
-        p.arguments = ["-Xmx160m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
-                       "-Dzookeeper.log.dir=\(m.directory)", "-cp", Self.classpath,
+        let jvm = serverTuned ? ["-Xms512m", "-Xmx512m", "-XX:+UseParallelGC"]
+                              : ["-Xmx160m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto"]
+        p.arguments = jvm + ["-Dzookeeper.log.dir=\(m.directory)", "-cp", Self.classpath,
                        "org.apache.zookeeper.server.quorum.QuorumPeerMain", "\(m.directory)/zoo.cfg"]
         let log = FileHandle(forWritingAtPath: "\(m.directory)/server.log") ?? {
             FileManager.default.createFile(atPath: "\(m.directory)/server.log", contents: nil)

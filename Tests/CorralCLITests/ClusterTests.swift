@@ -23,13 +23,13 @@ import ZooKeeperClient
         try await body(zk)
     }
 
-    static func config(_ zk: ZooKeeperEnsemble, sessionTimeout: String = "4s") throws -> String {
+    static func config(_ zk: ZooKeeperEnsemble, sessionTimeout: String = "4s", connectionString: String? = nil) throws -> String {
         try CLI.writeTemp("""
         server:
           applicationConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
           adminConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
         zookeeper:
-          connectionString: \(zk.connectionString())
+          connectionString: \(connectionString ?? zk.connectionString())
           sessionTimeout: \(sessionTimeout)
         clusterAuth:
           secrets:
@@ -260,9 +260,11 @@ import ZooKeeperClient
             let owner = try #require(try await c.exists(path)).ephemeralOwner
             await c.close()
 
-            // ZooKeeper gone for well past the session timeout.
+            // ZooKeeper gone for well past the session timeout (8 s; the long
+            // run: CORRAL_TEST_ZK_OUTAGE_SECONDS=60).
+            let outage = Int(ProcessInfo.processInfo.environment["CORRAL_TEST_ZK_OUTAGE_SECONDS"] ?? "") ?? 8
             zk.kill(1)
-            try await Task.sleep(for: .seconds(8))
+            try await Task.sleep(for: .seconds(outage))
             let health = CLI.run(["status", "--url", daemon.api, "--secret", Self.controllerSecret], orEmpty: ())
             #expect(health.contains("NOT connected") && health.contains("ZooKeeper unreachable for"), "\(health)")
             #expect(health.contains("1 HEALTHY"), "the instance keeps running: \(health)")
@@ -282,6 +284,36 @@ import ZooKeeperClient
             }, "\(daemon.health)")
             let after = (try? String(contentsOf: daemon.output, encoding: .utf8)) ?? ""
             #expect(after.contains("ZooKeeper is reachable again"))
+        }
+    }
+
+    /// A partition shorter than the session timeout: the session stays, and
+    /// what changed meanwhile reaches the node as soon as it is back (not at
+    /// the next heartbeat, 30 s later).
+    @Test func changesDuringAShortPartitionReachTheNodeWhenItEnds() async throws {
+        try await Self.withCluster { zk in
+            let proxy = try await TCPProxy(targetPort: zk.member(1).clientPort)
+            defer { Task { await proxy.shutdown() } }
+            let daemon = try RecoveryTests.Daemon(config: try Self.config(zk, sessionTimeout: "20s", connectionString: "127.0.0.1:\(proxy.port)"),
+                                                  stateDir: TemporaryDirectory.path("corral-cluster"))
+            defer { daemon.kill9() }
+            let port = try #require(Int(daemon.api.split(separator: ":").last ?? ""))
+            let path = "/drove/executor/corral-test-host-\(port)"
+            let c = try await Self.zkClient(zk)
+            defer { Task { await c.close() } }
+            #expect(try Self.message(daemon.api, Self.startInstance("AI-part", cores: nil)).1["status"] as? String == "ACCEPTED")
+            func instances() async -> [[String: Any]] { ((try? await Self.nodeData(c, path))?["instances"] as? [[String: Any]]) ?? [] }
+            #expect(await eventually { await instances().contains { $0["state"] as? String == "HEALTHY" } })
+            let owner = try #require(try await c.exists(path)).ephemeralOwner
+
+            proxy.cut()
+            #expect(await eventually { CLI.run(["status", "--url", daemon.api, "--secret", Self.controllerSecret], orEmpty: ()).contains("NOT connected") })
+            #expect(try Self.message(daemon.api, Self.envelope("STOP_INSTANCE", #""instanceId": "AI-part""#)).1["status"] as? String == "ACCEPTED")
+            try await Task.sleep(for: .seconds(2))
+            #expect(await instances().count == 1, "nothing reaches ZooKeeper during the partition")
+            proxy.restore()
+            #expect(await eventually(seconds: 10) { await instances().isEmpty }, "\(daemon.health)")
+            #expect(try await c.exists(path)?.ephemeralOwner == owner, "the same session")
         }
     }
 

@@ -68,6 +68,7 @@ public actor ClusterMember: Service {
     private var reportsSent = 0
     private var reportsFailed = 0
     private var warnedNoSecret = false
+    private var identity: (port: Int, id: String)?
 
     public init(executor: Executor, zookeeper: ZookeeperConfig, clusterAuth: ClusterAuthConfig, metrics: Metrics,
                 logger: Logger, sessionTimeout: Duration = .seconds(30),
@@ -113,6 +114,7 @@ public actor ClusterMember: Service {
     public func run() async throws {
         let port = await boundPort()
         let id = await executorId(port)
+        identity = (port, id)
         let path = await nodePath(port)
         metrics.set(.clusterConnected, [], 0)
         await zk.start()
@@ -198,6 +200,10 @@ public actor ClusterMember: Service {
                     logger.notice("ZooKeeper is reachable again after \(seconds) s\(isNew ? "; new session, the executor's node is recreated" : "; same session")",
                                   metadata: ["session": "\(s.idHex)", "server": "\(s.server)"])
                     outageSince = nil
+                    // Same session: the node is still there but writes made
+                    // during the outage did not reach it (a new session's node
+                    // is recreated with the latest data by EphemeralNode).
+                    if !isNew, let identity { await publish(port: identity.port, id: identity.id, force: true) }
                 } else {
                     logger.info("connected to ZooKeeper", metadata: ["session": "\(s.idHex)", "server": "\(s.server)"])
                 }

@@ -99,7 +99,7 @@ public actor ZooKeeperClient {
             let promise = channel.eventLoop.makePromise(of: Reply.self)
             let timer = channel.eventLoop.scheduleTask(in: .seconds(1)) { promise.fail(ZooKeeperError.closed()) }
             channel.writeAndFlush(Outbound.request(Request(op: .closeSession, body: ByteBuffer(), promise: promise, watch: nil,
-                                                           deadline: .now() + .seconds(1), timeout: .closed())), promise: nil)
+                                                           deadline: .now() + .seconds(1), limit: .seconds(1), path: nil)), promise: nil)
             _ = try? await promise.futureResult.get()
             timer.cancel()
             try? await channel.close()
@@ -143,7 +143,7 @@ public actor ZooKeeperClient {
         let promise = channel.eventLoop.makePromise(of: Reply.self)
         let left = ContinuousClock.now.duration(to: deadline)
         let request = Request(op: op, body: body, promise: promise, watch: watch, deadline: .now() + left.timeAmount,
-                              timeout: ZooKeeperError(.operationTimeout, path: path, "no reply within \(limit)"))
+                              limit: limit, path: path)
         channel.write(Outbound.request(request)).whenFailure { _ in
             promise.fail(ZooKeeperError(.connectionLoss, path: path, "the request could not be sent"))
         }

@@ -19,8 +19,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var op: OpCode
         var promise: EventLoopPromise<Reply>
         var watch: WatchRequest?
-        var deadline: NIODeadline
-        var timeout: ZooKeeperError
+        var request: Request
     }
 
     private let limit: Int
@@ -63,8 +62,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
             let xid = nextXid
             nextXid = nextXid == Int32.max ? 1 : nextXid + 1
-            pending.append(Pending(xid: xid, op: request.op, promise: request.promise, watch: request.watch,
-                                   deadline: request.deadline, timeout: request.timeout))
+            pending.append(Pending(xid: xid, op: request.op, promise: request.promise, watch: request.watch, request: request))
             lastSend = .now()
             context.write(wrapOutboundOut(Self.frame(xid: xid, op: request.op, body: request.body)), promise: promise)
             // One flush for every request written in this turn of the loop:
@@ -174,7 +172,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Fails requests past their deadline (their entries stay, to match the
     /// replies that may still come).
     private func failOverdue(_ now: NIODeadline) {
-        for p in pending where p.deadline <= now { p.promise.fail(p.timeout) }
+        for p in pending where p.request.deadline <= now { p.promise.fail(p.request.timeoutError) }
     }
 
     private func protocolViolation(_ context: ChannelHandlerContext, _ what: String) {

@@ -25,14 +25,18 @@ struct WatchRequest: Sendable {
 }
 
 /// One ordinary request: the connection gives it the next xid and fails it
-/// with `timeout` if no reply came by `deadline`.
+/// with `operationTimeout` if no reply came by `deadline` (the error is
+/// built then, not for every call).
 struct Request: Sendable {
     var op: OpCode
     var body: ByteBuffer
     var promise: EventLoopPromise<Reply>
     var watch: WatchRequest?
     var deadline: NIODeadline
-    var timeout: ZooKeeperError
+    var limit: Duration
+    var path: String?
+
+    var timeoutError: ZooKeeperError { ZooKeeperError(.operationTimeout, path: path, "no reply within \(limit)") }
 }
 
 /// What the client writes to a connection.
