@@ -133,6 +133,7 @@ let package = Package(
             name: "CorralExecutorTests",
             dependencies: ["CorralExecutor", "CorralCore", "CorralHost", "CorralRuntime", "CorralFuzzTargets", "CorralEngines", "CorralRunner", "CorralTestSupport",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(

@@ -6,6 +6,7 @@ import CorralRuntime
 import CorralTestSupport
 import Foundation
 import Logging
+import ServiceLifecycle
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -17,8 +18,29 @@ import Testing
     struct Running {
         var api: String
         var admin: String
-        var task: Task<Void, any Error>
+        var task: Stopper
         var stateDir: String
+    }
+
+    /// Stops a running executor with a graceful shutdown of its ServiceGroup
+    /// (cancelling the task instead raced NIO's connection sequences and
+    /// could trap in NIOAsyncWriter's deinit).
+    final class Stopper: @unchecked Sendable {
+        let lock = NSLock()
+        var group: ServiceGroup?
+        var run: Task<Void, any Error>?
+
+        func set(_ g: ServiceGroup) { lock.withLock { group = g } }
+
+        func cancel() {
+            let g = lock.withLock { group }
+            Task { await g?.triggerGracefulShutdown() }
+        }
+
+        /// Waits for the executor to have stopped.
+        var value: Void {
+            get async throws { try await run?.value }
+        }
     }
 
     static func start(stateDir: String? = nil, configure: (inout ExecutorConfig) -> Void = { _ in }) async throws -> Running {
@@ -31,8 +53,10 @@ import Testing
         configure(&config)
         let plan = try await ExecutorService.plan(config: config, stateDir: dir)
         let ready = AsyncStream<ExecutorService.Listening>.makeStream()
-        let task = Task {
-            try await ExecutorService.run(plan, logger: Logger(label: "test")) { ready.continuation.yield($0) }
+        let task = Stopper()
+        task.run = Task {
+            try await ExecutorService.run(plan, logger: Logger(label: "test"), onListening: { ready.continuation.yield($0) },
+                                          onServiceGroup: { task.set($0) })
         }
         var it = ready.stream.makeAsyncIterator()
         let l = try #require(await it.next())

@@ -109,8 +109,11 @@ public struct ExecutorService: Sendable {
     }
 
     /// Runs until SIGTERM or SIGINT. `onListening` gets the bound addresses.
+    /// `onServiceGroup` gets the group before it runs (to shut it down
+    /// gracefully without a signal, as tests do).
     public static func run(_ plan: Plan, logger: Logger,
-                           onListening: @escaping @Sendable (Listening) async -> Void = { _ in }) async throws {
+                           onListening: @escaping @Sendable (Listening) async -> Void = { _ in },
+                           onServiceGroup: @escaping @Sendable (ServiceGroup) async -> Void = { _ in }) async throws {
         let metrics = Metrics()
         let executor = try Executor(config: plan.config, resources: plan.resources, hostname: plan.hostname,
                                     stateDir: plan.stateDir, engines: plan.engines, withheld: plan.withheld, metrics: metrics,
@@ -187,6 +190,7 @@ public struct ExecutorService: Sendable {
         }
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        await onServiceGroup(group)
         try await group.run()
         logger.info("stopped listening; workloads keep running and are adopted on the next start")
     }
