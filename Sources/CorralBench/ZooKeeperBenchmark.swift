@@ -39,7 +39,7 @@ enum ZooKeeperBenchmark {
         let sequential = option(arguments, "--sequential", 5000)
         let pipelined = option(arguments, "--pipelined", 50000)
         let window = option(arguments, "--window", 64)
-        let python = ProcessInfo.processInfo.environment["CORRAL_TEST_PYTHON"] ?? ".build/python-tools/bin/python"
+        let python = KazooPeer.python ?? ".build/python-tools/bin/python"
         do {
             let zk = try await ZooKeeperEnsemble.start(tickTime: 2000, serverTuned: true)
             defer { zk.stopAll() }

@@ -328,9 +328,7 @@ import ZooKeeperClient
             if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("CI=true but \(md.path) is missing") }
             return
         }
-        let python = ProcessInfo.processInfo.environment["CORRAL_TEST_PYTHON"]
-            ?? CLI.packageRoot.appendingPathComponent(".build/python-tools/bin/python").path
-        guard FileManager.default.isExecutableFile(atPath: python) else {
+        guard KazooPeer.python != nil else {
             if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("CI=true but kazoo is not installed (scripts/python-tools)") }
             return
         }
@@ -354,19 +352,7 @@ import ZooKeeperClient
             p.standardError = p.standardOutput
             try p.run()
             defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
-            let peer = CLI.packageRoot.appendingPathComponent("Tests/ZooKeeperClientTests/Interop/kazoo_peer.py").path
-            func kazoo(_ args: String...) -> [String: Any] {
-                let k = Process()
-                k.executableURL = URL(fileURLWithPath: python)
-                k.arguments = [peer, zk.connectionString()] + args
-                let out = Pipe()
-                k.standardOutput = out
-                k.standardError = FileHandle.nullDevice
-                try? k.run()
-                let data = out.fileHandleForReading.readDataToEndOfFile()
-                k.waitUntilExit()
-                return (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
-            }
+            func kazoo(_ args: String...) -> [String: Any] { (try? KazooPeer.run(zk.connectionString(), args)) ?? [:] }
             var names: [String] = []
             #expect(await eventually(seconds: 30) {
                 names = (kazoo("children", "/drove/executor")["children"] as? [String]) ?? []

@@ -7,35 +7,10 @@ import ZooKeeperClient
 /// by scripts/python-tools): it reads what this client wrote, and this
 /// client's watches fire on what kazoo changes.
 @Suite(.serialized) struct KazooInteropTests {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Interop/kazoo_peer.py").path
-
-    /// The venv's python with kazoo: CORRAL_TEST_PYTHON (set by scripts/test) or .build/python-tools.
-    static var python: String? {
-        if let p = ProcessInfo.processInfo.environment["CORRAL_TEST_PYTHON"], FileManager.default.isExecutableFile(atPath: p) { return p }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let p = root.appendingPathComponent(".build/python-tools/bin/python").path
-        return FileManager.default.isExecutableFile(atPath: p) ? p : nil
-    }
-
-    static func kazoo(_ hosts: String, _ args: String...) throws -> [String: Any] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python!)
-        p.arguments = [script, hosts] + args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0, let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw ZooKeeperEnsemble.Unavailable(description: "kazoo \(args) failed (\(p.terminationStatus)): \(String(decoding: errors, as: UTF8.self))")
-        }
-        return object
-    }
+    static func kazoo(_ hosts: String, _ args: String...) throws -> [String: Any] { try KazooPeer.run(hosts, args) }
 
     static func requireKazoo() -> Bool {
-        if python != nil { return true }
+        if KazooPeer.python != nil { return true }
         let why = "kazoo is not installed: scripts/python-tools installs it (scripts/test runs it)"
         if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record(Comment(rawValue: why)) } else { print("skipped: \(why)") }
         return false
