@@ -10,6 +10,10 @@ public actor TaskSupervisor {
 
     private let driver: WorkloadDriver<TaskState>
     private var cancelReason: String?
+    /// The reason a cancelled task records (its lastError).
+    public static let cancelledReason = "cancelled"
+    /// The reason of a task cancelled while still PENDING.
+    public static let cancelledBeforeStartReason = "cancelled before it started"
     private var cancelGrace: Duration = .seconds(5)
 
     public init(spec: TaskSpec, instanceId: String, engine: any Engine, broker: any ResourceBroker,
@@ -101,10 +105,10 @@ public actor TaskSupervisor {
     @discardableResult
     public func cancel(grace: Duration = .seconds(5)) async -> InstanceInfo {
         if driver.state.isTerminal { return info }
-        cancelReason = "cancelled"
+        cancelReason = Self.cancelledReason
         cancelGrace = grace
         if driver.state == .PENDING {
-            await driver.move(.STOPPED, "cancelled before it started")
+            await driver.move(.STOPPED, Self.cancelledBeforeStartReason)
             return info
         }
         if let h = driver.handle, driver.state == .RUNNING { try? await driver.engine.stop(h, grace: grace) }

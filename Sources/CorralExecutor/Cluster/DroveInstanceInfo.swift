@@ -98,7 +98,7 @@ public struct DroveTaskInfo: Codable, Sendable, Hashable {
             let status: String = switch info.state {
             case .task(.STOPPED) where info.exitCode == 0: "SUCCESSFUL"
             case .task(.LOST): "LOST"
-            default: info.lastError?.contains("cancel") == true ? "CANCELLED" : "FAILED"
+            default: [TaskSupervisor.cancelledReason, TaskSupervisor.cancelledBeforeStartReason].contains(info.lastError ?? "") ? "CANCELLED" : "FAILED"
             }
             taskResult = Result(status: status, exitCode: Int64(info.exitCode ?? -1))
         }
