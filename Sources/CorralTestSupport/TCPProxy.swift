@@ -22,6 +22,9 @@ public final class TCPProxy: Sendable {
         let listener = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Nothing is read from a client before its relay is glued: bytes
+            // read earlier would reach the end of the pipeline and be lost.
+            .childChannelOption(.autoRead, value: false)
             .childChannelInitializer { inbound in
                 guard let proxy = box.proxy, !proxy.isCut else { return inbound.close() }
                 return ClientBootstrap(group: inbound.eventLoop)
@@ -31,7 +34,8 @@ public final class TCPProxy: Sendable {
                         proxy.track(inbound)
                         proxy.track(outbound)
                         let (a, b) = Glue.pair(proxy)
-                        return inbound.pipeline.addHandler(a).and(outbound.pipeline.addHandler(b)).map { _ in }
+                        return inbound.pipeline.addHandler(a).and(outbound.pipeline.addHandler(b))
+                            .flatMap { _ in inbound.setOption(.autoRead, value: true) }
                     }
             }
             .bind(host: "127.0.0.1", port: 0).get()
