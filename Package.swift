@@ -79,11 +79,26 @@ let package = Package(
                 "ZooKeeperClient",
             ]
         ),
+        // crypt(3) from libxcrypt: the bcrypt password hashes of Drove's userAuth.
+        .target(name: "CCrypt", linkerSettings: [.linkedLibrary("crypt")]),
+        // The controller: Drove's REST API, leader election, watch-driven
+        // executor view, the application engine and its ZooKeeper store.
+        .target(
+            name: "CorralController",
+            dependencies: [
+                "CorralCore", "CorralExecutor", "ZooKeeperClient", "CCrypt",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // Command-line front end.
         .target(
             name: "CorralCLI",
             dependencies: [
-                "CorralCore", "CorralHost", "CorralExecutor", "CorralRuntime",
+                "CorralCore", "CorralHost", "CorralExecutor", "CorralRuntime", "CorralController",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -139,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "CorralCLITests",
             // Depending on the executable makes `swift test` build the binary these tests run.
-            dependencies: ["CorralCLI", "CorralCore", "corral", "CorralRunner", "CorralTestSupport", "ZooKeeperClient"],
+            dependencies: ["CorralCLI", "CorralCore", "corral", "CorralRunner", "CorralTestSupport", "ZooKeeperClient", "CorralController"],
             exclude: ["Tools"]
         ),
     ],

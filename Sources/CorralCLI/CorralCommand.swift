@@ -12,7 +12,7 @@ public struct CorralCommand: AsyncParsableCommand {
         `corral config check executor.yml` to see what an executor config would expose.
         """,
         version: CorralVersion.current,
-        subcommands: [UpCommand.self, ExecutorCommand.self, StatusCommand.self, InstancesCommand.self, TasksCommand.self, AppsCommand.self,
+        subcommands: [UpCommand.self, ExecutorCommand.self, ControllerCommand.self, PasswordHashCommand.self, StatusCommand.self, InstancesCommand.self, TasksCommand.self, AppsCommand.self,
                       TopologyCommand.self, ConfigCommand.self, ProcessorsCommand.self, AllocateCommand.self,
                       JobsCommand.self, StagesCommand.self, PlanCommand.self, MapCommand.self]
     )

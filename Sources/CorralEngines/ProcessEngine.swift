@@ -26,12 +26,18 @@ public final class ProcessEngine: Engine {
     public let stateDir: String
     public let runnerPath: String
     public let cgroups: Cgroups
+    /// False when the executor describes a machine other than this one
+    /// (`--fsroot` with a recorded topology): allocations are booked as on that
+    /// machine, but no affinity, memory policy or cpuset is applied (its CPUs
+    /// and nodes may not exist here).
+    public let appliesPinning: Bool
     let watcher: ExitWatcher
     let readers = OutputReader()
 
     public init(stateDir: String, runnerPath: String? = nil, cgroups: Cgroups = .detect(),
-                watcher: ExitWatcher = .shared) throws(EngineError) {
+                watcher: ExitWatcher = .shared, appliesPinning: Bool = true) throws(EngineError) {
         self.stateDir = stateDir
+        self.appliesPinning = appliesPinning
         self.cgroups = cgroups
         self.watcher = watcher
         guard let runner = runnerPath ?? ProcessEngine.findRunner() else {
@@ -117,8 +123,9 @@ public final class ProcessEngine: Engine {
             try? FileManager.default.removeItem(atPath: d)
         }
 
-        let a = launch.allocation
-        var confinement = "CPU affinity and memory policy only (\(cgroups.summary))"
+        var a = launch.allocation
+        if !appliesPinning { a.pinned = false }
+        var confinement = appliesPinning ? "CPU affinity and memory policy only (\(cgroups.summary))" : "not pinned (recorded topology)"
         if cgroups.isAvailable {
             do {
                 group = try cgroups.create(name: launch.instanceID, cpus: a.pinned ? a.cpus : nil,

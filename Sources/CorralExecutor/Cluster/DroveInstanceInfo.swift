@@ -14,6 +14,10 @@ public struct DroveInstanceInfo: Codable, Sendable, Hashable {
     public struct LocalInfo: Codable, Sendable, Hashable {
         public var hostname: String
         public var ports: [String: Port]
+        public init(hostname: String, ports: [String: Port]) {
+            self.hostname = hostname
+            self.ports = ports
+        }
     }
 
     public var appId: String
@@ -30,6 +34,22 @@ public struct DroveInstanceInfo: Codable, Sendable, Hashable {
 
     static func millis(_ seconds: Double) -> Int64 { Int64((seconds * 1000).rounded()) }
 
+    public init(appId: String, appName: String, instanceId: String, executorId: String, localInfo: LocalInfo,
+                resources: [DroveResources.Allocation], state: String, metadata: [String: String] = [:],
+                errorMessage: String? = nil, created: Int64, updated: Int64) {
+        self.appId = appId
+        self.appName = appName
+        self.instanceId = instanceId
+        self.executorId = executorId
+        self.localInfo = localInfo
+        self.resources = resources
+        self.state = state
+        self.metadata = metadata
+        self.errorMessage = errorMessage
+        self.created = created
+        self.updated = updated
+    }
+
     public init(_ info: InstanceInfo, spec: InstanceSpec?, executorId: String, hostname: String, resources: EffectiveResources) {
         appId = info.appId
         appName = spec?.appName ?? info.appId
@@ -44,7 +64,7 @@ public struct DroveInstanceInfo: Codable, Sendable, Hashable {
         self.resources = info.allocation.map { DroveResources.allocations($0, resources: resources) } ?? []
         state = info.state.name
         metadata = [:]
-        errorMessage = info.lastError
+        errorMessage = info.lastError ?? ""
         created = Self.millis(info.created)
         updated = Self.millis(info.updated)
     }
@@ -93,7 +113,7 @@ public struct DroveTaskInfo: Codable, Sendable, Hashable {
         self.resources = info.allocation.map { DroveResources.allocations($0, resources: resources) } ?? []
         state = info.state.name
         metadata = [:]
-        errorMessage = info.lastError
+        errorMessage = info.lastError ?? ""
         if info.state.isTerminal {
             let status: String = switch info.state {
             case .task(.STOPPED) where info.exitCode == 0: "SUCCESSFUL"

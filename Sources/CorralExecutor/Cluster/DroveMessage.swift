@@ -38,6 +38,14 @@ public enum DroveMessage {
         /// Epoch milliseconds.
         public var messageTime: Int64?
 
+        public init(id: String, senderType: SenderType?, direction: Direction?, replyToId: String?, messageTime: Int64?) {
+            self.id = id
+            self.senderType = senderType
+            self.direction = direction
+            self.replyToId = replyToId
+            self.messageTime = messageTime
+        }
+
         public static func executorRequest() -> Header {
             Header(id: UUID().uuidString.lowercased(), senderType: .EXECUTOR, direction: .REQUEST, replyToId: nil,
                    messageTime: Int64(Date().timeIntervalSince1970 * 1000))
@@ -50,6 +58,12 @@ public enum DroveMessage {
         public var header: Header
         public var status: DeliveryStatus
         public var message: String?
+
+        public init(header: Header, status: DeliveryStatus, message: String?) {
+            self.header = header
+            self.status = status
+            self.message = message
+        }
     }
 
     /// An executor's state report to the leader.

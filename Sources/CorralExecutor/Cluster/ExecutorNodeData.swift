@@ -22,6 +22,10 @@ public struct ExecutorNodeData: Codable, Sendable, Hashable {
         public var numaPolicy: String
         public var mode: String
         public var version: Int = 1
+        /// The hardware threads of each physical core (CPU lists) per NUMA
+        /// node, so a controller places whole cores as this executor would.
+        public var coreGroups: [String: [String]]? = nil
+        public var fullPhysicalCores: Bool? = nil
     }
 
     public var type = "EXECUTOR"
@@ -68,6 +72,15 @@ public struct ControllerNodeData: Codable, Sendable, Hashable {
     public var transportType: String?
     public var updated: Int64?
     public var leader: Bool
+
+    public init(type: String? = "CONTROLLER", hostname: String, port: Int, transportType: String? = "HTTP", updated: Int64?, leader: Bool) {
+        self.type = type
+        self.hostname = hostname
+        self.port = port
+        self.transportType = transportType
+        self.updated = updated
+        self.leader = leader
+    }
 
     /// `http://host:port` (https for HTTPS).
     public var endpoint: String {

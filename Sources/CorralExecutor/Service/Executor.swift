@@ -188,9 +188,12 @@ public actor Executor {
         let tasks = live.filter { $0.kind == .task }.map {
             DroveTaskInfo($0, spec: taskSpecs[$0.instanceId], executorId: executorId, hostname: hostname, resources: resources)
         }
-        var gpus: [String: [Int]] = [:], l3: [String: [String]] = [:]
+        var gpus: [String: [Int]] = [:], l3: [String: [String]] = [:], cores: [String: [String]] = [:]
+        let physical = resources.topology.cores
         for n in resources.nodes {
             if !n.gpus.isEmpty { gpus[String(n.id)] = n.gpus }
+            let coreSets = physical.map { $0.cpus.intersection(n.cpus) }.filter { !$0.isEmpty }
+            if !coreSets.isEmpty { cores[String(n.id)] = coreSets.map(\.listString) }
             let groups = resources.topology.l3Groups.sorted { $0.key < $1.key }.map { $0.value.intersection(n.cpus) }.filter { !$0.isEmpty }
             if !groups.isEmpty { l3[String(n.id)] = groups.map(\.listString) }
         }
@@ -201,7 +204,8 @@ public actor Executor {
             state: DroveResources.snapshot(executorId: executorId, resources: resources, allocator: alloc),
             instances: instances, tasks: tasks, serviceInstances: services, tags: tags, metadata: [:],
             executorState: clusterState,
-            corral: .init(gpus: gpus, l3Groups: l3, numaPolicy: resources.numaPolicy.rawValue, mode: resources.mode.rawValue))
+            corral: .init(gpus: gpus, l3Groups: l3, numaPolicy: resources.numaPolicy.rawValue, mode: resources.mode.rawValue,
+                          coreGroups: cores, fullPhysicalCores: resources.fullPhysicalCores))
     }
 
     /// The resource snapshot alone (for state reports).

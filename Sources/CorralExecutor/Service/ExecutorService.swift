@@ -75,7 +75,10 @@ public struct ExecutorService: Sendable {
         var warnings = (configWarnings + issues.filter { $0.severity == .warning }).map(\.description)
         var engines: [EngineKind: any Engine] = [:]
         do {
-            engines[.process] = try ProcessEngine(stateDir: "\(stateDir)/processes")
+            // A recorded topology (--fsroot) is not this machine's: book as on it, pin nothing.
+            let simulated = root.path != "/"
+            if simulated { warnings.append("--fsroot \(fsroot): CPUs are booked as on that machine; native processes are not pinned here") }
+            engines[.process] = try ProcessEngine(stateDir: "\(stateDir)/processes", appliesPinning: !simulated)
         } catch {
             warnings.append("process engine unavailable: \(error.message)")
         }

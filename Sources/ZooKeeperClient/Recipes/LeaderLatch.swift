@@ -30,6 +30,11 @@ public actor LeaderLatch {
 
     public var hasLeadership: Bool { leader }
 
+    /// While leading, this participant's EPHEMERAL node: a fencing token. A
+    /// `multi` that includes `.check(node, version: 0)` applies only while
+    /// this session still holds it, so a deposed leader cannot win a write.
+    public var leaderNode: String? { leader ? ourNode : nil }
+
     /// Leadership from now on (true: leading), starting with the current value.
     public func leadershipUpdates() -> AsyncStream<Bool> {
         let (stream, sink) = AsyncStream.makeStream(of: Bool.self)

@@ -1,0 +1,53 @@
+import CorralCore
+import CorralExecutor
+import Foundation
+
+extension ApplicationEngine {
+    func summary(_ appId: String) -> DroveAPI.AppSummary? {
+        guard let app = apps[appId] else { return nil }
+        let running = activeInstances(appId)
+        let perCPU = app.spec.resources.cpus, perMB = app.spec.resources.memoryBytes >> 20
+        return DroveAPI.AppSummary(
+            id: appId, name: app.spec.name, requiredInstances: app.record.instances,
+            healthyInstances: running.filter { $0.state == InstanceState.HEALTHY.rawValue }.count,
+            totalCPUs: perCPU * running.count, totalMemory: perMB * UInt64(running.count), tags: app.spec.tags,
+            state: app.record.corral.state.rawValue, created: app.record.created, updated: app.record.updated,
+            operation: app.record.corral.operation?.kind.rawValue, lastOutcome: app.record.corral.lastOutcome)
+    }
+
+    func summaries() -> [String: DroveAPI.AppSummary] {
+        var out: [String: DroveAPI.AppSummary] = [:]
+        for id in apps.keys { out[id] = summary(id) }
+        return out
+    }
+
+    /// The spec as deployed, env values withheld (they may be secrets).
+    func spec(_ appId: String) -> JSONValue? {
+        guard var s = apps[appId]?.record.spec else { return nil }
+        if case .object(let env)? = s["env"] {
+            s["env"] = .object(env.mapValues { _ in .string("<redacted>") })
+        }
+        return s
+    }
+
+    func instanceList(_ appId: String) -> [DroveAPI.Instance]? {
+        guard apps[appId] != nil else { return nil }
+        return (instances[appId] ?? [:]).values.sorted { $0.created < $1.created }.map(DroveAPI.Instance.init)
+    }
+
+    func oldInstances(_ appId: String) -> [DroveAPI.Instance]? {
+        guard apps[appId] != nil else { return nil }
+        return (old[appId] ?? []).map(DroveAPI.Instance.init)
+    }
+
+    func instance(_ appId: String, _ iid: String) -> DroveAPI.Instance? {
+        if let i = instances[appId]?[iid] { return .init(i) }
+        return old[appId]?.first { $0.instanceId == iid }.map(DroveAPI.Instance.init)
+    }
+
+    var applicationCount: (all: Int, active: Int) {
+        (apps.count, apps.keys.filter { healthyCount($0) > 0 }.count)
+    }
+
+    var isReady: Bool { leading && loaded }
+}

@@ -1,0 +1,324 @@
+import CorralCore
+import CorralExecutor
+import Foundation
+import Logging
+
+/// The leader's application engine: holds every app, its instances and the
+/// executors' books; accepts operations (validated against Drove's table of
+/// states), persists each one before acting, drives it to its goal with many
+/// apps at once (one driver task per app, no global lock), and keeps each
+/// app at its expected count of HEALTHY instances.
+///
+/// What is known of instances comes from the executors (their node data,
+/// through the roster's watch, and their state reports); the controller's own
+/// record of each instance (`/<ns>/instances/<appId>/<id>`) is written
+/// before an instance is started, so a new leader knows what is in flight.
+public actor ApplicationEngine {
+    struct App {
+        var record: ApplicationRecord
+        var version: Int32
+        var spec: DroveApplicationSpec
+        /// The spec with env values opened (what instances are started with).
+        var openSpec: JSONValue
+        /// Set when a sealed value of the spec cannot be opened with the cluster key.
+        var unrecoverable: String?
+        var driver: Task<Void, Never>?
+        var cancelRequested = false
+    }
+
+    /// An instance the controller started and the executor has not yet shown.
+    struct Pending {
+        var appId: String
+        var executorId: String
+        var allocation: Allocation
+        var since: ContinuousClock.Instant
+    }
+
+    let store: ClusterStore
+    let messenger: ExecutorMessenger
+    let sealer: SecretBox?
+    let options: ControllerOptions
+    let logger: Logger
+    let leadership: Leadership
+    var apps: [String: App] = [:]
+    var instances: [String: [String: DroveInstanceInfo]] = [:]
+    var old: [String: [DroveInstanceInfo]] = [:]
+    var executors: [String: ExecutorNodeData] = [:]
+    var scheduler = ClusterScheduler()
+    var pending: [String: Pending] = [:]
+    /// Instances the controller asked to stop.
+    var stopping: Set<String> = []
+    /// Instances of each app that ended without being asked to since the last HEALTHY one: starts back off.
+    var failures: [String: Int] = [:]
+    var leading = false
+    var loaded = false
+    var changeWaiters: [CheckedContinuation<Void, Never>] = []
+    /// How long an instance may be absent from its executor's node data after its start was accepted.
+    static let startGrace = Duration.seconds(15)
+
+    public init(store: ClusterStore, messenger: ExecutorMessenger, sealer: SecretBox?, options: ControllerOptions,
+                leadership: Leadership, logger: Logger) {
+        self.store = store
+        self.messenger = messenger
+        self.sealer = sealer
+        self.options = options
+        self.leadership = leadership
+        self.logger = logger
+    }
+
+    // MARK: Leadership
+
+    /// Becomes the leader: loads every app and its instance records, then
+    /// resumes the operations that were in flight.
+    func takeOver() async {
+        leading = true
+        do {
+            try await store.prepare()
+            let (records, unreadable) = try await store.loadApplications()
+            for name in unreadable { logger.error("an application record cannot be read; it is left as it is", metadata: ["appId": "\(name)"]) }
+            apps = [:]
+            instances = [:]
+            for (record, version) in records {
+                guard let app = makeApp(record, version: version) else { continue }
+                apps[record.appId] = app
+                var byId: [String: DroveInstanceInfo] = [:]
+                for i in (try? await store.loadInstances(record.appId)) ?? [] { byId[i.instanceId] = i }
+                instances[record.appId] = byId
+            }
+            // Instances recorded as starting but not (yet) on any executor are in flight.
+            let now = ContinuousClock.now
+            for (appId, byId) in instances {
+                for (id, info) in byId where InstanceState(rawValue: info.state) == .PENDING {
+                    if let a = Self.allocation(info) { pending[id] = Pending(appId: appId, executorId: info.executorId, allocation: a, since: now) }
+                }
+            }
+            loaded = true
+            for e in executors.values { observe(e) }
+            logger.notice("leading", metadata: ["applications": "\(apps.count)",
+                                                "resumed": "\(apps.values.filter { $0.record.corral.operation != nil }.count)"])
+            for id in apps.keys where apps[id]?.record.corral.operation != nil { startDriver(id) }
+        } catch {
+            logger.error("cannot load the cluster's state; retrying", metadata: ["error": "\(error)"])
+            loaded = false
+        }
+    }
+
+    func stepDown() {
+        leading = false
+        loaded = false
+        for (id, app) in apps { app.driver?.cancel(); apps[id]?.driver = nil }
+        pending = [:]
+        notifyChange()
+    }
+
+    func makeApp(_ record: ApplicationRecord, version: Int32) -> App? {
+        var open = record.spec
+        var problem: String?
+        if case .object(let env)? = record.spec["env"] {
+            var opened: [String: JSONValue] = [:]
+            for (k, v) in env {
+                guard case .string(let s) = v, SecretBox.isSealed(s) else { opened[k] = v; continue }
+                guard let sealer else { problem = "env \(k) is sealed but this controller has no cluster key (clusterAuth CONTROLLER secret)"; continue }
+                do { opened[k] = .string(try sealer.open(s, context: Self.envContext(record.appId, k))) } catch {
+                    problem = "env \(k) cannot be opened with this cluster's key (was the CONTROLLER secret changed?)"
+                }
+            }
+            open["env"] = .object(opened)
+        }
+        let r = ConfigReader(file: "application \(record.appId)", environment: [:])
+        r.stringsAreTyped = true
+        let data = open.data()
+        guard let (node, _) = Optional(JSONTree.parse(data)), let node,
+              let spec = DroveApplicationSpec.read(node, r, "", json: data, allowedMountDirs: ["/"]) else {
+            logger.error("a stored application spec no longer reads", metadata: ["appId": "\(record.appId)", "error": "\(r.issues.first?.message ?? "?")"])
+            return nil
+        }
+        if let problem { logger.error("application is unrecoverable until its spec is redeployed", metadata: ["appId": "\(record.appId)", "reason": "\(problem)"]) }
+        return App(record: record, version: version, spec: spec, openSpec: open, unrecoverable: problem)
+    }
+
+    static func envContext(_ appId: String, _ key: String) -> String { "application \(appId) env \(key)" }
+
+    /// The spec as stored: env values sealed with the cluster key.
+    func sealed(_ spec: JSONValue, appId: String) throws(SecretError) -> JSONValue {
+        guard let sealer, case .object(let env)? = spec["env"] else { return spec }
+        var out = spec
+        var sealedEnv: [String: JSONValue] = [:]
+        for (k, v) in env {
+            if case .string(let s) = v, !s.isEmpty { sealedEnv[k] = .string(try sealer.seal(s, context: Self.envContext(appId, k))) } else { sealedEnv[k] = v }
+        }
+        out["env"] = .object(sealedEnv)
+        return out
+    }
+
+    // MARK: Observation
+
+    func executorUpdated(_ d: ExecutorNodeData) {
+        executors[d.state.executorId] = d
+        if loaded { observe(d) }
+    }
+
+    func executorRemoved(_ id: String, reason: String) {
+        executors[id] = nil
+        scheduler.remove(id)
+        guard loaded else { return }
+        for (appId, byId) in instances {
+            for (iid, info) in byId where info.executorId == id && !Self.isTerminal(info) {
+                finish(appId: appId, iid, state: .LOST, error: "executor \(info.localInfo.hostname) lost: \(reason)")
+            }
+        }
+        for (iid, p) in pending where p.executorId == id { pending[iid] = nil }
+        notifyChange()
+    }
+
+    /// Takes in an executor's node data: instance states, and its books for the scheduler.
+    func observe(_ d: ExecutorNodeData) {
+        let eid = d.state.executorId
+        let seen = Set(d.instances.map(\.instanceId))
+        for info in d.instances {
+            guard apps[info.appId] != nil else { continue }
+            pending[info.instanceId] = nil
+            update(info)
+        }
+        // Instances this controller placed there that the executor no longer shows.
+        let now = ContinuousClock.now
+        for (appId, byId) in instances {
+            for (iid, info) in byId where info.executorId == eid && !seen.contains(iid) && !Self.isTerminal(info) {
+                if let p = pending[iid], now - p.since < Self.startGrace { continue }
+                pending[iid] = nil
+                let stopped = stopping.contains(iid) || InstanceState(rawValue: info.state)?.isStopping == true
+                finish(appId: appId, iid, state: stopped ? .STOPPED : .LOST,
+                       error: stopped ? (info.errorMessage ?? "") : "the executor no longer runs it")
+            }
+        }
+        scheduler.upsert(model(of: d))
+        notifyChange()
+    }
+
+    /// An executor's state report for one instance (pushed on every transition).
+    func report(_ info: DroveInstanceInfo) {
+        guard loaded, apps[info.appId] != nil else { return }
+        // Only instances this controller knows (a late report of an ended one changes nothing).
+        guard instances[info.appId]?[info.instanceId] != nil else { return }
+        if let s = InstanceState(rawValue: info.state), s.isTerminal {
+            finish(appId: info.appId, info.instanceId, state: s, error: info.errorMessage ?? "", from: info)
+        } else {
+            update(info)
+        }
+        notifyChange()
+    }
+
+    func update(_ info: DroveInstanceInfo) {
+        let old = instances[info.appId]?[info.instanceId]
+        if let old, Self.isTerminal(old) { return }
+        var merged = info
+        if let old { merged.created = min(old.created, info.created) }
+        instances[info.appId, default: [:]][info.instanceId] = merged
+        if merged.state == InstanceState.HEALTHY.rawValue { failures[info.appId] = nil }
+        if old?.state != merged.state || old?.localInfo != merged.localInfo {
+            persist(merged)
+        }
+    }
+
+    func finish(appId: String, _ iid: String, state: InstanceState, error: String, from info: DroveInstanceInfo? = nil) {
+        guard let known = instances[appId]?[iid], var last = info ?? Optional(known) else { return }
+        if state.isFailure || state == .LOST || (state == .STOPPED && !stopping.contains(iid)) {
+            failures[appId, default: 0] += 1
+        }
+        last.state = state.rawValue
+        if !error.isEmpty { last.errorMessage = error }
+        last.updated = Self.nowMillis()
+        instances[appId]?[iid] = nil
+        stopping.remove(iid)
+        pending[iid] = nil
+        scheduler.release(iid, on: last.executorId, appId: appId)
+        var list = old[appId, default: []]
+        list.insert(last, at: 0)
+        if list.count > max(options.maxStaleInstancesCount, 1) { list.removeLast(list.count - max(options.maxStaleInstancesCount, 1)) }
+        old[appId] = list
+        if state == .LOST { logger.warning("instance lost", metadata: ["appId": "\(appId)", "instanceId": "\(iid)", "reason": "\(error)"]) }
+        let store = self.store, leadership = self.leadership
+        Task {
+            guard let fence = await leadership.fence() else { return }
+            try? await store.remove(appId: appId, instanceId: iid, fence: fence)
+        }
+    }
+
+    func persist(_ info: DroveInstanceInfo) {
+        let store = self.store, leadership = self.leadership
+        Task {
+            guard let fence = await leadership.fence() else { return }
+            try? await store.put(info, fence: fence)
+        }
+    }
+
+    func notifyChange() {
+        let w = changeWaiters
+        changeWaiters = []
+        for c in w { c.resume() }
+    }
+
+    /// Waits for the next change of any instance or executor (at most `limit`).
+    func waitForChange(limit: Duration = .seconds(1)) async {
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: limit)
+            await self?.notifyChange()
+        }
+        await withCheckedContinuation { changeWaiters.append($0) }
+        timer.cancel()
+    }
+
+    // MARK: The scheduler's view of an executor
+
+    func model(of d: ExecutorNodeData) -> ExecutorModel {
+        var nodes: [ExecutorModel.NodeLayout] = []
+        for (key, cores) in d.state.layout.cores {
+            guard let id = Int(key) else { continue }
+            let groups = (d.corral?.coreGroups?[key] ?? []).compactMap { try? CPUSet(list: $0) }
+            let l3 = (d.corral?.l3Groups[key] ?? []).compactMap { try? CPUSet(list: $0) }
+            nodes.append(.init(id: id, cpus: CPUSet(cores), memoryBytes: (d.state.layout.memory[key] ?? 0) << 20,
+                               coreGroups: groups, l3Groups: l3, gpus: d.corral?.gpus[key] ?? []))
+        }
+        let policy = d.corral.flatMap { NUMAPolicy(rawValue: $0.numaPolicy) } ?? .require
+        var m = ExecutorModel(id: d.state.executorId, hostname: d.hostname, tags: Set(d.tags), metadata: d.metadata,
+                              takesNewWork: d.executorState.takesNewWork, nodes: nodes, numaPolicy: policy,
+                              fullPhysicalCores: d.corral?.fullPhysicalCores ?? false)
+        for info in d.instances {
+            if let a = Self.allocation(info) { try? m.book(exactly: a, appId: info.appId) }
+        }
+        for (iid, p) in pending where p.executorId == d.state.executorId && !m.holds(iid) {
+            try? m.book(exactly: p.allocation, appId: p.appId)
+        }
+        var used = CPUSet(), usedMemory: [Int: UInt64] = [:]
+        for (key, cores) in d.state.cpus.usedCores { if Int(key) != nil { used.formUnion(CPUSet(cores)) } }
+        for (key, mb) in d.state.memory.usedMemory { if let n = Int(key) { usedMemory[n] = mb << 20 } }
+        for a in m.allocator.allocations.values {
+            for (n, b) in a.memoryByNode { usedMemory[n] = (usedMemory[n] ?? 0) > b ? usedMemory[n]! - b : 0 }
+        }
+        m.setReportedUse(cpus: used, memoryByNode: usedMemory)
+        return m
+    }
+
+    /// An instance's allocation as the controller books it.
+    static func allocation(_ info: DroveInstanceInfo) -> Allocation? {
+        var cpus = CPUSet(), nodes = Set<Int>(), memory: [Int: UInt64] = [:]
+        for r in info.resources {
+            for (k, ids) in r.cores ?? [:] { if let n = Int(k) { nodes.insert(n); cpus.formUnion(CPUSet(ids)) } }
+            for (k, mb) in r.memoryInMB ?? [:] { if let n = Int(k) { memory[n] = mb << 20 } }
+        }
+        guard !cpus.isEmpty else { return nil }
+        return Allocation(id: info.instanceId, cpus: cpus, cpuCount: cpus.count, requestedCPUs: cpus.count,
+                          numaNodes: nodes.sorted(), memoryBytes: memory.values.reduce(0, +), memoryByNode: memory,
+                          gpus: [], pinned: true)
+    }
+
+    static func isTerminal(_ i: DroveInstanceInfo) -> Bool { InstanceState(rawValue: i.state)?.isTerminal ?? false }
+    static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
+
+extension ApplicationEngine {
+    /// A leader whose first load failed (ZooKeeper trouble) loads again.
+    func retakeIfNeeded() async {
+        if leading && !loaded { await takeOver() }
+    }
+}

@@ -1,0 +1,110 @@
+import CorralCore
+import CorralExecutor
+import Foundation
+import ZooKeeperClient
+
+/// The cluster's state in ZooKeeper, written only by the leader and only
+/// through `multi` transactions fenced by its latch node (a deposed leader's
+/// write fails) and, for applications, by the node's version (two writers
+/// can never both win).
+public struct ClusterStore: Sendable {
+    public enum ErrorCode: String, Sendable {
+        /// The write lost: not the leader any more, or someone wrote first.
+        case fenced, exists, missing, corrupt, unavailable
+    }
+    public typealias StoreError = CodedError<ErrorCode>
+
+    public let zk: ZooKeeperClient
+    public let paths: ControllerPaths
+
+    public init(zk: ZooKeeperClient, paths: ControllerPaths) {
+        self.zk = zk
+        self.paths = paths
+    }
+
+    static func encode<T: Encodable>(_ value: T) -> [UInt8] { Array((try? ControllerJSON.encoder.encode(value)) ?? Data()) }
+
+    public func prepare() async throws {
+        for p in [paths.applications, paths.instances, paths.tasks, paths.executors, paths.controllers] {
+            try await zk.ensurePath(p)
+        }
+    }
+
+    /// Every application record with its node version; one that cannot be read is reported, not dropped silently.
+    public func loadApplications() async throws -> (records: [(ApplicationRecord, Int32)], unreadable: [String]) {
+        let names = try await zk.getChildren(paths.applications).children
+        var out: [(ApplicationRecord, Int32)] = [], bad: [String] = []
+        for name in names.sorted() {
+            guard let (data, stat) = try? await zk.getData(paths.application(name)) else { continue }
+            if let r = try? ControllerJSON.decoder.decode(ApplicationRecord.self, from: Data(data)) { out.append((r, stat.version)) } else { bad.append(name) }
+        }
+        return (out, bad)
+    }
+
+    /// Instance records of one app.
+    public func loadInstances(_ appId: String) async throws -> [DroveInstanceInfo] {
+        let names: [String]
+        do { names = try await zk.getChildren(paths.instances(of: appId)).children } catch let e as ZooKeeperError where e.code == .noNode { return [] }
+        var out: [DroveInstanceInfo] = []
+        for name in names {
+            guard let (data, _) = try? await zk.getData(paths.instance(appId, name)),
+                  let info = try? ControllerJSON.decoder.decode(DroveInstanceInfo.self, from: Data(data)) else { continue }
+            out.append(info)
+        }
+        return out
+    }
+
+    func run(_ ops: [ZooKeeperOperation], fence: String) async throws(StoreError) -> [ZooKeeperOperationResult] {
+        do {
+            return try await zk.multi([.check(fence, version: 0)] + ops)
+        } catch let e as ZooKeeperError {
+            switch e.code {
+            case .noNode where e.path == fence: throw StoreError(.fenced, "this controller is no longer the leader")
+            case .badVersion: throw StoreError(.fenced, "another write came first (\(e.path ?? "?"))")
+            case .nodeExists: throw StoreError(.exists, "\(e.path ?? "the node") exists")
+            case .noNode: throw StoreError(.missing, "\(e.path ?? "the node") does not exist")
+            default: throw StoreError(.unavailable, "ZooKeeper: \(e)")
+            }
+        } catch {
+            throw StoreError(.unavailable, "ZooKeeper: \(error)")
+        }
+    }
+
+    /// Creates an application (fails if the appId exists); returns its version.
+    public func create(_ record: ApplicationRecord, fence: String) async throws(StoreError) -> Int32 {
+        _ = try await run([.create(paths.application(record.appId), data: Self.encode(record)),
+                           .create(paths.instances(of: record.appId))], fence: fence)
+        return 0
+    }
+
+    /// Rewrites an application if it is still at `version`; returns the new version.
+    public func update(_ record: ApplicationRecord, version: Int32, fence: String) async throws(StoreError) -> Int32 {
+        let results = try await run([.setData(paths.application(record.appId), data: Self.encode(record), version: version)], fence: fence)
+        for r in results { if case .dataSet(let stat) = r { return stat.version } }
+        return version + 1
+    }
+
+    /// Deletes an application and its instance records.
+    public func delete(appId: String, version: Int32, fence: String) async throws(StoreError) {
+        let children = (try? await zk.getChildren(paths.instances(of: appId)).children) ?? []
+        var ops: [ZooKeeperOperation] = children.map { .delete(paths.instance(appId, $0)) }
+        if (try? await zk.exists(paths.instances(of: appId))) != nil { ops.append(.delete(paths.instances(of: appId))) }
+        ops.append(.delete(paths.application(appId), version: version))
+        _ = try await run(ops, fence: fence)
+    }
+
+    /// Writes an instance record (created when new).
+    public func put(_ info: DroveInstanceInfo, fence: String) async throws(StoreError) {
+        let path = paths.instance(info.appId, info.instanceId)
+        let data = Self.encode(info)
+        do {
+            _ = try await run([.setData(path, data: data)], fence: fence)
+        } catch where error.code == .missing {
+            _ = try await run([.create(path, data: data)], fence: fence)
+        }
+    }
+
+    public func remove(appId: String, instanceId: String, fence: String) async throws(StoreError) {
+        do { _ = try await run([.delete(paths.instance(appId, instanceId))], fence: fence) } catch where error.code == .missing {}
+    }
+}

@@ -1,0 +1,105 @@
+import CorralCore
+import CorralExecutor
+
+/// The response shapes of Drove's controller API (`mdl/api/*`), with Drove's
+/// field names and units (memory in MB, times in epoch milliseconds).
+public enum DroveAPI {
+    /// `ApiResponse{status, data, message}`.
+    public struct Envelope<T: Encodable & Sendable>: Encodable, Sendable {
+        public var status: String
+        public var data: T?
+        public var message: String
+        public static func success(_ data: T) -> Envelope { Envelope(status: "SUCCESS", data: data, message: "success") }
+    }
+
+    public struct ClusterSummary: Codable, Sendable {
+        public var leader: String
+        public var state: String
+        public var numExecutors: Int
+        public var numApplications: Int
+        public var numActiveApplications: Int
+        public var numActiveTasks: Int
+        public var numLocalServices: Int
+        public var numActiveLocalServices: Int
+        public var freeCores: Int
+        public var usedCores: Int
+        public var totalCores: Int
+        public var freeMemory: UInt64
+        public var usedMemory: UInt64
+        public var totalMemory: UInt64
+    }
+
+    public struct ExecutorSummary: Codable, Sendable {
+        public var executorId: String
+        public var hostname: String
+        public var port: Int
+        public var transportType: String
+        public var freeCores: Int
+        public var usedCores: Int
+        public var freeMemory: UInt64
+        public var usedMemory: UInt64
+        public var tags: [String]
+        public var state: String
+
+        public init(_ d: ExecutorNodeData) {
+            executorId = d.state.executorId
+            hostname = d.hostname
+            port = d.port
+            transportType = d.transportType
+            freeCores = d.state.cpus.freeCores.values.reduce(0) { $0 + $1.count }
+            usedCores = d.state.cpus.usedCores.values.reduce(0) { $0 + $1.count }
+            freeMemory = d.state.memory.freeMemory.values.reduce(0, +)
+            usedMemory = d.state.memory.usedMemory.values.reduce(0, +)
+            tags = d.tags
+            state = d.executorState.rawValue
+        }
+    }
+
+    public struct AppSummary: Codable, Sendable {
+        public var id: String
+        public var name: String
+        public var requiredInstances: Int
+        public var healthyInstances: Int
+        public var totalCPUs: Int
+        public var totalMemory: UInt64
+        public var tags: [String: String]
+        public var state: String
+        public var created: Int64
+        public var updated: Int64
+        /// Corral: the operation in flight and how the last one ended.
+        public var operation: String?
+        public var lastOutcome: String?
+    }
+
+    /// An instance as the API shows it: Drove's InstanceInfo with `errorMessage` always present.
+    public struct Instance: Codable, Sendable {
+        public var appId: String
+        public var appName: String
+        public var instanceId: String
+        public var executorId: String
+        public var localInfo: DroveInstanceInfo.LocalInfo
+        public var resources: [DroveResources.Allocation]
+        public var state: String
+        public var metadata: [String: String]
+        public var errorMessage: String
+        public var created: Int64
+        public var updated: Int64
+
+        public init(_ i: DroveInstanceInfo) {
+            appId = i.appId
+            appName = i.appName
+            instanceId = i.instanceId
+            executorId = i.executorId
+            localInfo = i.localInfo
+            resources = i.resources
+            state = i.state
+            metadata = i.metadata
+            errorMessage = i.errorMessage ?? ""
+            created = i.created
+            updated = i.updated
+        }
+    }
+
+    public struct AppIdData: Codable, Sendable { public var appId: String }
+    public struct MessageData: Codable, Sendable { public var message: String }
+}

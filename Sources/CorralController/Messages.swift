@@ -1,0 +1,38 @@
+import CorralCore
+import CorralExecutor
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// `POST /apis/v1/messages` on the controller: the executors' state reports
+/// (`INSTANCE_STATE_REPORT`, ...), answered with Drove's `MessageResponse`.
+enum Messages {
+    static func reply(_ status: DroveMessage.DeliveryStatus, _ message: String?, code: HTTPResponse.Status = .ok) -> Response {
+        let header = DroveMessage.Header(id: UUID().uuidString.lowercased(), senderType: .CONTROLLER, direction: .REPLY,
+                                         replyToId: nil, messageTime: Int64(Date().timeIntervalSince1970 * 1000))
+        let data = (try? ControllerJSON.encoder.encode(DroveMessage.Response(header: header, status: status, message: message))) ?? Data()
+        return Response(status: code, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: data)))
+    }
+
+    struct Envelope: Decodable { var type: String }
+
+    static func handle(_ data: Data, engine: ApplicationEngine) async -> Response {
+        guard let envelope = try? JSONDecoder().decode(Envelope.self, from: data) else {
+            return reply(.REJECTED, "not a Drove message: it needs a type and a header", code: .badRequest)
+        }
+        guard let type = DroveMessage.ControllerMessageType(rawValue: envelope.type) else {
+            return reply(.REJECTED, "unknown message type \(envelope.type)", code: .badRequest)
+        }
+        switch type {
+        case .INSTANCE_STATE_REPORT:
+            guard let report = try? JSONDecoder().decode(DroveMessage.StateReport<DroveInstanceInfo>.self, from: data) else {
+                return reply(.REJECTED, "INSTANCE_STATE_REPORT needs resourceSnapshot and instanceInfo", code: .badRequest)
+            }
+            await engine.report(report.instanceInfo)
+            return reply(.ACCEPTED, nil)
+        case .TASK_STATE_REPORT, .LOCAL_SERVICE_INSTANCE_STATE_REPORT, .EXECUTOR_SNAPSHOT:
+            // Executors' node data (watched) carries the same: taken from there.
+            return reply(.ACCEPTED, nil)
+        }
+    }
+}

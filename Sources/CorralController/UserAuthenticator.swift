@@ -1,0 +1,53 @@
+import CCrypt
+import CorralCore
+import Crypto
+import Foundation
+
+/// Checks HTTP basic credentials against `userAuth.users`: PLAIN passwords
+/// compared in constant time, CRYPT ones with crypt(3) (bcrypt and the
+/// others libxcrypt knows). A bcrypt check costs tens to hundreds of
+/// milliseconds by design, so a successful check is remembered for 30
+/// minutes under a SHA-256 of the credentials (never the password itself).
+public actor UserAuthenticator {
+    let config: UserAuthConfig
+    private var verified: [Data: (role: UserAuthConfig.Role, until: Date)] = [:]
+
+    public init(_ config: UserAuthConfig) { self.config = config }
+
+    public nonisolated var enabled: Bool { config.enabled }
+
+    /// The caller's role, nil when the credentials are wrong or missing.
+    public func role(authorization header: String?) -> UserAuthConfig.Role? {
+        guard let header, header.lowercased().hasPrefix("basic "),
+              let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+              let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return nil }
+        let user = String(text[..<colon]), password = String(text[text.index(after: colon)...])
+        let key = Data(SHA256.hash(data: Data(text.utf8)))
+        if let hit = verified[key], hit.until > Date() { return hit.role }
+        guard let entry = config.users.first(where: { $0.username == user }) else { return nil }
+        let ok: Bool
+        switch config.encoding {
+        case .PLAIN: ok = Self.constantTimeEqual(Array(password.utf8), Array(entry.password.value.utf8))
+        case .CRYPT: ok = corral_crypt_check(password, entry.password.value) == 1
+        }
+        guard ok else { return nil }
+        if verified.count > 500 { verified = verified.filter { $0.value.until > Date() } }
+        verified[key] = (entry.role, Date().addingTimeInterval(1800))
+        return entry.role
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var diff = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        for i in 0..<max(a.count, b.count) { diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0) }
+        return diff == 0
+    }
+}
+
+extension UserAuthenticator {
+    /// A bcrypt hash (`$2b$`, cost `rounds`) of `password` for `userAuth.users[].password` with `encoding: CRYPT`.
+    public static func bcrypt(_ password: String, rounds: Int = 12) -> String? {
+        var out = [CChar](repeating: 0, count: 256)
+        guard corral_crypt_bcrypt(password, UInt(rounds), &out, Int32(out.count)) == 0 else { return nil }
+        return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

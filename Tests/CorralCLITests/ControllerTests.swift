@@ -1,0 +1,260 @@
+import CorralTestSupport
+import Foundation
+import Testing
+
+/// `corral controller` driven by Drove's own CLI (drove-cli from PyPI), on a
+/// real ZooKeeper with real executors: every command of the cluster,
+/// executor, apps and appinstances groups; bad input; a follower's redirect
+/// and failover; a lost executor's instances replaced.
+@Suite(.serialized) struct ControllerTests {
+    static func appSpec(name: String = "sleeper", version: String = "1", cpus: Int = 1, policy: String = #"{"type": "ANY"}"#,
+                        extra: String = "") throws -> String {
+        try CLI.writeTemp("""
+        {
+          "name": "\(name)", "version": "\(version)", "type": "SERVICE",
+          "executable": {"type": "PROCESS", "command": ["/bin/sleep", "300"]},
+          "resources": [{"type": "CPU", "count": \(cpus)}, {"type": "MEMORY", "sizeInMB": 64}],
+          "env": {"API_TOKEN": "s3cr3t-token-value"},
+          "tags": {"team": "infra"},
+          "placementPolicy": \(policy)\(extra)
+        }
+        """, name: "app.json")
+    }
+
+    static func hash(_ password: String) throws -> String {
+        let p = Process()
+        p.executableURL = CLI.binary
+        p.arguments = ["password-hash", "--rounds", "5"]
+        let input = Pipe(), out = Pipe()
+        p.standardInput = input
+        p.standardOutput = out
+        try p.run()
+        input.fileHandleForWriting.write(Data((password + "\n").utf8))
+        try input.fileHandleForWriting.close()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func curl(_ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["curl", "-s", "-m", "20"] + args
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func healthy(_ table: String) -> [String] { DroveCLI.instanceRows(table).filter { $0.contains(" HEALTHY ") } }
+    static func ids(_ rows: [String]) -> Set<String> { Set(rows.map { String($0.prefix { $0 != " " }) }) }
+
+    @Test func droveCLIRunsAnApplicationsWholeLifeAgainstCorral() async throws {
+        try await LocalCluster.with { cluster in
+            let controller = try cluster.startController()
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            try cluster.startExecutor()
+            let e = controller.endpoint
+            _ = try await cluster.leader()
+            #expect(try DroveCLI.run(e, ["cluster", "ping"]).contains("Cluster ping successful"))
+            let executors = try await DroveCLI.await(e, ["executor", "list"]) { $0.split(separator: "\n").filter { $0.contains("ACTIVE") }.count == 2 }
+            let executorIds = executors.split(separator: "\n").filter { $0.contains("ACTIVE") }.map { String($0.prefix { $0 != " " }) }
+            #expect(executorIds.count == 2)
+            let summary = try DroveCLI.run(e, ["cluster", "summary"])
+            #expect(summary.contains("Number of live executors      2"))
+            // 96 cores of the fixture plus this machine's.
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            #expect(summary.contains("Total: \(96 + cores) Used: 0"), "\(summary)")
+            #expect(try DroveCLI.run(e, ["cluster", "leader"]).contains("Cluster leader: 127.0.0.1:\(controller.port)"))
+            let info = try DroveCLI.run(e, ["executor", "info", executorIds[0]])
+            #expect(info.contains("NUMA node") && info.contains("ACTIVE"), "\(info)")
+
+            let spec = try Self.appSpec()
+            #expect(try DroveCLI.run(e, ["apps", "create", spec]).contains("Application created with app id: sleeper-1"))
+            #expect(try DroveCLI.run(e, ["apps", "list"]).contains("MONITORING"))
+            let specOut = try DroveCLI.run(e, ["apps", "spec", "sleeper-1"])
+            #expect(specOut.contains("API_TOKEN") && !specOut.contains("s3cr3t-token-value"), "the env value is withheld: \(specOut)")
+            // Stored sealed with the cluster key: ZooKeeper's bytes hold no value in the clear.
+            let raw = try KazooPeer.run(cluster.zk.connectionString(), ["read", "/drove/applications/sleeper-1"])
+            let stored = raw["data"] as? String ?? ""
+            #expect(stored.contains("corral-sealed:v1:") && !stored.contains("s3cr3t-token-value"))
+
+            let scaled = try DroveCLI.run(e, ["apps", "scale", "sleeper-1", "3", "--wait"])
+            #expect(scaled.contains("Required number of instances reached"), "\(scaled)")
+            let list = try DroveCLI.run(e, ["appinstances", "list", "sleeper-1"])
+            let rows = Self.healthy(list)
+            #expect(rows.count == 3, "\(list)")
+            let first = try #require(Self.ids(rows).sorted().first)
+            let one = try DroveCLI.run(e, ["appinstances", "info", "sleeper-1", first])
+            #expect(one.contains(first) && one.contains("HEALTHY"), "\(one)")
+            var onExecutors = 0
+            for id in executorIds { onExecutors += DroveCLI.instanceRows(try DroveCLI.run(e, ["executor", "appinstances", id])).count }
+            #expect(onExecutors == 3)
+            let summaryApp = try DroveCLI.run(e, ["apps", "summary", "sleeper-1"])
+            #expect(summaryApp.contains("healthyInstances              3") && summaryApp.contains("RUNNING"), "\(summaryApp)")
+            #expect(try DroveCLI.run(e, ["describe", "app", "sleeper-1"]).contains("sleeper"))
+
+            // kill: skipRespawn, so the app is kept at one fewer.
+            #expect(try DroveCLI.run(e, ["appinstances", "kill", "sleeper-1", first]).contains("kill command accepted"))
+            let afterKill = try await DroveCLI.await(e, ["appinstances", "list", "sleeper-1"]) { Self.healthy($0).count == 2 && !$0.contains(first) }
+            #expect(Self.healthy(afterKill).count == 2)
+            #expect(try DroveCLI.run(e, ["appinstances", "list", "sleeper-1", "--old"]).contains(first))
+
+            // restart: every instance replaced by a new one.
+            let before = Self.ids(Self.healthy(afterKill))
+            #expect(try DroveCLI.run(e, ["apps", "restart", "sleeper-1", "--wait"]).contains("All instances replaced"))
+            let after = try await DroveCLI.await(e, ["appinstances", "list", "sleeper-1"]) { Self.healthy($0).count == 2 && DroveCLI.instanceRows($0).count == 2 }
+            #expect(Self.ids(Self.healthy(after)).isDisjoint(with: before), "\(after)")
+
+            // replace one named instance.
+            let target = try #require(Self.ids(Self.healthy(after)).sorted().first)
+            #expect(try DroveCLI.run(e, ["appinstances", "replace", "sleeper-1", target, "--wait"]).contains("All instances replaced"))
+            let replaced = try await DroveCLI.await(e, ["appinstances", "list", "sleeper-1"]) { Self.healthy($0).count == 2 && DroveCLI.instanceRows($0).count == 2 }
+            #expect(!replaced.contains(target))
+
+            // destroy is refused while instances run; suspend, then destroy.
+            #expect(try DroveCLI.run(e, ["apps", "destroy", "sleeper-1"]).contains("suspend it first"))
+            #expect(try DroveCLI.run(e, ["apps", "suspend", "sleeper-1", "--wait"]).contains("All instances suspended"))
+            #expect(try DroveCLI.run(e, ["apps", "destroy", "sleeper-1"]).contains("Application destroyed"))
+            let gone = try await DroveCLI.await(e, ["apps", "list"]) { !$0.contains("sleeper-1") }
+            #expect(!gone.contains("sleeper-1"))
+            #expect((try KazooPeer.run(cluster.zk.connectionString(), ["read", "/drove/applications/sleeper-1"]))["missing"] as? Bool == true)
+        }
+    }
+
+    @Test func badOperationsAreRefusedWithEveryProblemAndNothingIsCreated() async throws {
+        try await LocalCluster.with { cluster in
+            let controller = try cluster.startController()
+            try cluster.startExecutor()
+            _ = try await cluster.leader()
+            let bad = try CLI.writeTemp("""
+            {
+              "name": "bad name!", "version": "1",
+              "executable": {"type": "PROCESS", "command": ["/bin/sleep", "300"]},
+              "resources": [{"type": "CPU", "count": 0}],
+              "volumes": [{"pathInContainer": "/data", "pathOnHost": "/etc", "mode": "READ_ONLY"}],
+              "placementPolicy": {"type": "COMPOSITE", "policies": [{"type": "ONE_PER_HOTS"}, {"type": "RULE_BASED", "ruleType": "MVEL", "rule": "true"}]}
+            }
+            """, name: "bad.json")
+            let out = try DroveCLI.run(controller.endpoint, ["apps", "create", bad])
+            for problem in ["spec.name", "bad name!", "spec.resources", "/etc", "allowed: /tmp", "ONE_PER_HOTS", "did you mean \"ONE_PER_HOST\"", "MVEL"] {
+                #expect(out.contains(problem), "\(problem) in: \(out)")
+            }
+            #expect(!(try DroveCLI.run(controller.endpoint, ["apps", "list"])).contains("bad"))
+            #expect(((try KazooPeer.run(cluster.zk.connectionString(), ["children", "/drove/applications"]))["children"] as? [String]) == [])
+
+            // Operations on what does not exist, or not allowed in the app's state.
+            #expect(try DroveCLI.run(controller.endpoint, ["apps", "scale", "nope-1", "2"]).contains("no application nope-1"))
+            let spec = try Self.appSpec(name: "ok", cpus: 1)
+            _ = try DroveCLI.run(controller.endpoint, ["apps", "create", spec])
+            #expect(try DroveCLI.run(controller.endpoint, ["apps", "create", spec]).contains("exists"))
+            #expect(try DroveCLI.run(controller.endpoint, ["apps", "restart", "ok-1"]).contains("not allowed while ok-1 is MONITORING"))
+            // More than the cluster has: the operation runs, places nothing, and says why.
+            let huge = try Self.appSpec(name: "huge", cpus: 4096)
+            _ = try DroveCLI.run(controller.endpoint, ["apps", "create", huge])
+            _ = try DroveCLI.run(controller.endpoint, ["apps", "scale", "huge-1", "1"])
+            let why = try await DroveCLI.await(controller.endpoint, ["apps", "summary", "huge-1"]) { $0.contains("no executor") }
+            #expect(why.contains("has room for 4096 CPUs"), "\(why)")
+            _ = try DroveCLI.run(controller.endpoint, ["apps", "cancelop", "huge-1"])
+            let cancelled = try await DroveCLI.await(controller.endpoint, ["apps", "summary", "huge-1"]) { $0.contains("cancelled") }
+            #expect(cancelled.contains("MONITORING") || cancelled.contains("RUNNING"), "\(cancelled)")
+        }
+    }
+
+    @Test func aFollowerRedirectsAndTakesOverWhenTheLeaderIsKilled() async throws {
+        try await LocalCluster.with { cluster in
+            try cluster.startController()
+            try cluster.startController()
+            try cluster.startExecutor()
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            let leader = try await cluster.leader()
+            let follower = try #require(cluster.controllers.first { $0 !== leader })
+            // A follower's ping says no (load balancers and drove-cli send users to the leader);
+            // every other call is redirected there (307), the method and body kept.
+            #expect(try DroveCLI.run(follower.endpoint, ["cluster", "ping"]).contains("not the leader"))
+            #expect(try Self.curl(["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", follower.endpoint + "/apis/v1/applications"])
+                    == "307 \(leader.endpoint)/apis/v1/applications")
+            let spec = try Self.appSpec(name: "ha")
+            let created = try Self.curl(["-L", "-H", "Content-Type: application/json", "-d",
+                                         #"{"type": "CREATE", "spec": \#(try String(contentsOfFile: spec, encoding: .utf8))}"#,
+                                         follower.endpoint + "/apis/v1/applications/operations"])
+            #expect(created.contains(#""appId":"ha-1""#) && created.contains("SUCCESS"), "\(created)")
+            #expect(try DroveCLI.run(leader.endpoint, ["apps", "scale", "ha-1", "4", "--wait"]).contains("Required number of instances reached"))
+            let before = Self.ids(Self.healthy(try DroveCLI.run(leader.endpoint, ["appinstances", "list", "ha-1"])))
+            #expect(before.count == 4)
+
+            let killed = ContinuousClock.now
+            leader.kill9()
+            let newLeader = try await cluster.leader(timeout: .seconds(30))
+            let failover = ContinuousClock.now - killed
+            print("leader failover: \(failover)")
+            #expect(newLeader === follower)
+            // Nothing running was stopped or started again.
+            let after = try await DroveCLI.await(follower.endpoint, ["appinstances", "list", "ha-1"]) { Self.healthy($0).count == 4 }
+            #expect(Self.ids(Self.healthy(after)) == before, "\(after)")
+            #expect(try DroveCLI.run(follower.endpoint, ["apps", "scale", "ha-1", "5", "--wait"]).contains("Required number of instances reached"))
+            let five = Self.ids(Self.healthy(try DroveCLI.run(follower.endpoint, ["appinstances", "list", "ha-1"])))
+            #expect(five.count == 5 && five.isSuperset(of: before))
+            _ = try DroveCLI.run(follower.endpoint, ["apps", "suspend", "ha-1", "--wait"])
+        }
+    }
+
+    @Test func aKilledExecutorsInstancesAreLostAndReplacedElsewhere() async throws {
+        try await LocalCluster.with { cluster in
+            let controller = try cluster.startController()
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            let doomed = try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            _ = try await cluster.leader()
+            let e = controller.endpoint
+            let spec = try Self.appSpec(name: "spread", policy: #"{"type": "MAX_N_PER_HOST", "max": 2}"#)
+            _ = try DroveCLI.run(e, ["apps", "create", spec])
+            #expect(try DroveCLI.run(e, ["apps", "scale", "spread-1", "2", "--parallelism", "2", "--wait"]).contains("reached"))
+            // MAX_N_PER_HOST 2 with pack: both on one executor, then a third goes to the other.
+            #expect(try DroveCLI.run(e, ["apps", "scale", "spread-1", "3", "--wait"]).contains("reached"))
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            let doomedId = try #require(try DroveCLI.run(e, ["executor", "list"]).split(separator: "\n")
+                .first { $0.contains(" \(doomed.port) ") }.map { String($0.prefix { $0 != " " }) })
+            let lost = Self.ids(DroveCLI.instanceRows(try DroveCLI.run(e, ["executor", "appinstances", doomedId])))
+            let onDoomed = lost.count
+            #expect(onDoomed >= 1)
+            let killed = ContinuousClock.now
+            doomed.kill9()
+            let healed = try await DroveCLI.await(e, ["appinstances", "list", "spread-1"], timeout: .seconds(60)) { table in
+                Self.healthy(table).count == 3 && Self.ids(DroveCLI.instanceRows(table)).isDisjoint(with: lost)
+            }
+            print("executor kill to replacements HEALTHY: \(ContinuousClock.now - killed)")
+            #expect(Self.healthy(healed).count == 3, "\(healed)")
+            let old = try DroveCLI.run(e, ["appinstances", "list", "spread-1", "--old"])
+            #expect(Self.ids(DroveCLI.instanceRows(old).filter { $0.contains(" LOST ") }) == lost, "\(old)")
+            _ = try DroveCLI.run(e, ["apps", "suspend", "spread-1", "--wait"])
+        }
+    }
+
+    @Test func usersAreCheckedWithTheirBcryptHashesAndRoles() async throws {
+        try await LocalCluster.with { cluster in
+            // bcrypt hashes made by `corral password-hash`.
+            let admin = try Self.hash("admin-pass"), guest = try Self.hash("guest-pass")
+            let again = try Self.hash("admin-pass")
+            #expect(admin.hasPrefix("$2b$05$") && admin.count == 60 && admin != again, "a random salt each time")
+            let controller = try cluster.startController(extra: """
+            userAuth:
+              enabled: true
+              encoding: CRYPT
+              users:
+              - { username: admin, password: "\(admin)", role: EXTERNAL_READ_WRITE }
+              - { username: guest, password: "\(guest)", role: EXTERNAL_READ_ONLY }
+            """)
+            try cluster.startExecutor()
+            _ = try await cluster.leader()
+            let e = controller.endpoint
+            #expect(try DroveCLI.run(e, ["apps", "list"]).contains("401"))
+            #expect(try DroveCLI.run(e, ["apps", "list"], user: ("admin", "wrong")).contains("401"))
+            #expect(try DroveCLI.run(e, ["apps", "list"], user: ("guest", "guest-pass")).contains("Id"))
+            let spec = try Self.appSpec(name: "authz")
+            #expect(try DroveCLI.run(e, ["apps", "create", spec], user: ("guest", "guest-pass")).contains("403"))
+            #expect(try DroveCLI.run(e, ["apps", "create", spec], user: ("admin", "admin-pass")).contains("authz-1"))
+        }
+    }
+}

@@ -1,0 +1,207 @@
+import CorralTestSupport
+import Foundation
+import Testing
+
+/// A cluster on this machine for the tests: a real ZooKeeper, real
+/// `corral controller` and `corral executor` processes (each with its own
+/// config, state directory and ports), and Drove's own CLI to drive it.
+final class LocalCluster {
+    static let controllerSecret = "local-cluster-controller-secret"
+    static let executorSecret = "local-cluster-executor-secret"
+
+    /// One daemon process whose stdout says where it listens.
+    final class Node {
+        let process = Process()
+        let role: String
+        let args: [String]
+        var port = 0
+        let output: URL
+
+        init(role: String, args: [String], listening marker: String) throws {
+            self.role = role
+            self.args = args
+            output = FileManager.default.temporaryDirectory.appendingPathComponent("corral-\(role)-\(UUID().uuidString).log")
+            FileManager.default.createFile(atPath: output.path, contents: nil)
+            let log = try FileHandle(forWritingTo: output)
+            process.executableURL = CLI.binary
+            process.arguments = args
+            process.standardOutput = log
+            process.standardError = log
+            try process.run()
+            let end = Date().addingTimeInterval(30)
+            var text = ""
+            while Date() < end, process.isRunning {
+                text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+                if let r = text.range(of: marker), let nl = text[r.upperBound...].firstIndex(of: "\n") {
+                    let line = text[r.upperBound..<nl]
+                    // "... API 127.0.0.1:PORT[, admin ...]"
+                    if let api = line.range(of: "API ") {
+                        let rest = line[api.upperBound...].prefix { $0 != "," && $0 != " " }
+                        port = Int(rest.split(separator: ":").last ?? "") ?? 0
+                    }
+                    break
+                }
+                usleep(20_000)
+            }
+            guard port > 0 else {
+                process.terminate()
+                throw CLI.Failure("\(role) did not start: \(text)")
+            }
+        }
+
+        var endpoint: String { "http://127.0.0.1:\(port)" }
+        var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+
+        func kill9() {
+            guard process.isRunning else { return }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        func terminate() {
+            guard process.isRunning else { return }
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    let zk: ZooKeeperEnsemble
+    let dir: URL
+    var controllers: [Node] = []
+    var executors: [Node] = []
+
+    init(zk: ZooKeeperEnsemble) throws {
+        self.zk = zk
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-cluster-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    /// Runs `body` on a fresh ZooKeeper; under CI=true a missing ZooKeeper fails the test.
+    static func with(_ body: (LocalCluster) async throws -> Void) async throws {
+        if let reason = ZooKeeperEnsemble.unavailableReason {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record(Comment(rawValue: "ZooKeeper is required under CI=true: \(reason)")) }
+            else { print("skipped: \(reason)") }
+            return
+        }
+        guard DroveCLI.path != nil else {
+            let why = "drove-cli is not installed: scripts/python-tools installs it"
+            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record(Comment(rawValue: why)) } else { print("skipped: \(why)") }
+            return
+        }
+        let zk = try await ZooKeeperEnsemble.start()
+        let cluster = try LocalCluster(zk: zk)
+        defer {
+            for n in cluster.controllers + cluster.executors { n.kill9() }
+            zk.stopAll()
+        }
+        try await body(cluster)
+    }
+
+    @discardableResult
+    func startController(extra: String = "") throws -> Node {
+        let config = dir.appendingPathComponent("controller-\(controllers.count).yml").path
+        try """
+        server:
+          applicationConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
+          adminConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
+        zookeeper:
+          connectionString: \(zk.connectionString())
+          sessionTimeout: 4s
+        clusterAuth:
+          secrets:
+          - { nodeType: CONTROLLER, secret: \(Self.controllerSecret) }
+          - { nodeType: EXECUTOR, secret: \(Self.executorSecret) }
+        options:
+          hostname: 127.0.0.1
+          allowedMountDirs: [/tmp]
+        \(extra)
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let node = try Node(role: "controller", args: ["controller", "--config", config], listening: "corral controller listening:")
+        controllers.append(node)
+        return node
+    }
+
+    @discardableResult
+    func startExecutor(fixture: String? = nil, tags: [String] = []) throws -> Node {
+        let i = executors.count
+        let config = dir.appendingPathComponent("executor-\(i).yml").path
+        try """
+        server:
+          applicationConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
+          adminConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
+        zookeeper:
+          connectionString: \(zk.connectionString())
+          sessionTimeout: 4s
+        clusterAuth:
+          secrets:
+          - { nodeType: CONTROLLER, secret: \(Self.controllerSecret) }
+          - { nodeType: EXECUTOR, secret: \(Self.executorSecret) }
+        resources:
+          tags: [\(tags.joined(separator: ", "))]
+        options:
+          hostname: 127.0.0.1
+          dockerSocketPath: /nonexistent/docker.sock
+
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        var args = ["executor", "--config", config, "--state-dir", dir.appendingPathComponent("executor-\(i)-state").path]
+        if let fixture { args += ["--fsroot", CLI.fixture(fixture)] }
+        let node = try Node(role: "executor", args: args, listening: "corral executor listening:")
+        executors.append(node)
+        return node
+    }
+
+    /// The leader's endpoint, waiting for one to be elected.
+    func leader(timeout: Duration = .seconds(20)) async throws -> Node {
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            for c in controllers where c.process.isRunning {
+                if (try? DroveCLI.run(c.endpoint, ["cluster", "ping"]))?.contains("Cluster ping successful") == true { return c }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw CLI.Failure("no controller leads")
+    }
+}
+
+/// Drove's own CLI (`drove-cli` from PyPI, the `drove` command), run as a user would.
+enum DroveCLI {
+    static var path: String? {
+        guard let python = KazooPeer.python else { return nil }
+        let drove = (python as NSString).deletingLastPathComponent + "/drove"
+        return FileManager.default.isExecutableFile(atPath: drove) ? drove : nil
+    }
+
+    /// `drove -e ENDPOINT args...`; its output (stdout and stderr).
+    static func run(_ endpoint: String, _ args: [String], user: (String, String)? = nil) throws -> String {
+        guard let path else { throw CLI.Failure("drove-cli is not installed") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        var all = ["-e", endpoint]
+        if let user { all += ["-u", user.0, "-p", user.1] }
+        p.arguments = all + args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Waits until `check` holds for the output of `args`.
+    static func await(_ endpoint: String, _ args: [String], timeout: Duration = .seconds(60), _ check: (String) -> Bool) async throws -> String {
+        let end = ContinuousClock.now + timeout
+        var last = ""
+        while ContinuousClock.now < end {
+            last = try run(endpoint, args)
+            if check(last) { return last }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        return last
+    }
+
+    /// Rows of a drove-cli table that start with an instance id.
+    static func instanceRows(_ table: String) -> [String] {
+        table.split(separator: "\n").map(String.init).filter { $0.hasPrefix("AI-") }
+    }
+}
