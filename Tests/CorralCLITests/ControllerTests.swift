@@ -257,4 +257,47 @@ import Testing
             #expect(try DroveCLI.run(e, ["apps", "create", spec], user: ("admin", "admin-pass")).contains("authz-1"))
         }
     }
+
+    /// scripts/up cluster's one command: ZooKeeper, a controller and two executors, usable with drove-cli at once.
+    @Test func theLocalClusterScriptStartsAWholeClusterAndStopsIt() async throws {
+        if let reason = ZooKeeperEnsemble.unavailableReason {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record(Comment(rawValue: "ZooKeeper is required under CI=true: \(reason)")) }
+            return
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-local-cluster-\(UUID().uuidString)")
+        // Ports in a range nothing else here uses, each checked free.
+        let zkPort = try ZooKeeperEnsemble.freePort(), controllerPort = try ZooKeeperEnsemble.freePort()
+        let executorPort = 40_000 + Int.random(in: 0..<2_000) * 4
+        let p = Process()
+        // Started as from a shell: the test runner's threads block most signals and a spawned
+        // child inherits that mask, so it is cleared first (else the script never sees SIGTERM).
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv('/bin/bash', ['bash', sys.argv[1]])",
+                       CLI.packageRoot.appendingPathComponent("scripts/local-cluster").path]
+        var env = ProcessInfo.processInfo.environment
+        env["CORRAL_CLUSTER_DIR"] = dir.path
+        env["CORRAL_ZK_PORT"] = String(zkPort)
+        env["CORRAL_CONTROLLER_PORT"] = String(controllerPort)
+        env["CORRAL_EXECUTOR_PORT"] = String(executorPort)
+        env["CORRAL_BIN"] = CLI.binary.path
+        p.environment = env
+        let log = dir.appendingPathExtension("log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        let endpoint = "http://127.0.0.1:\(controllerPort)"
+        let summary = try await DroveCLI.await(endpoint, ["cluster", "summary"], timeout: .seconds(60)) { $0.contains("Number of live executors      2") }
+        #expect(summary.contains("Number of live executors      2"), "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        #expect(((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("Corral cluster up"))
+        let mode = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("cluster.env").path)[.posixPermissions] as? Int
+        #expect(mode == 0o600, "the generated secrets are Corral's alone")
+        p.terminate()
+        let end = Date().addingTimeInterval(30)
+        while p.isRunning && Date() < end { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(!p.isRunning)
+        #expect(try DroveCLI.run(endpoint, ["cluster", "ping"]).contains("Error"), "the controller stopped")
+    }
 }
