@@ -289,7 +289,7 @@ extension ApplicationEngine {
     /// Instances recorded as started that their executor never showed within the grace period.
     func expirePending() {
         let now = ContinuousClock.now
-        for (iid, p) in pending where now - p.since >= Self.startGrace {
+        for (iid, p) in pending where now - p.since >= Self.startGrace && !iid.hasPrefix("task:") {
             let shown = executors[p.executorId]?.instances.contains { $0.instanceId == iid } ?? false
             if shown { pending[iid] = nil; continue }
             finish(appId: p.appId, iid, state: .LOST, error: "its executor never showed it running after the start")
@@ -302,6 +302,7 @@ extension ApplicationEngine {
     func monitor() async {
         guard leading, loaded else { return }
         expirePending()
+        sweepTasks(on: nil, shown: [])
         for (appId, app) in apps where app.record.corral.operation == nil && app.driver == nil && app.unrecoverable == nil {
             guard [.RUNNING, .MONITORING].contains(app.record.corral.state) else { continue }
             let active = activeInstances(appId).count

@@ -53,6 +53,7 @@ public actor ApplicationEngine {
     var leading = false
     var loaded = false
     var changeWaiters: [CheckedContinuation<Void, Never>] = []
+    var tasks: [String: TaskEntry] = [:]
     /// How long an instance may be absent from its executor's node data after its start was accepted.
     static let startGrace = Duration.seconds(15)
 
@@ -84,6 +85,13 @@ public actor ApplicationEngine {
                 var byId: [String: DroveInstanceInfo] = [:]
                 for i in (try? await store.loadInstances(record.appId)) ?? [] { byId[i.instanceId] = i }
                 instances[record.appId] = byId
+            }
+            await loadTasks()
+            for (key, t) in tasks where TaskState(rawValue: t.record.info.state) == .PENDING {
+                if let a = Self.allocation(resources: t.record.info.resources, id: Self.taskBooking(key)) {
+                    pending[Self.taskBooking(key)] = Pending(appId: "task:" + t.record.info.sourceAppName, executorId: t.record.info.executorId,
+                                                             allocation: a, since: .now)
+                }
             }
             // Instances recorded as starting but not (yet) on any executor are in flight.
             let now = ContinuousClock.now
@@ -168,6 +176,9 @@ public actor ApplicationEngine {
             }
         }
         for (iid, p) in pending where p.executorId == id { pending[iid] = nil }
+        for (key, t) in tasks where t.record.info.executorId == id && !(TaskState(rawValue: t.record.info.state)?.isTerminal ?? false) {
+            endTask(key, state: .LOST, result: .init(status: "LOST", exitCode: -1), error: "executor \(t.record.info.hostname) lost: \(reason)")
+        }
         notifyChange()
     }
 
@@ -191,6 +202,12 @@ public actor ApplicationEngine {
                        error: stopped ? (info.errorMessage ?? "") : "the executor no longer runs it")
             }
         }
+        var shownTasks = Set<String>()
+        for t in d.tasks {
+            shownTasks.insert(Self.taskKey(t.sourceAppName, t.taskId))
+            observeTask(t)
+        }
+        sweepTasks(on: eid, shown: shownTasks)
         scheduler.upsert(model(of: d))
         notifyChange()
     }
@@ -300,14 +317,16 @@ public actor ApplicationEngine {
     }
 
     /// An instance's allocation as the controller books it.
-    static func allocation(_ info: DroveInstanceInfo) -> Allocation? {
+    static func allocation(_ info: DroveInstanceInfo) -> Allocation? { allocation(resources: info.resources, id: info.instanceId) }
+
+    static func allocation(resources: [DroveResources.Allocation], id: String) -> Allocation? {
         var cpus = CPUSet(), nodes = Set<Int>(), memory: [Int: UInt64] = [:]
-        for r in info.resources {
+        for r in resources {
             for (k, ids) in r.cores ?? [:] { if let n = Int(k) { nodes.insert(n); cpus.formUnion(CPUSet(ids)) } }
             for (k, mb) in r.memoryInMB ?? [:] { if let n = Int(k) { memory[n] = mb << 20 } }
         }
         guard !cpus.isEmpty else { return nil }
-        return Allocation(id: info.instanceId, cpus: cpus, cpuCount: cpus.count, requestedCPUs: cpus.count,
+        return Allocation(id: id, cpus: cpus, cpuCount: cpus.count, requestedCPUs: cpus.count,
                           numaNodes: nodes.sorted(), memoryBytes: memory.values.reduce(0, +), memoryByNode: memory,
                           gpus: [], pinned: true)
     }

@@ -107,4 +107,41 @@ public struct ClusterStore: Sendable {
     public func remove(appId: String, instanceId: String, fence: String) async throws(StoreError) {
         do { _ = try await run([.delete(paths.instance(appId, instanceId))], fence: fence) } catch where error.code == .missing {}
     }
+
+    // MARK: Tasks
+
+    /// A task's record with its spec (env sealed): `/<ns>/tasks/<sourceApp>/<taskId>`.
+    public struct TaskRecord: Codable, Sendable {
+        public var info: DroveTaskInfo
+        public var spec: JSONValue
+    }
+
+    public func loadTasks() async throws -> [TaskRecord] {
+        var out: [TaskRecord] = []
+        for app in (try? await zk.getChildren(paths.tasks).children) ?? [] {
+            for id in (try? await zk.getChildren(paths.tasks(of: app)).children) ?? [] {
+                guard let (data, _) = try? await zk.getData(paths.task(app, id)),
+                      let r = try? ControllerJSON.decoder.decode(TaskRecord.self, from: Data(data)) else { continue }
+                out.append(r)
+            }
+        }
+        return out
+    }
+
+    /// Creates a task's record; fails (exists) when the source app already has a task of that id.
+    public func create(task: TaskRecord, fence: String) async throws(StoreError) {
+        let dir = paths.tasks(of: task.info.sourceAppName)
+        if (try? await zk.exists(dir)) == nil {
+            do { _ = try await run([.create(dir)], fence: fence) } catch where error.code == .exists {}
+        }
+        _ = try await run([.create(paths.task(task.info.sourceAppName, task.info.taskId), data: Self.encode(task))], fence: fence)
+    }
+
+    public func put(task: TaskRecord, fence: String) async throws(StoreError) {
+        _ = try await run([.setData(paths.task(task.info.sourceAppName, task.info.taskId), data: Self.encode(task))], fence: fence)
+    }
+
+    public func remove(task sourceAppName: String, _ taskId: String, fence: String) async throws(StoreError) {
+        do { _ = try await run([.delete(paths.task(sourceAppName, taskId))], fence: fence) } catch where error.code == .missing {}
+    }
 }

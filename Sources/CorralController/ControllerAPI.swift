@@ -63,7 +63,8 @@ public enum ControllerAPI {
             let free = s.reduce(0) { $0 + $1.freeCores }, used = s.reduce(0) { $0 + $1.usedCores }
             let freeMem = s.reduce(0) { $0 + $1.freeMemory }, usedMem = s.reduce(0) { $0 + $1.usedMemory }
             return ok(DroveAPI.ClusterSummary(leader: leader, state: "NORMAL", numExecutors: executors.count,
-                                              numApplications: counts.all, numActiveApplications: counts.active, numActiveTasks: 0,
+                                              numApplications: counts.all, numActiveApplications: counts.active,
+                                              numActiveTasks: await engine.activeTasks.count,
                                               numLocalServices: 0, numActiveLocalServices: 0, freeCores: free, usedCores: used,
                                               totalCores: free + used, freeMemory: freeMem, usedMemory: usedMem, totalMemory: freeMem + usedMem))
         }
@@ -118,7 +119,28 @@ public enum ControllerAPI {
                 }
             }
         }
-        api.get("tasks") { _, _ in ok([DroveTaskInfo]()) }
+        api.get("tasks") { _, _ in ok(await engine.activeTasks.map(DroveAPI.Task.init)) }
+        api.post("tasks/operations") { request, _ in
+            guard let data = await body(request) else { return failed(.contentTooLarge, "the body is larger than \(maxBody) bytes") }
+            do throws(OperationRefusal) {
+                return ok(DroveAPI.TaskIdData(taskId: try await engine.acceptTask(data)))
+            } catch {
+                return failed(error)
+            }
+        }
+        api.get("tasks/:app/instances/:id") { _, ctx in
+            let app = ctx.parameters.get("app") ?? "", id = ctx.parameters.get("id") ?? ""
+            guard let t = await engine.task(app, id) else { return failed(.notFound, "no task \(id) of \(app)") }
+            return ok(DroveAPI.Task(t))
+        }
+        api.delete("tasks/:app/instances/:id") { _, ctx in
+            do throws(OperationRefusal) {
+                try await engine.deleteTask(ctx.parameters.get("app") ?? "", ctx.parameters.get("id") ?? "")
+                return ok(["deleted": true])
+            } catch {
+                return failed(error)
+            }
+        }
         api.post("messages") { request, _ in
             guard let data = await body(request) else { return failed(.contentTooLarge, "the body is larger than \(maxBody) bytes") }
             return await Messages.handle(data, engine: engine)

@@ -17,5 +17,7 @@ public struct ControllerPaths: Sendable {
     public func application(_ appId: String) -> String { ZooKeeperPath.join(applications, appId) }
     public func instances(of appId: String) -> String { ZooKeeperPath.join(instances, appId) }
     public func instance(_ appId: String, _ instanceId: String) -> String { ZooKeeperPath.join(instances(of: appId), instanceId) }
+    public func tasks(of sourceAppName: String) -> String { ZooKeeperPath.join(tasks, sourceAppName) }
+    public func task(_ sourceAppName: String, _ taskId: String) -> String { ZooKeeperPath.join(tasks(of: sourceAppName), taskId) }
     public func controller(_ name: String) -> String { ZooKeeperPath.join(controllers, name) }
 }

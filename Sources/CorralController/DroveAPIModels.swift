@@ -100,6 +100,40 @@ public enum DroveAPI {
         }
     }
 
+    /// A task as the API shows it: Drove's TaskInfo with `errorMessage` always present.
+    public struct Task: Codable, Sendable {
+        public var sourceAppName: String
+        public var taskId: String
+        public var instanceId: String
+        public var executorId: String
+        public var hostname: String
+        public var executable: DroveTaskInfo.Executable?
+        public var resources: [DroveResources.Allocation]
+        public var state: String
+        public var metadata: [String: String]
+        public var taskResult: DroveTaskInfo.Result?
+        public var errorMessage: String
+        public var created: Int64
+        public var updated: Int64
+
+        public init(_ t: DroveTaskInfo) {
+            sourceAppName = t.sourceAppName
+            taskId = t.taskId
+            instanceId = t.instanceId
+            executorId = t.executorId
+            hostname = t.hostname
+            executable = t.executable
+            resources = t.resources
+            state = t.state
+            metadata = t.metadata
+            taskResult = t.taskResult
+            errorMessage = t.errorMessage ?? ""
+            created = t.created
+            updated = t.updated
+        }
+    }
+
     public struct AppIdData: Codable, Sendable { public var appId: String }
+    public struct TaskIdData: Codable, Sendable { public var taskId: String }
     public struct MessageData: Codable, Sendable { public var message: String }
 }

@@ -30,7 +30,13 @@ enum Messages {
             }
             await engine.report(report.instanceInfo)
             return reply(.ACCEPTED, nil)
-        case .TASK_STATE_REPORT, .LOCAL_SERVICE_INSTANCE_STATE_REPORT, .EXECUTOR_SNAPSHOT:
+        case .TASK_STATE_REPORT:
+            guard let report = try? JSONDecoder().decode(DroveMessage.StateReport<DroveTaskInfo>.self, from: data) else {
+                return reply(.REJECTED, "TASK_STATE_REPORT needs resourceSnapshot and instanceInfo", code: .badRequest)
+            }
+            await engine.observeTask(report.instanceInfo)
+            return reply(.ACCEPTED, nil)
+        case .LOCAL_SERVICE_INSTANCE_STATE_REPORT, .EXECUTOR_SNAPSHOT:
             // Executors' node data (watched) carries the same: taken from there.
             return reply(.ACCEPTED, nil)
         }

@@ -300,4 +300,43 @@ import Testing
         #expect(!p.isRunning)
         #expect(try DroveCLI.run(endpoint, ["cluster", "ping"]).contains("Error"), "the controller stopped")
     }
+
+    @Test func droveCLIRunsTasksWithTheirExitCodes() async throws {
+        try await LocalCluster.with { cluster in
+            let controller = try cluster.startController()
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            _ = try await cluster.leader()
+            _ = try await DroveCLI.await(controller.endpoint, ["executor", "list"]) { $0.contains("ACTIVE") }
+            let e = controller.endpoint
+            func task(_ id: String, _ script: String) throws -> String {
+                try CLI.writeTemp("""
+                {"sourceAppName": "reports", "taskId": "\(id)",
+                 "executable": {"type": "PROCESS", "command": ["/bin/sh", "-c", "\(script)"]},
+                 "resources": [{"type": "CPU", "count": 2}, {"type": "MEMORY", "sizeInMB": 32}],
+                 "env": {"DB_PASSWORD": "pa55-word-in-env"}, "placementPolicy": {"type": "ANY"}}
+                """, name: "task-\(id).json")
+            }
+            #expect(try DroveCLI.run(e, ["tasks", "create", try task("ok-1", "exit 0")]).contains("Drove assigned task ID: reports-ok-1"))
+            #expect(try DroveCLI.run(e, ["tasks", "create", try task("bad-1", "sleep 0.5; exit 3")]).contains("reports-bad-1"))
+            #expect(try DroveCLI.run(e, ["tasks", "create", try task("long-1", "sleep 300")]).contains("reports-long-1"))
+            // A task id is unique per source app.
+            #expect(try DroveCLI.run(e, ["tasks", "create", try task("ok-1", "exit 0")]).contains("exists"))
+            let ok = try await DroveCLI.await(e, ["tasks", "show", "reports", "ok-1"]) { $0.contains("SUCCESSFUL") }
+            #expect(ok.contains("SUCCESSFUL (Task exit code: 0)"), "\(ok)")
+            let bad = try await DroveCLI.await(e, ["tasks", "show", "reports", "bad-1"]) { $0.contains("Task exit code") }
+            #expect(bad.contains("FAILED (Task exit code: 3)"), "\(bad)")
+            let running = try await DroveCLI.await(e, ["tasks", "list"]) { $0.contains("long-1") && $0.contains("RUNNING") }
+            #expect(running.contains("long-1") && !running.contains("ok-1"), "only active tasks are listed: \(running)")
+            #expect(try DroveCLI.run(e, ["tasks", "kill", "reports", "long-1"]).contains("Task kill issued"))
+            let killed = try await DroveCLI.await(e, ["tasks", "show", "reports", "long-1"]) { $0.contains("Task exit code") }
+            #expect(killed.contains("CANCELLED") || killed.contains("FAILED"), "\(killed)")
+            // The env value is sealed in ZooKeeper.
+            let raw = try KazooPeer.run(cluster.zk.connectionString(), ["read", "/drove/tasks/reports/ok-1"])
+            #expect(!(raw["data"] as? String ?? "").contains("pa55-word-in-env") && (raw["data"] as? String ?? "").contains("corral-sealed:v1:"))
+            // Bad input names every problem.
+            let wrong = try CLI.writeTemp(#"{"sourceAppName": "r", "executable": {"type": "PROCESS", "command": []}, "resources": []}"#, name: "t.json")
+            let out = try DroveCLI.run(e, ["tasks", "create", wrong])
+            #expect(out.contains("spec.taskId") && out.contains("spec.executable"), "\(out)")
+        }
+    }
 }

@@ -48,20 +48,7 @@ public struct DroveApplicationSpec: Sendable {
         }
         var tags: [String: String] = [:]
         if let n = f["tags"], let m = r.stringMap(n, at: f.path("tags")) { tags = m }
-        if let n = f["volumes"], let items = r.sequence(n, at: f.path("volumes")) {
-            for (i, item) in items.enumerated() {
-                guard case .mapping(let entries) = item.value,
-                      let e = entries.first(where: { $0.key == "pathOnHost" }),
-                      let host = r.string(e.value, at: "\(f.path("volumes"))[\(i)].pathOnHost") else { continue }
-                let clean = (host as NSString).standardizingPath
-                let ok = allowedMountDirs.contains { dir in clean == dir || clean.hasPrefix(dir == "/" ? "/" : dir + "/") }
-                if !ok {
-                    r.error("\(f.path("volumes"))[\(i)].pathOnHost", e.value, value: host,
-                            "\(host) is not under a directory the controller allows to be mounted",
-                            allowed: allowedMountDirs.isEmpty ? "none: set options.allowedMountDirs in the controller config" : allowedMountDirs.joined(separator: ", "))
-                }
-            }
-        }
+        checkVolumes(f, r, allowedMountDirs: allowedMountDirs)
         if let n = f["args"], let items = r.sequence(n, at: f.path("args")), items.count > 2048 {
             r.error(f.path("args"), n, value: String(items.count), "at most 2048 args", allowed: "0 to 2048 items")
         }
@@ -79,13 +66,7 @@ public struct DroveApplicationSpec: Sendable {
                     let spec = try InstanceSpec.parse(json: data)
                     resources = AllocationRequest(cpus: spec.resources.cpus, memoryBytes: spec.resources.memoryBytes, gpus: spec.resources.gpus)
                 } catch {
-                    for issue in error.issues where issue.severity == .error {
-                        var i = issue
-                        i.file = r.file
-                        let p = issue.path == "user" ? "userSpec" : issue.path
-                        i.path = path.isEmpty ? p : "\(path).\(p)"
-                        r.append([i])
-                    }
+                    merge(error.issues, into: r, under: path)
                 }
             }
         }
@@ -96,6 +77,34 @@ public struct DroveApplicationSpec: Sendable {
         guard let name, let version, !r.hasErrors else { return nil }
         return DroveApplicationSpec(name: name, version: version, type: type, resources: resources,
                                     placementPolicy: policy, tags: tags, json: json)
+    }
+
+    /// The executor reader's problems, named by the fields of the spec that was sent.
+    static func merge(_ issues: [ConfigIssue], into r: ConfigReader, under path: String) {
+        for issue in issues where issue.severity == .error {
+            var i = issue
+            i.file = r.file
+            let p = issue.path == "user" ? "userSpec" : issue.path
+            i.path = path.isEmpty ? p : "\(path).\(p)"
+            r.append([i])
+        }
+    }
+
+    /// `volumes[].pathOnHost` must lie under an allowed directory.
+    static func checkVolumes(_ f: Fields, _ r: ConfigReader, allowedMountDirs: [String]) {
+        guard let n = f["volumes"], let items = r.sequence(n, at: f.path("volumes")) else { return }
+        for (i, item) in items.enumerated() {
+            guard case .mapping(let entries) = item.value,
+                  let e = entries.first(where: { $0.key == "pathOnHost" }),
+                  let host = r.string(e.value, at: "\(f.path("volumes"))[\(i)].pathOnHost") else { continue }
+            let clean = (host as NSString).standardizingPath
+            let ok = allowedMountDirs.contains { dir in clean == dir || clean.hasPrefix(dir == "/" ? "/" : dir + "/") }
+            if !ok {
+                r.error("\(f.path("volumes"))[\(i)].pathOnHost", e.value, value: host,
+                        "\(host) is not under a directory the controller allows to be mounted",
+                        allowed: allowedMountDirs.isEmpty ? "none: set options.allowedMountDirs in the controller config" : allowedMountDirs.joined(separator: ", "))
+            }
+        }
     }
 
     static func identifier(_ f: Fields, _ key: String, _ r: ConfigReader) -> String? {

@@ -77,11 +77,19 @@ public struct DroveTaskInfo: Codable, Sendable, Hashable {
     public struct Executable: Codable, Sendable, Hashable {
         public var type: String
         public var url: String
+        public init(type: String, url: String) {
+            self.type = type
+            self.url = url
+        }
     }
 
     public struct Result: Codable, Sendable, Hashable {
         public var status: String
         public var exitCode: Int64
+        public init(status: String, exitCode: Int64) {
+            self.status = status
+            self.exitCode = exitCode
+        }
     }
 
     public var sourceAppName: String
@@ -97,6 +105,24 @@ public struct DroveTaskInfo: Codable, Sendable, Hashable {
     public var errorMessage: String?
     public var created: Int64
     public var updated: Int64
+
+    public init(sourceAppName: String, taskId: String, instanceId: String, executorId: String, hostname: String,
+                executable: Executable?, resources: [DroveResources.Allocation], state: String, metadata: [String: String] = [:],
+                taskResult: Result? = nil, errorMessage: String? = nil, created: Int64, updated: Int64) {
+        self.sourceAppName = sourceAppName
+        self.taskId = taskId
+        self.instanceId = instanceId
+        self.executorId = executorId
+        self.hostname = hostname
+        self.executable = executable
+        self.resources = resources
+        self.state = state
+        self.metadata = metadata
+        self.taskResult = taskResult
+        self.errorMessage = errorMessage
+        self.created = created
+        self.updated = updated
+    }
 
     public init(_ info: InstanceInfo, spec: TaskSpec?, executorId: String, hostname: String, resources: EffectiveResources) {
         sourceAppName = spec?.sourceAppName ?? info.appId
