@@ -286,6 +286,21 @@ extension ApplicationEngine {
 
     // MARK: Monitor
 
+    /// Executors that hold instances (or tasks) but have not had a node for `staleExecutorAge` are lost.
+    func sweepMissingExecutors() {
+        let now = ContinuousClock.now
+        var holders = Set<String>()
+        for byId in instances.values { for i in byId.values where !Self.isTerminal(i) { holders.insert(i.executorId) } }
+        for t in tasks.values where !(TaskState(rawValue: t.record.info.state)?.isTerminal ?? false) { holders.insert(t.record.info.executorId) }
+        for id in holders where executors[id] == nil {
+            let since = missingSince[id] ?? now
+            missingSince[id] = since
+            if now - since >= options.staleExecutorAge.duration {
+                executorLost(id, reason: "it has not registered for \(options.staleExecutorAge)")
+            }
+        }
+    }
+
     /// Instances recorded as started that their executor never showed within the grace period.
     func expirePending() {
         let now = ContinuousClock.now
@@ -303,6 +318,7 @@ extension ApplicationEngine {
         guard leading, loaded else { return }
         expirePending()
         sweepTasks(on: nil, shown: [])
+        sweepMissingExecutors()
         for (appId, app) in apps where app.record.corral.operation == nil && app.driver == nil && app.unrecoverable == nil {
             guard [.RUNNING, .MONITORING].contains(app.record.corral.state) else { continue }
             let active = activeInstances(appId).count

@@ -54,6 +54,8 @@ public actor ApplicationEngine {
     var loaded = false
     var changeWaiters: [CheckedContinuation<Void, Never>] = []
     var tasks: [String: TaskEntry] = [:]
+    /// Executors that hold instances but have no node, since when.
+    var missingSince: [String: ContinuousClock.Instant] = [:]
     /// How long an instance may be absent from its executor's node data after its start was accepted.
     static let startGrace = Duration.seconds(15)
 
@@ -163,12 +165,37 @@ public actor ApplicationEngine {
 
     func executorUpdated(_ d: ExecutorNodeData) {
         executors[d.state.executorId] = d
+        missingSince[d.state.executorId] = nil
         if loaded { observe(d) }
     }
 
+    /// An executor's node is gone. If the executor still answers (its
+    /// ZooKeeper session ended in an outage, not the executor), its instances
+    /// are kept and it has `staleExecutorAge` to register again; if it does
+    /// not answer, it is lost now.
     func executorRemoved(_ id: String, reason: String) {
-        executors[id] = nil
+        let last = executors.removeValue(forKey: id)
         scheduler.remove(id)
+        guard loaded, let last else { return }
+        missingSince[id] = ContinuousClock.now
+        Task { await self.probe(id, last, reason: reason) }
+    }
+
+    func probe(_ id: String, _ last: ExecutorNodeData, reason: String) async {
+        if await messenger.answers(last) {
+            if executors[id] == nil {
+                logger.notice("an executor left ZooKeeper but still answers: its instances are kept while it registers again",
+                              metadata: ["executor": "\(last.hostname):\(last.port)"])
+            }
+            return
+        }
+        guard executors[id] == nil else { return }
+        executorLost(id, reason: reason)
+    }
+
+    /// Marks everything on an executor LOST (replacements follow).
+    func executorLost(_ id: String, reason: String) {
+        missingSince[id] = nil
         guard loaded else { return }
         for (appId, byId) in instances {
             for (iid, info) in byId where info.executorId == id && !Self.isTerminal(info) {

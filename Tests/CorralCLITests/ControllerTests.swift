@@ -339,4 +339,38 @@ import Testing
             #expect(out.contains("spec.taskId") && out.contains("spec.executable"), "\(out)")
         }
     }
+
+    /// ZooKeeper gone for longer than every session timeout (10 s here; the
+    /// long run: CORRAL_TEST_ZK_OUTAGE_SECONDS=60): nothing running is
+    /// stopped or replaced, and operations work again once it is back.
+    @Test func aZooKeeperOutageStopsNothingAndOperationsResume() async throws {
+        try await LocalCluster.with { cluster in
+            let controller = try cluster.startController()
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            _ = try await cluster.leader()
+            let e = controller.endpoint
+            _ = try await DroveCLI.await(e, ["executor", "list"]) { $0.components(separatedBy: "ACTIVE").count == 3 }
+            _ = try DroveCLI.run(e, ["apps", "create", try Self.appSpec(name: "steady")])
+            #expect(try DroveCLI.run(e, ["apps", "scale", "steady-1", "3", "--parallelism", "3", "--wait"]).contains("reached"))
+            let before = Self.ids(Self.healthy(try DroveCLI.run(e, ["appinstances", "list", "steady-1"])))
+            #expect(before.count == 3)
+
+            let outage = Int(ProcessInfo.processInfo.environment["CORRAL_TEST_ZK_OUTAGE_SECONDS"] ?? "") ?? 10
+            cluster.zk.kill(1)
+            try await Task.sleep(for: .seconds(outage))
+            #expect(controller.process.isRunning, "losing ZooKeeper never ends the controller")
+            try cluster.zk.start(1)
+            try await cluster.zk.waitServing(1)
+            _ = try await cluster.leader(timeout: .seconds(60))
+            // The old sessions' nodes expire after the restart; the executors register again meanwhile.
+            try await Task.sleep(for: .seconds(8))
+            let after = try await DroveCLI.await(e, ["appinstances", "list", "steady-1"]) { Self.healthy($0).count == 3 }
+            #expect(Self.ids(Self.healthy(after)) == before, "\(after)")
+            #expect(DroveCLI.instanceRows(try DroveCLI.run(e, ["appinstances", "list", "steady-1", "--old"])).isEmpty, "nothing was lost or replaced")
+            let scaled = try DroveCLI.run(e, ["apps", "scale", "steady-1", "4", "--wait"])
+            #expect(scaled.contains("reached"), "\(scaled)\n\(controller.log.suffix(3000))")
+            _ = try DroveCLI.run(e, ["apps", "suspend", "steady-1", "--wait"])
+        }
+    }
 }

@@ -11,7 +11,12 @@ public actor LeaderLatch {
     public nonisolated let path: String
     public nonisolated let participantID: String
     private let client: ZooKeeperClient
-    private let protection = "_c_\(UUID().uuidString.lowercased())-"
+    /// This session's name prefix; the prefixes of this participant's earlier
+    /// sessions, whose nodes (left on a server that restored the old session)
+    /// are deleted rather than mistaken for this session's.
+    private var protection = LeaderLatch.newProtection()
+    private var earlier: [String] = []
+    private static func newProtection() -> String { "_c_\(UUID().uuidString.lowercased())-" }
     private var ourNode: String?
     private var leader = false
     private var connected = false
@@ -88,7 +93,11 @@ public actor LeaderLatch {
         switch trigger {
         case .state(.connected(_, let newSession)):
             connected = true
-            if newSession { ourNode = nil }
+            if newSession {
+                ourNode = nil
+                earlier.append(protection)
+                protection = Self.newProtection()
+            }
             await reconcile()
         case .state(.expired):
             connected = false
@@ -119,6 +128,20 @@ public actor LeaderLatch {
             }
             if index == 0 {
                 setLeader(true)
+                // Leadership lasts while our node does: its deletion (an operator, a
+                // server that expired the session first) is noticed at once.
+                let (stat, watch) = try await client.existsWatch(ours)
+                let sink = triggers
+                if stat == nil {
+                    ourNode = nil
+                    setLeader(false)
+                    sink?.yield(.recheck)
+                    return
+                }
+                Task {
+                    _ = try? await watch.first { _ in true }
+                    sink?.yield(.recheck)
+                }
                 return
             }
             setLeader(false)
@@ -148,6 +171,9 @@ public actor LeaderLatch {
     /// reply was lost), else a new one.
     private func createNode() async throws -> String {
         let children = try await client.getChildren(path).children
+        for stale in children where earlier.contains(where: { stale.hasPrefix($0) }) {
+            try? await client.delete(ZooKeeperPath.join(path, stale))
+        }
         if let found = children.first(where: { $0.hasPrefix(protection) }) { return ZooKeeperPath.join(path, found) }
         let prefix = ZooKeeperPath.join(path, protection + "latch-")
         return try await client.create(prefix, data: Array(participantID.utf8), mode: .ephemeralSequential).path
