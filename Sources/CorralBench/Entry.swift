@@ -22,6 +22,8 @@ struct Entry {
             await ZooKeeperBenchmark.run(arguments: Array(args.dropFirst()))
         case "cluster":
             await ClusterBenchmark.run(arguments: Array(args.dropFirst()))
+        case "scheduler":
+            SchedulerBenchmark.run(arguments: Array(args.dropFirst()))
         case "engines":
             await EngineBenchmark.run(arguments: Array(args.dropFirst()))
         default:
@@ -33,6 +35,7 @@ struct Entry {
                    corral-bench stages [--jobs N] [--window W] [--handoffs H] [--runs R]
                    corral-bench zookeeper [--sequential N] [--pipelined N] [--window W]
                    corral-bench cluster [--instances N] [--rest-seconds S]
+                   corral-bench scheduler [--executors N] [--placements P]
 
             allocator  reserve+release throughput and placement quality on a
                        2-socket, 4-NUMA-node, 256-CPU machine, against first-fit.
@@ -48,6 +51,8 @@ struct Entry {
                        setData (sequential and pipelined), create+delete pairs.
             cluster    a clustered executor with N instances changing state: its
                        ZooKeeper writes against Drove's rule (needs .build/release/corral).
+            scheduler  the controller's placement on N simulated executors (recorded
+                       topologies) against Drove's algorithm: placements/s and quality.
 
             """.utf8))
             exit(args.isEmpty ? 0 : 2)

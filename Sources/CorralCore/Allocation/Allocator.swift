@@ -177,6 +177,21 @@ public struct Allocator: Sendable {
     }
 
     /// Free CPUs a node could give a request (whole free cores only, with fullPhysicalCores).
+    /// Whether some NUMA node alone could take `cpus` CPUs and `memoryBytes`
+    /// now (pinned mode); a quick check before a full placement. In unpinned
+    /// modes: whether the counts fit.
+    public func couldHoldOnOneNode(cpus n: Int, memoryBytes: UInt64) -> Bool {
+        guard isPinned else { return n <= freeCPUCount && memoryBytes <= freeMemoryTotal }
+        for l in layouts where (freeMemory[l.id] ?? 0) >= memoryBytes && capacity(l) >= n { return true }
+        return false
+    }
+
+    /// The most CPUs one NUMA node could give a request now (pinned), or the free count (unpinned).
+    public var largestNodeHole: Int {
+        guard isPinned else { return freeCPUCount }
+        return layouts.reduce(0) { max($0, capacity($1)) }
+    }
+
     func capacity(_ l: NodeLayout) -> Int {
         if resources.fullPhysicalCores {
             return l.cores.reduce(0) { $0 + (index.coreCPUs[$1].isSubset(of: freeCPUs) ? index.coreCPUs[$1].count : 0) }

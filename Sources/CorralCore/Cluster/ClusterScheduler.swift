@@ -3,10 +3,12 @@
 /// feeds it what executors publish.
 ///
 /// Score (`pack`, the default): among the executors the placement policy
-/// admits, the one with the fewest free CPUs that can hold the request wins
-/// (ties: lowest id); inside it the executor's own allocator rule picks the
-/// node and CPUs (one NUMA node, whole cores, fullest node that fits). Small
-/// requests fill used executors and leave empty ones whole for large ones.
+/// admits, the one whose largest free NUMA-node hole is the smallest that
+/// holds the request wins (ties: lowest id); inside it the executor's own
+/// allocator rule picks the node and CPUs (one NUMA node, whole cores, the
+/// fullest node that fits). Small requests fill used executors and nodes and
+/// leave whole ones for large requests. The executors are kept ordered by
+/// that hole, so finding the first that can hold a request is a binary search.
 /// `spread`: fewest instances of the same app first, then as `pack`.
 public struct ClusterScheduler: Sendable {
     public enum Strategy: String, Sendable, CaseIterable { case pack, spread }
@@ -33,7 +35,7 @@ public struct ClusterScheduler: Sendable {
 
     public var strategy: Strategy
     public private(set) var executors: [String: ExecutorModel] = [:]
-    /// Executor ids by free CPUs, ascending (ties by id): the pack order.
+    /// Executor ids by ``ExecutorModel/packKey``, ascending (ties by id): the pack order.
     var order: [(free: Int, id: String)] = []
 
     public init(strategy: Strategy = .pack) { self.strategy = strategy }
@@ -49,7 +51,7 @@ public struct ClusterScheduler: Sendable {
 
     public mutating func remove(_ id: String) {
         guard let old = executors.removeValue(forKey: id) else { return }
-        if let i = orderIndex(free: old.freeCPUCount, id: id) { order.remove(at: i) }
+        if let i = orderIndex(free: old.packKey, id: id) { order.remove(at: i) }
     }
 
     /// Places one instance under `id` and books it.
@@ -57,18 +59,31 @@ public struct ClusterScheduler: Sendable {
         guard !executors.isEmpty else { throw Refusal(.noExecutor, "no executor is registered") }
         let policy = r.policy.effective
         var admitted = 0, roomless: [String] = []
+        // One NUMA node must hold it unless the request may span nodes.
+        let oneNode = r.resources.numaPolicy != .prefer
         func attempt(_ eid: String) -> Placement? {
-            guard var e = executors[eid], e.takesNewWork else { return nil }
-            let c = PlacementPolicy.Candidate(hostname: e.hostname, tags: e.tags, metadata: e.metadata,
-                                              instancesOfApp: e.instancesByApp[r.appId] ?? 0)
-            guard policy.admits(c) else { return nil }
-            admitted += 1
-            guard let a = try? e.book(r.resources, id: id, appId: r.appId) else {
-                if roomless.count < 3 { roomless.append(e.hostname) }
+            let before: Int, hostname: String
+            do {
+                guard let e = executors[eid], e.takesNewWork else { return nil }
+                let c = PlacementPolicy.Candidate(hostname: e.hostname, tags: e.tags, metadata: e.metadata,
+                                                  instancesOfApp: e.instancesByApp[r.appId] ?? 0)
+                guard policy.admits(c) else { return nil }
+                admitted += 1
+                before = e.packKey
+                hostname = e.hostname
+                if oneNode && e.allocator.resources.numaPolicy == .require
+                    && !e.allocator.couldHoldOnOneNode(cpus: r.resources.cpus, memoryBytes: r.resources.memoryBytes) {
+                    if roomless.count < 3 { roomless.append(hostname) }
+                    return nil
+                }
+            }
+            // Booked in place (no copy of the executor's books), then moved in the pack order.
+            guard let a = try? executors[eid]!.book(r.resources, id: id, appId: r.appId) else {
+                if roomless.count < 3 { roomless.append(hostname) }
                 return nil
             }
-            upsert(e)
-            return Placement(executorId: eid, hostname: e.hostname, allocation: a)
+            reorder(eid, from: before)
+            return Placement(executorId: eid, hostname: hostname, allocation: a)
         }
         switch strategy {
         case .pack:
@@ -104,16 +119,23 @@ public struct ClusterScheduler: Sendable {
 
     /// Books an allocation made elsewhere (an instance an executor reports).
     public mutating func book(exactly a: Allocation, on executorId: String, appId: String) throws(AllocationError) {
-        guard var e = executors[executorId] else { throw AllocationError(.unknownAllocation, "executor \(executorId) is not known") }
-        try e.book(exactly: a, appId: appId)
-        upsert(e)
+        guard let before = executors[executorId]?.packKey else { throw AllocationError(.unknownAllocation, "executor \(executorId) is not known") }
+        try executors[executorId]!.book(exactly: a, appId: appId)
+        reorder(executorId, from: before)
     }
 
     /// Frees a booking (a failed start, a stopped instance).
     public mutating func release(_ id: String, on executorId: String, appId: String) {
-        guard var e = executors[executorId] else { return }
-        e.unbook(id, appId: appId)
-        upsert(e)
+        guard let before = executors[executorId]?.packKey else { return }
+        executors[executorId]!.unbook(id, appId: appId)
+        reorder(executorId, from: before)
+    }
+
+    /// Moves an executor in the pack order after its free count changed.
+    mutating func reorder(_ id: String, from before: Int) {
+        guard let e = executors[id], e.packKey != before else { return }
+        if let i = orderIndex(free: before, id: id) { order.remove(at: i) }
+        insertOrder(e)
     }
 
     // MARK: The pack order
@@ -137,7 +159,7 @@ public struct ClusterScheduler: Sendable {
     }
 
     mutating func insertOrder(_ e: ExecutorModel) {
-        let free = e.freeCPUCount
+        let free = e.packKey
         var i = firstIndex(withFree: free)
         while i < order.count, order[i].free == free, order[i].id < e.id { i += 1 }
         order.insert((free, e.id), at: i)

@@ -86,6 +86,13 @@ public struct ExecutorModel: Sendable {
 
     public var freeCPUCount: Int { allocator.isPinned ? allocator.freeCPUs.count : allocator.freeCPUCount }
 
+    /// The scheduler's pack key: the largest request this executor can take
+    /// now (its largest free NUMA-node hole when requests must fit one node,
+    /// else all it has free).
+    public var packKey: Int {
+        allocator.isPinned && allocator.resources.numaPolicy == .require ? allocator.largestNodeHole : freeCPUCount
+    }
+
     /// Records what the executor says is in use (replacing the last report).
     public mutating func setReportedUse(cpus: CPUSet, memoryByNode: [Int: UInt64], gpus: [Int] = []) {
         _ = try? allocator.release(Self.reportedUseID)

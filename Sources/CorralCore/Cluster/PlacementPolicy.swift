@@ -51,7 +51,7 @@ public indirect enum PlacementPolicy: Sendable, Hashable {
         case .onePerHost: c.instancesOfApp == 0
         case .maxNPerHost(let max): c.instancesOfApp < max
         case .matchTag(let tag): c.tags.contains(tag) || c.hostname == tag
-        case .noTag: c.tags.subtracting([c.hostname]).isEmpty
+        case .noTag: c.tags.allSatisfy { $0 == c.hostname }
         case .composite(let policies, .AND): policies.allSatisfy { $0.admits(c) }
         case .composite(let policies, .OR): policies.contains { $0.admits(c) }
         case .ruleBased(let rule): rule.evaluate(hostname: c.hostname, tags: c.tags, metadata: c.metadata)
