@@ -9,8 +9,11 @@ import NIOHTTP1
 
 /// How client commands reach an executor.
 struct ClientOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Executor API (env CORRAL_URL).", valueName: "URL"))
+    @Option(help: ArgumentHelp("An executor's or a controller's API (env CORRAL_URL).", valueName: "URL"))
     var url: String?
+
+    @Option(help: ArgumentHelp("A controller's user (env CORRAL_USER), for userAuth.", valueName: "USER:PASSWORD"))
+    var user: String?
 
     @Option(help: ArgumentHelp("The CONTROLLER secret (env CORRAL_SECRET; default: the one `corral up` made).", valueName: "SECRET"))
     var secret: String?
@@ -31,6 +34,9 @@ struct ClientOptions: ParsableArguments {
         var req = HTTPClientRequest(url: baseURL + "/apis/v1" + path)
         req.method = method
         req.headers.add(name: "Cluster-Authorization", value: resolvedSecret)
+        if let user = user ?? ProcessInfo.processInfo.environment["CORRAL_USER"] {
+            req.headers.add(name: "Authorization", value: "Basic " + Data(user.utf8).base64EncodedString())
+        }
         if let body {
             req.headers.add(name: "Content-Type", value: "application/json")
             req.body = .bytes(ByteBuffer(bytes: body))
@@ -89,6 +95,7 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
+        if let controller = try await ControllerClient.detect(client) { return try await controller.status() }
         let data = try client.expect(try await client.call(.GET, "/executor"), [200])
         if client.json { return client.printRaw(data) }
         let s = try client.decode(Executor.Summary.self, data)
@@ -144,6 +151,7 @@ struct InstancesCommand: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
         @Option(help: "Only this state (e.g. HEALTHY).") var state: String?
         func run() async throws {
+            if let controller = try await ControllerClient.detect(client) { return try await controller.instances(state: state) }
             let data = try client.expect(try await client.call(.GET, "/instances" + (state.map { "?state=\($0)" } ?? "")), [200])
             if client.json { return client.printRaw(data) }
             print(table(try client.decode([InstanceInfo].self, data)))
@@ -154,6 +162,7 @@ struct InstancesCommand: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
         @Argument var id: String
         func run() async throws {
+            if let controller = try await ControllerClient.detect(client) { return try await controller.instance(id) }
             client.printRaw(try client.expect(try await client.call(.GET, "/instances/\(id)"), [200]))
         }
     }
@@ -194,6 +203,10 @@ struct TasksCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let body = FileManager.default.contents(atPath: spec) else { throw fail("cannot read \(spec)") }
+            if let controller = try await ControllerClient.detect(client) {
+                guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { throw fail("cannot read \(spec) as a JSON object") }
+                return try await controller.runTask(spec: object, wait: wait)
+            }
             let data = try client.expect(try await client.call(.POST, "/tasks", body: body), [201])
             var info = try client.decode(InstanceInfo.self, data)
             let taskId = info.taskId ?? ""
@@ -221,23 +234,32 @@ struct TasksCommand: AsyncParsableCommand {
 
     struct Show: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
-        @Argument var taskId: String
+        @Argument(help: "The taskId (on a controller: SOURCE_APP/TASK_ID).") var taskId: String
         func run() async throws {
+            if let controller = try await ControllerClient.detect(client) {
+                let (source, id) = try ControllerClient.taskName(taskId)
+                return controller.printJSON(try await controller.call(.GET, "/tasks/\(source)/instances/\(id)"))
+            }
             client.printRaw(try client.expect(try await client.call(.GET, "/tasks/\(taskId)"), [200]))
         }
     }
 
     struct Cancel: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
-        @Argument var taskId: String
+        @Argument(help: "The taskId (on a controller: SOURCE_APP/TASK_ID).") var taskId: String
         func run() async throws {
+            if let controller = try await ControllerClient.detect(client) {
+                let (source, id) = try ControllerClient.taskName(taskId)
+                _ = try await controller.operation(["type": "KILL", "sourceAppName": source, "taskId": id], tasks: true)
+                return print("task \(taskId): kill sent")
+            }
             client.printRaw(try client.expect(try await client.call(.DELETE, "/tasks/\(taskId)"), [200]))
         }
     }
 }
 
 struct AppsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "apps", abstract: "Standalone apps kept at N instances.",
+    static let configuration = CommandConfiguration(commandName: "apps", abstract: "Apps kept at N instances (an executor's, or a controller's with Drove's specs).",
                                                     subcommands: [Deploy.self, Scale.self, Destroy.self, List.self])
 
     struct Deploy: AsyncParsableCommand {
@@ -248,6 +270,7 @@ struct AppsCommand: AsyncParsableCommand {
         func run() async throws {
             guard let data = FileManager.default.contents(atPath: spec),
                   let object = try? JSONSerialization.jsonObject(with: data) else { throw fail("cannot read \(spec) as JSON") }
+            if let controller = try await ControllerClient.detect(client) { return try await controller.deploy(spec: object, instances: instances) }
             let body = try JSONSerialization.data(withJSONObject: ["spec": object, "instances": instances])
             client.printRaw(try client.expect(try await client.call(.POST, "/apps", body: body), [201]))
         }
@@ -258,6 +281,7 @@ struct AppsCommand: AsyncParsableCommand {
         @Argument var appId: String
         @Option var instances: Int
         func run() async throws {
+            if let controller = try await ControllerClient.detect(client) { return try await controller.scale(appId, to: instances) }
             let body = Data("{\"instances\": \(instances)}".utf8)
             client.printRaw(try client.expect(try await client.call(.PUT, "/apps/\(appId)/scale", body: body), [200]))
         }
@@ -267,6 +291,7 @@ struct AppsCommand: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
         @Argument var appId: String
         func run() async throws {
+            if let controller = try await ControllerClient.detect(client) { return try await controller.destroy(appId) }
             _ = try client.expect(try await client.call(.DELETE, "/apps/\(appId)"), [204])
             print("\(appId): destroyed; its instances are stopping")
         }
@@ -275,6 +300,7 @@ struct AppsCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
         func run() async throws {
+            if let controller = try await ControllerClient.detect(client) { return try await controller.appsList() }
             let data = try client.expect(try await client.call(.GET, "/apps"), [200])
             if client.json { return client.printRaw(data) }
             print("APP  DESIRED  RUNNING  HEALTHY  FAILURES  NOTE")

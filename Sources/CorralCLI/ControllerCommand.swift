@@ -23,6 +23,9 @@ struct ControllerCommand: AsyncParsableCommand {
     @Flag(help: "Validate the config, print what would run, and exit.")
     var dryRun = false
 
+    @Flag(help: "Print the zkCli.sh command that authenticates as Corral's controllers (to inspect the cluster's state nodes), and exit.")
+    var zookeeperCredentials = false
+
     func run() async throws {
         let loaded: Loaded<ControllerConfig>
         do {
@@ -32,6 +35,12 @@ struct ControllerCommand: AsyncParsableCommand {
             throw fail(error.message)
         }
         let c = loaded.config
+        if zookeeperCredentials {
+            guard let secret = c.clusterAuth.secrets[.CONTROLLER] else { throw fail("\(config): clusterAuth has no CONTROLLER secret") }
+            let credentials = ZooKeeperCredentials(controllerSecret: secret)
+            print("addauth digest \(ZooKeeperCredentials.user):\(credentials.password)")
+            return
+        }
         let hostname = HostIdentity.hostname(configured: c.options.hostname, root: FileSystemRoot("/"))
         var lines = ["corral controller on \(hostname): ZooKeeper \(c.zookeeper.connectionString) (namespace \(c.zookeeper.namespace)); "
                      + "userAuth \(c.userAuth.enabled ? "on (\(c.userAuth.users.count) users)" : "off")"]

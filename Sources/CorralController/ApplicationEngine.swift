@@ -2,6 +2,7 @@ import CorralCore
 import CorralExecutor
 import Foundation
 import Logging
+import ZooKeeperClient
 
 /// The leader's application engine: holds every app, its instances and the
 /// executors' books; accepts operations (validated against Drove's table of
@@ -107,6 +108,10 @@ public actor ApplicationEngine {
             logger.notice("leading", metadata: ["applications": "\(apps.count)",
                                                 "resumed": "\(apps.values.filter { $0.record.corral.operation != nil }.count)"])
             for id in apps.keys where apps[id]?.record.corral.operation != nil { startDriver(id) }
+        } catch let e as ZooKeeperError where e.code == .noAuth {
+            logger.error("ZooKeeper refuses this controller's identity: its CONTROLLER secret is not the one the cluster's state was written with (docs/secrets.md); retrying",
+                         metadata: ["path": "\(e.path ?? "?")"])
+            loaded = false
         } catch {
             logger.error("cannot load the cluster's state; retrying", metadata: ["error": "\(error)"])
             loaded = false

@@ -16,17 +16,23 @@ public struct ClusterStore: Sendable {
 
     public let zk: ZooKeeperClient
     public let paths: ControllerPaths
+    /// The ACL of every state node (Corral's digest identity only); open when nil.
+    public let acl: [ACL]
 
-    public init(zk: ZooKeeperClient, paths: ControllerPaths) {
+    public init(zk: ZooKeeperClient, paths: ControllerPaths, acl: [ACL]? = nil) {
         self.zk = zk
         self.paths = paths
+        self.acl = acl ?? ACL.openUnsafe
     }
 
     static func encode<T: Encodable>(_ value: T) -> [UInt8] { Array((try? ControllerJSON.encoder.encode(value)) ?? Data()) }
 
     public func prepare() async throws {
-        for p in [paths.applications, paths.instances, paths.tasks, paths.executors, paths.controllers] {
-            try await zk.ensurePath(p)
+        try await zk.ensurePath(paths.executors)
+        try await zk.ensurePath(paths.controllers)
+        // The state directories are Corral's alone (their names list the apps).
+        for p in [paths.applications, paths.instances, paths.tasks] {
+            do { _ = try await zk.create(p, acl: acl, createParents: true) } catch let e as ZooKeeperError where e.code == .nodeExists {}
         }
     }
 
@@ -72,8 +78,8 @@ public struct ClusterStore: Sendable {
 
     /// Creates an application (fails if the appId exists); returns its version.
     public func create(_ record: ApplicationRecord, fence: String) async throws(StoreError) -> Int32 {
-        _ = try await run([.create(paths.application(record.appId), data: Self.encode(record)),
-                           .create(paths.instances(of: record.appId))], fence: fence)
+        _ = try await run([.create(paths.application(record.appId), data: Self.encode(record), acl: acl),
+                           .create(paths.instances(of: record.appId), acl: acl)], fence: fence)
         return 0
     }
 
@@ -100,7 +106,7 @@ public struct ClusterStore: Sendable {
         do {
             _ = try await run([.setData(path, data: data)], fence: fence)
         } catch where error.code == .missing {
-            _ = try await run([.create(path, data: data)], fence: fence)
+            _ = try await run([.create(path, data: data, acl: acl)], fence: fence)
         }
     }
 
@@ -132,9 +138,9 @@ public struct ClusterStore: Sendable {
     public func create(task: TaskRecord, fence: String) async throws(StoreError) {
         let dir = paths.tasks(of: task.info.sourceAppName)
         if (try? await zk.exists(dir)) == nil {
-            do { _ = try await run([.create(dir)], fence: fence) } catch where error.code == .exists {}
+            do { _ = try await run([.create(dir, acl: acl)], fence: fence) } catch where error.code == .exists {}
         }
-        _ = try await run([.create(paths.task(task.info.sourceAppName, task.info.taskId), data: Self.encode(task))], fence: fence)
+        _ = try await run([.create(paths.task(task.info.sourceAppName, task.info.taskId), data: Self.encode(task), acl: acl)], fence: fence)
     }
 
     public func put(task: TaskRecord, fence: String) async throws(StoreError) {

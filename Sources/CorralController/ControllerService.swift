@@ -40,10 +40,11 @@ public struct ControllerService: Sendable {
         }
         var zkLogger = logger
         zkLogger.logLevel = max(logger.logLevel, .warning)
+        let credentials = ZooKeeperCredentials(controllerSecret: controllerSecret)
         let zk = ZooKeeperClient(ZooKeeperClientConfiguration(connectionString: cs, sessionTimeout: config.zookeeper.sessionTimeout.duration,
-                                                              logger: zkLogger))
+                                                              authentication: [credentials.authentication], logger: zkLogger))
         let paths = ControllerPaths(namespace: config.zookeeper.namespace)
-        let store = ClusterStore(zk: zk, paths: paths)
+        let store = ClusterStore(zk: zk, paths: paths, acl: credentials.acl)
         let roster = ExecutorRoster(zk: zk, paths: paths, logger: logger)
         let leadership = Leadership(zk: zk, paths: paths, hostname: hostname, logger: logger)
         let http = HTTPClient(eventLoopGroupProvider: .singleton)

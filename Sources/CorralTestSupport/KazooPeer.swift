@@ -20,12 +20,12 @@ public enum KazooPeer {
         public var description: String
     }
 
-    /// Runs `command args...` against `hosts`.
-    public static func run(_ hosts: String, _ args: [String]) throws -> [String: Any] {
+    /// Runs `command args...` against `hosts`; `auth` ("scheme:credential", e.g. "digest:user:password") is added to the session.
+    public static func run(_ hosts: String, _ args: [String], auth: String? = nil) throws -> [String: Any] {
         guard let python else { throw Failure(description: "kazoo is not installed: scripts/python-tools installs it") }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [script, hosts] + args
+        p.arguments = [script] + (auth.map { ["--auth", $0] } ?? []) + [hosts] + args
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

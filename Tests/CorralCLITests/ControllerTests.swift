@@ -76,10 +76,13 @@ import Testing
             #expect(try DroveCLI.run(e, ["apps", "list"]).contains("MONITORING"))
             let specOut = try DroveCLI.run(e, ["apps", "spec", "sleeper-1"])
             #expect(specOut.contains("API_TOKEN") && !specOut.contains("s3cr3t-token-value"), "the env value is withheld: \(specOut)")
-            // Stored sealed with the cluster key: ZooKeeper's bytes hold no value in the clear.
-            let raw = try KazooPeer.run(cluster.zk.connectionString(), ["read", "/drove/applications/sleeper-1"])
+            // Stored sealed with the cluster key, in a node only Corral's controllers may read:
+            // ZooKeeper's bytes hold no value in the clear, and anyone else gets NoAuth.
+            let (raw, anyone) = try cluster.readState("/drove/applications/sleeper-1")
             let stored = raw["data"] as? String ?? ""
-            #expect(stored.contains("corral-sealed:v1:") && !stored.contains("s3cr3t-token-value"))
+            #expect(stored.contains("corral-sealed:v1:") && !stored.contains("s3cr3t-token-value"), "\(raw)")
+            #expect(anyone["noAuth"] as? Bool == true, "\(anyone)")
+            #expect(try KazooPeer.run(cluster.zk.connectionString(), ["children", "/drove/applications"])["noAuth"] as? Bool == true)
 
             let scaled = try DroveCLI.run(e, ["apps", "scale", "sleeper-1", "3", "--wait"])
             #expect(scaled.contains("Required number of instances reached"), "\(scaled)")
@@ -95,6 +98,10 @@ import Testing
             let summaryApp = try DroveCLI.run(e, ["apps", "summary", "sleeper-1"])
             #expect(summaryApp.contains("healthyInstances              3") && summaryApp.contains("RUNNING"), "\(summaryApp)")
             #expect(try DroveCLI.run(e, ["describe", "app", "sleeper-1"]).contains("sleeper"))
+            let described = try DroveCLI.run(e, ["describe", "cluster"])
+            #expect(described.contains("Executors:         2") && described.contains("Applications:      1 active / 1 total"), "\(described)")
+            #expect(try DroveCLI.run(e, ["describe", "executor", executorIds[0]]).contains(executorIds[0]))
+            #expect(try DroveCLI.run(e, ["describe", "instance", "sleeper-1", first]).contains("HEALTHY"))
 
             // kill: skipRespawn, so the app is kept at one fewer.
             #expect(try DroveCLI.run(e, ["appinstances", "kill", "sleeper-1", first]).contains("kill command accepted"))
@@ -120,7 +127,7 @@ import Testing
             #expect(try DroveCLI.run(e, ["apps", "destroy", "sleeper-1"]).contains("Application destroyed"))
             let gone = try await DroveCLI.await(e, ["apps", "list"]) { !$0.contains("sleeper-1") }
             #expect(!gone.contains("sleeper-1"))
-            #expect((try KazooPeer.run(cluster.zk.connectionString(), ["read", "/drove/applications/sleeper-1"]))["missing"] as? Bool == true)
+            #expect(try cluster.readState("/drove/applications/sleeper-1").asCorral["missing"] as? Bool == true)
         }
     }
 
@@ -143,7 +150,7 @@ import Testing
                 #expect(out.contains(problem), "\(problem) in: \(out)")
             }
             #expect(!(try DroveCLI.run(controller.endpoint, ["apps", "list"])).contains("bad"))
-            #expect(((try KazooPeer.run(cluster.zk.connectionString(), ["children", "/drove/applications"]))["children"] as? [String]) == [])
+            #expect(((try KazooPeer.run(cluster.zk.connectionString(), ["children", "/drove/applications"], auth: try cluster.zookeeperAuth()))["children"] as? [String]) == [])
 
             // Operations on what does not exist, or not allowed in the app's state.
             #expect(try DroveCLI.run(controller.endpoint, ["apps", "scale", "nope-1", "2"]).contains("no application nope-1"))
@@ -323,6 +330,7 @@ import Testing
             #expect(try DroveCLI.run(e, ["tasks", "create", try task("ok-1", "exit 0")]).contains("exists"))
             let ok = try await DroveCLI.await(e, ["tasks", "show", "reports", "ok-1"]) { $0.contains("SUCCESSFUL") }
             #expect(ok.contains("SUCCESSFUL (Task exit code: 0)"), "\(ok)")
+            #expect(try DroveCLI.run(e, ["describe", "task", "reports", "ok-1"]).contains("ok-1"))
             let bad = try await DroveCLI.await(e, ["tasks", "show", "reports", "bad-1"]) { $0.contains("Task exit code") }
             #expect(bad.contains("FAILED (Task exit code: 3)"), "\(bad)")
             let running = try await DroveCLI.await(e, ["tasks", "list"]) { $0.contains("long-1") && $0.contains("RUNNING") }
@@ -331,8 +339,9 @@ import Testing
             let killed = try await DroveCLI.await(e, ["tasks", "show", "reports", "long-1"]) { $0.contains("Task exit code") }
             #expect(killed.contains("CANCELLED") || killed.contains("FAILED"), "\(killed)")
             // The env value is sealed in ZooKeeper.
-            let raw = try KazooPeer.run(cluster.zk.connectionString(), ["read", "/drove/tasks/reports/ok-1"])
+            let (raw, anyone) = try cluster.readState("/drove/tasks/reports/ok-1")
             #expect(!(raw["data"] as? String ?? "").contains("pa55-word-in-env") && (raw["data"] as? String ?? "").contains("corral-sealed:v1:"))
+            #expect(anyone["noAuth"] as? Bool == true)
             // Bad input names every problem.
             let wrong = try CLI.writeTemp(#"{"sourceAppName": "r", "executable": {"type": "PROCESS", "command": []}, "resources": []}"#, name: "t.json")
             let out = try DroveCLI.run(e, ["tasks", "create", wrong])
@@ -371,6 +380,78 @@ import Testing
             let scaled = try DroveCLI.run(e, ["apps", "scale", "steady-1", "4", "--wait"])
             #expect(scaled.contains("reached"), "\(scaled)\n\(controller.log.suffix(3000))")
             _ = try DroveCLI.run(e, ["apps", "suspend", "steady-1", "--wait"])
+        }
+    }
+
+    /// kill -9 of the leader in the middle of a SCALE to 20: the follower
+    /// takes over, resumes the persisted operation and finishes it; nothing
+    /// that ran is stopped, nothing is started twice, nothing runs unknown.
+    @Test func aNewLeaderFinishesAScaleTheOldOneWasKilledIn() async throws {
+        try await LocalCluster.with { cluster in
+            try cluster.startController()
+            try cluster.startController()
+            for _ in 0..<3 { try cluster.startExecutor(fixture: "epyc7642-2s48c") }
+            let leader = try await cluster.leader()
+            let follower = try #require(cluster.controllers.first { $0 !== leader })
+            _ = try await DroveCLI.await(leader.endpoint, ["executor", "list"]) { $0.components(separatedBy: "ACTIVE").count == 4 }
+            _ = try DroveCLI.run(leader.endpoint, ["apps", "create", try Self.appSpec(name: "big")])
+            #expect(try DroveCLI.run(leader.endpoint, ["apps", "scale", "big-1", "20", "--parallelism", "2"]).contains("accepted"))
+            let partway = try await DroveCLI.await(leader.endpoint, ["appinstances", "list", "big-1"], timeout: .seconds(60)) { Self.healthy($0).count >= 4 }
+            let ranBefore = Self.ids(Self.healthy(partway))
+            #expect(ranBefore.count >= 4 && ranBefore.count < 20, "\(partway)")
+            let killed = ContinuousClock.now
+            leader.kill9()
+            _ = try await cluster.leader(timeout: .seconds(30))
+            print("new leader after: \(ContinuousClock.now - killed)")
+            let done = try await DroveCLI.await(follower.endpoint, ["appinstances", "list", "big-1"], timeout: .seconds(120)) { Self.healthy($0).count == 20 }
+            #expect(Self.healthy(done).count == 20, "\(done)")
+            #expect(Self.ids(Self.healthy(done)).isSuperset(of: ranBefore), "no instance that ran was stopped")
+            let summary = try DroveCLI.run(follower.endpoint, ["apps", "summary", "big-1"])
+            #expect(summary.contains("RUNNING") && summary.contains("requiredInstances             20"), "\(summary)")
+            // What the executors run is exactly those 20: none started twice, none orphaned.
+            var running = Set<String>()
+            for line in try DroveCLI.run(follower.endpoint, ["executor", "list"]).split(separator: "\n") where line.contains("ACTIVE") {
+                let id = String(line.prefix { $0 != " " })
+                running.formUnion(Self.ids(DroveCLI.instanceRows(try DroveCLI.run(follower.endpoint, ["executor", "appinstances", id]))))
+            }
+            #expect(running == Self.ids(Self.healthy(done)), "executors run \(running.count)")
+            // An instance the old leader recorded but never got to start is the only kind of old one.
+            for row in DroveCLI.instanceRows(try DroveCLI.run(follower.endpoint, ["appinstances", "list", "big-1", "--old"])) {
+                #expect(row.contains("never showed it running"), "\(row)")
+            }
+            _ = try DroveCLI.run(follower.endpoint, ["apps", "suspend", "big-1", "--wait"])
+        }
+    }
+
+    /// The `corral` CLI's client commands against a controller: the same
+    /// commands as against an executor, with Drove's specs.
+    @Test func theCorralCLIWorksAgainstAControllerToo() async throws {
+        try await LocalCluster.with { cluster in
+            let controller = try cluster.startController()
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            _ = try await cluster.leader()
+            _ = try await DroveCLI.await(controller.endpoint, ["executor", "list"]) { $0.contains("ACTIVE") }
+            let url = ["--url", controller.endpoint]
+            let status = try CLI.run(["status"] + url)
+            #expect(status.status == 0 && status.stdout.contains("1 executors") && status.stdout.contains("ACTIVE"), "\(status.stdout)\(status.stderr)")
+            let deployed = try CLI.run(["apps", "deploy", try Self.appSpec(name: "cli"), "--instances", "2"] + url)
+            #expect(deployed.status == 0 && deployed.stdout.contains("cli-1: created"), "\(deployed.stderr)")
+            _ = try await DroveCLI.await(controller.endpoint, ["appinstances", "list", "cli-1"]) { Self.healthy($0).count == 2 }
+            let apps = try CLI.run(["apps", "list"] + url)
+            #expect(apps.stdout.contains("cli-1") && apps.stdout.contains("RUNNING"), "\(apps.stdout)")
+            let instances = try CLI.run(["instances", "list", "--state", "HEALTHY", "--json"] + url)
+            let list = try #require(try JSONSerialization.jsonObject(with: Data(instances.stdout.utf8)) as? [[String: Any]])
+            #expect(list.count == 2 && list.allSatisfy { $0["appId"] as? String == "cli-1" })
+            #expect(try CLI.run(["apps", "scale", "cli-1", "--instances", "1"] + url).status == 0)
+            _ = try await DroveCLI.await(controller.endpoint, ["appinstances", "list", "cli-1"]) { DroveCLI.instanceRows($0).count == 1 }
+            let task = try CLI.writeTemp(#"{"sourceAppName": "cli", "taskId": "t-7", "executable": {"type": "PROCESS", "command": ["/bin/sh", "-c", "exit 7"]}, "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}]}"#, name: "task.json")
+            let ran = try CLI.run(["tasks", "run", task, "--wait"] + url)
+            #expect(ran.status == 7 && ran.stdout.contains("exit code 7"), "the task's exit code is the command's: \(ran.stdout)\(ran.stderr)")
+            let bad = try CLI.run(["apps", "deploy", try CLI.writeTemp(#"{"name": "x y", "version": "1"}"#, name: "bad.json"), "--instances", "1"] + url)
+            #expect(bad.status != 0 && bad.stderr.contains("spec.name") && bad.stderr.contains("spec.executable"), "\(bad.stderr)")
+            let destroyed = try CLI.run(["apps", "destroy", "cli-1"] + url)
+            #expect(destroyed.status == 0 && destroyed.stdout.contains("destroyed"), "\(destroyed.stderr)")
+            #expect(!(try CLI.run(["apps", "list"] + url)).stdout.contains("cli-1"))
         }
     }
 }

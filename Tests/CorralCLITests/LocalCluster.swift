@@ -150,6 +150,20 @@ final class LocalCluster {
         return node
     }
 
+    /// kazoo's `--auth` for Corral's controllers' ZooKeeper identity (`corral controller --zookeeper-credentials`).
+    func zookeeperAuth() throws -> String {
+        let config = try #require(controllers.first?.args.last)
+        let out = try CLI.run(["controller", "--config", config, "--zookeeper-credentials"]).stdout
+        let line = try #require(out.split(separator: "\n").first { $0.hasPrefix("addauth digest ") })
+        return "digest:" + line.dropFirst("addauth digest ".count)
+    }
+
+    /// Reads a node with kazoo as Corral's controllers (and, to check the ACL, as anyone).
+    func readState(_ path: String) throws -> (asCorral: [String: Any], asAnyone: [String: Any]) {
+        (try KazooPeer.run(zk.connectionString(), ["read", path], auth: try zookeeperAuth()),
+         try KazooPeer.run(zk.connectionString(), ["read", path]))
+    }
+
     /// The leader's endpoint, waiting for one to be elected.
     func leader(timeout: Duration = .seconds(20)) async throws -> Node {
         let end = ContinuousClock.now + timeout

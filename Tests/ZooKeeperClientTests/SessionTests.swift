@@ -34,7 +34,8 @@ import ZooKeeperClient
     @Test func changesMadeWhilePartitionedFireTheWatchesOnReconnect() async throws {
         try await withZooKeeper { zk in
             let proxy = try await TCPProxy(targetPort: zk.member(1).clientPort)
-            let c = try client("127.0.0.1:\(proxy.port)", sessionTimeout: .seconds(10))
+            // 20 s: the partition, four writes and the reconnect must fit in the session even on a loaded machine.
+            let c = try client("127.0.0.1:\(proxy.port)", sessionTimeout: .seconds(20))
             let other = try client(zk.connectionString())
             defer { Task { await c.close(); await other.close(); await proxy.shutdown() } }
             try await other.create("/d", data: "0".bytes)

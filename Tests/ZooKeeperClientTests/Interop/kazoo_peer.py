@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """An independent ZooKeeper client for the interoperability tests: kazoo.
 
-    kazoo_peer.py HOSTS COMMAND [ARGS...]
+    kazoo_peer.py [--auth SCHEME:CREDENTIAL] HOSTS COMMAND [ARGS...]
 
 Commands print one JSON object:
   read PATH              {"data": str, "version": int, "ephemeralOwner": int, "numChildren": int}
@@ -15,12 +15,18 @@ import json
 import sys
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import NoNodeError
+from kazoo.exceptions import NoAuthError, NoNodeError
 
 
 def main():
-    hosts, command, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-    zk = KazooClient(hosts=hosts, timeout=10)
+    argv = sys.argv[1:]
+    auth = []
+    if argv and argv[0] == "--auth":
+        scheme, _, credential = argv[1].partition(":")
+        auth = [(scheme, credential)]
+        argv = argv[2:]
+    hosts, command, args = argv[0], argv[1], argv[2:]
+    zk = KazooClient(hosts=hosts, timeout=10, auth_data=auth or None)
     zk.start(timeout=15)
     try:
         if command == "read":
@@ -28,11 +34,16 @@ def main():
                 data, stat = zk.get(args[0])
             except NoNodeError:
                 out = {"missing": True}
+            except NoAuthError:
+                out = {"noAuth": True}
             else:
                 out = {"data": data.decode(), "version": stat.version,
                        "ephemeralOwner": stat.ephemeralOwner, "numChildren": stat.numChildren}
         elif command == "children":
-            out = {"children": sorted(zk.get_children(args[0]))}
+            try:
+                out = {"children": sorted(zk.get_children(args[0]))}
+            except NoAuthError:
+                out = {"noAuth": True}
         elif command == "set":
             out = {"version": zk.set(args[0], args[1].encode()).version}
         elif command == "create":
