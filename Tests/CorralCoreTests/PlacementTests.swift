@@ -178,4 +178,21 @@ import Testing
         let topology = Topology.synthetic(sockets: 1, coresPerNode: 4, threadsPerCore: 2)
         #expect(topology.cores.contains { $0.cpus == p.allocation.cpus }, "\(p.allocation.cpus) is one physical core")
     }
+
+    @Test func gpuInstancesLandOnlyWhereAWholeGPUSitsOnTheSameNodeAsTheirCores() throws {
+        // Executor "gpu": GPU 0 on NUMA node 1 only; "plain": none.
+        let t = Topology.synthetic(sockets: 2, coresPerNode: 4, memoryPerNode: 16 << 30)
+        let layout = t.numaNodes.map { n in
+            ExecutorModel.NodeLayout(id: n.id, cpus: n.cpus, memoryBytes: n.memoryBytes, gpus: n.id == 1 ? [0] : [])
+        }
+        var s = ClusterScheduler()
+        s.upsert(ExecutorModel(id: "gpu", hostname: "gpu", tags: ["gpu"], metadata: [:], takesNewWork: true, nodes: layout))
+        s.upsert(Self.executor("plain"))
+        let p = try s.place(.init(appId: "train-1", resources: .init(cpus: 2, gpus: 1), policy: .any), id: "g1")
+        #expect(p.executorId == "gpu" && p.allocation.gpus == [0] && p.allocation.numaNodes == [1])
+        #expect(p.allocation.cpus.isSubset(of: t.numaNodes[1].cpus))
+        // The only GPU is taken: a second GPU instance is refused, a CPU-only one still fits.
+        #expect(throws: ClusterScheduler.Refusal.self) { try s.place(.init(appId: "train-1", resources: .init(cpus: 1, gpus: 1), policy: .any), id: "g2") }
+        #expect((try? s.place(.init(appId: "web-1", resources: .init(cpus: 1), policy: .any), id: "c1")) != nil)
+    }
 }
