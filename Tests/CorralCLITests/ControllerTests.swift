@@ -204,6 +204,16 @@ import Testing
             #expect(try DroveCLI.run(follower.endpoint, ["apps", "scale", "ha-1", "5", "--wait"]).contains("Required number of instances reached"))
             let five = Self.ids(Self.healthy(try DroveCLI.run(follower.endpoint, ["appinstances", "list", "ha-1"])))
             #expect(five.count == 5 && five.isSuperset(of: before))
+            // The new leader started it from the spec it found in ZooKeeper, env value intact (opened with the cluster key).
+            let started = try #require(five.subtracting(before).first)
+            var environ = ""
+            for executor in cluster.executors {
+                let info = try Self.curl(["-H", "Cluster-Authorization: \(LocalCluster.controllerSecret)", executor.endpoint + "/apis/v1/instances/\(started)"])
+                guard let object = try? JSONSerialization.jsonObject(with: Data(info.utf8)) as? [String: Any],
+                      let pid = (object["handle"] as? [String: Any])?["pid"] as? Int else { continue }
+                environ = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data(), as: UTF8.self)
+            }
+            #expect(environ.split(separator: "\0").contains("API_TOKEN=s3cr3t-token-value"), "the replacement's environment")
             _ = try DroveCLI.run(follower.endpoint, ["apps", "suspend", "ha-1", "--wait"])
         }
     }
