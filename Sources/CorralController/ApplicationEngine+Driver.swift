@@ -180,7 +180,7 @@ extension ApplicationEngine {
     }
 
     /// Places, records (before anything is sent) and starts one instance.
-    func startInstance(_ appId: String, excluding: Set<String> = []) async -> Bool {
+    func startInstance(_ appId: String) async -> Bool {
         guard let app = apps[appId], let fence = await leadership.fence() else { return false }
         let iid = "AI-" + UUID().uuidString.lowercased()
         let request = ClusterScheduler.Request(appId: appId, resources: app.spec.resources, policy: app.spec.placementPolicy)
@@ -267,21 +267,27 @@ extension ApplicationEngine {
         }
         if let ports = s["exposedPorts"] { out["ports"] = ports }
         if let logging = s["logging"] { out["loggingSpec"] = logging }
+        out["resources"] = Self.resourceSpec(allocation, nodes: nodes, request: app.spec.resources)
+        return .object(out)
+    }
+
+    /// The `resources` of a spec sent to an executor: the exact cores and memory
+    /// per NUMA node when pinned (Drove's CPUAllocation and MemoryAllocation),
+    /// else the counts for the executor to place; GPUs as a count.
+    static func resourceSpec(_ allocation: Allocation, nodes: [NodeOffer], request: AllocationRequest) -> JSONValue {
+        var resources: [JSONValue]
         if allocation.pinned && !allocation.cpus.isEmpty {
             var cores: [String: JSONValue] = [:], memory: [String: JSONValue] = [:]
-            for (n, ids) in Self.coresByNode(allocation, nodes: nodes) { cores[n] = .array(ids.map { .number(Double($0)) }) }
+            for (n, ids) in coresByNode(allocation, nodes: nodes) { cores[n] = .array(ids.map { .number(Double($0)) }) }
             for (n, b) in allocation.memoryByNode { memory[String(n)] = .number(Double(b >> 20)) }
-            var resources: [JSONValue] = [.object(["type": .string("CPU"), "cores": .object(cores)]),
-                                          .object(["type": .string("MEMORY"), "memoryInMB": .object(memory)])]
-            if app.spec.resources.gpus > 0 { resources.append(.object(["type": .string("GPU"), "count": .number(Double(app.spec.resources.gpus))])) }
-            out["resources"] = .array(resources)
+            resources = [.object(["type": .string("CPU"), "cores": .object(cores)]),
+                         .object(["type": .string("MEMORY"), "memoryInMB": .object(memory)])]
         } else {
-            var resources: [JSONValue] = [.object(["type": .string("CPU"), "count": .number(Double(app.spec.resources.cpus))]),
-                                          .object(["type": .string("MEMORY"), "sizeInMB": .number(Double(app.spec.resources.memoryBytes >> 20))])]
-            if app.spec.resources.gpus > 0 { resources.append(.object(["type": .string("GPU"), "count": .number(Double(app.spec.resources.gpus))])) }
-            out["resources"] = .array(resources)
+            resources = [.object(["type": .string("CPU"), "count": .number(Double(request.cpus))]),
+                         .object(["type": .string("MEMORY"), "sizeInMB": .number(Double(request.memoryBytes >> 20))])]
         }
-        return .object(out)
+        if request.gpus > 0 { resources.append(.object(["type": .string("GPU"), "count": .number(Double(request.gpus))])) }
+        return .array(resources)
     }
 
     // MARK: Monitor

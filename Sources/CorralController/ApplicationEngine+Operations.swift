@@ -137,7 +137,7 @@ extension ApplicationEngine {
         }
         if apps[spec.appId] != nil { throw OperationRefusal(["application \(spec.appId) exists; a spec is immutable: create \(spec.name) under a new version"], status: 409) }
         let stored: JSONValue
-        do throws(SecretError) { stored = try sealed(specValue, appId: spec.appId) } catch { throw OperationRefusal(["cannot seal the spec's env values: \(error.message)"], status: 500) }
+        do throws(SecretError) { stored = try sealed(specValue) { Self.envContext(spec.appId, $0) } } catch { throw OperationRefusal(["cannot seal the spec's env values: \(error.message)"], status: 500) }
         let now = Self.nowMillis()
         var record = ApplicationRecord(appId: spec.appId, spec: stored, instances: instances, created: now, updated: now,
                                        corral: .init(state: .settled(expecting: 0), operation: nil))

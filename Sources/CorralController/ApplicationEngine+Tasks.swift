@@ -6,9 +6,9 @@ import Foundation
 /// are started, followed through the executors' node data and state reports,
 /// kept with their result until deleted.
 extension ApplicationEngine {
+    /// A task as the leader keeps it: its record (the spec sealed, as in ZooKeeper).
     struct TaskEntry {
         var record: ClusterStore.TaskRecord
-        var open: JSONValue
     }
 
     static func taskKey(_ source: String, _ id: String) -> String { "\(source)/\(id)" }
@@ -17,17 +17,7 @@ extension ApplicationEngine {
     func loadTasks() async {
         tasks = [:]
         for r in (try? await store.loadTasks()) ?? [] {
-            var open = r.spec
-            if case .object(let env)? = r.spec["env"], let sealer {
-                var opened: [String: JSONValue] = [:]
-                for (k, v) in env {
-                    if case .string(let s) = v, SecretBox.isSealed(s) {
-                        opened[k] = (try? sealer.open(s, context: Self.taskEnvContext(r.info.sourceAppName, r.info.taskId, k))).map { .string($0) } ?? .string("")
-                    } else { opened[k] = v }
-                }
-                open["env"] = .object(opened)
-            }
-            tasks[Self.taskKey(r.info.sourceAppName, r.info.taskId)] = TaskEntry(record: r, open: open)
+            tasks[Self.taskKey(r.info.sourceAppName, r.info.taskId)] = TaskEntry(record: r)
         }
     }
 
@@ -96,7 +86,7 @@ extension ApplicationEngine {
                                  resources: Self.droveAllocations(placement.allocation, nodes: nodes),
                                  state: TaskState.PENDING.rawValue, errorMessage: "", created: now, updated: now)
         let stored: JSONValue
-        do throws(SecretError) { stored = try sealedTaskSpec(specValue, spec) } catch {
+        do throws(SecretError) { stored = try sealed(specValue) { Self.taskEnvContext(spec.sourceAppName, spec.taskId, $0) } } catch {
             scheduler.release(booking, on: placement.executorId, appId: "task:" + spec.sourceAppName)
             throw OperationRefusal(["cannot seal the task's env values: \(error.message)"], status: 500)
         }
@@ -106,18 +96,12 @@ extension ApplicationEngine {
             throw OperationRefusal([error.code == .exists ? "task \(spec.taskId) of \(spec.sourceAppName) exists" : error.message],
                                    status: error.code == .exists ? 409 : 503)
         }
-        tasks[key] = TaskEntry(record: record, open: specValue)
+        tasks[key] = TaskEntry(record: record)
         pending[booking] = Pending(appId: "task:" + spec.sourceAppName, executorId: placement.executorId, allocation: placement.allocation, since: .now)
         var out: [String: JSONValue] = ["sourceAppName": .string(spec.sourceAppName), "taskId": .string(spec.taskId), "instanceId": .string(info.instanceId)]
         for k in ["executable", "volumes", "configs", "env", "args", "devices", "userSpec"] { if let v = specValue[k] { out[k] = v } }
         if let l = specValue["logging"] { out["loggingSpec"] = l }
-        var cores: [String: JSONValue] = [:], memory: [String: JSONValue] = [:]
-        for (n, ids) in Self.coresByNode(placement.allocation, nodes: nodes) { cores[n] = .array(ids.map { .number(Double($0)) }) }
-        for (n, b) in placement.allocation.memoryByNode { memory[String(n)] = .number(Double(b >> 20)) }
-        out["resources"] = placement.allocation.pinned && !placement.allocation.cpus.isEmpty
-            ? .array([.object(["type": .string("CPU"), "cores": .object(cores)]), .object(["type": .string("MEMORY"), "memoryInMB": .object(memory)])])
-            : .array([.object(["type": .string("CPU"), "count": .number(Double(spec.resources.cpus))]),
-                      .object(["type": .string("MEMORY"), "sizeInMB": .number(Double(spec.resources.memoryBytes >> 20))])])
+        out["resources"] = Self.resourceSpec(placement.allocation, nodes: nodes, request: spec.resources)
         let outcome = await messenger.send(.START_TASK, payload: ["spec": .object(out)], executor: executor)
         if outcome.status != .ACCEPTED {
             let why = "executor \(executor.hostname):\(executor.port) did not start it: \(outcome.status?.rawValue ?? "unreachable")\(outcome.message.map { " (\($0))" } ?? "")"
@@ -126,17 +110,6 @@ extension ApplicationEngine {
         }
         logger.info("task started", metadata: ["task": "\(key)", "executor": "\(executor.hostname):\(executor.port)"])
         return "\(spec.sourceAppName)-\(spec.taskId)"
-    }
-
-    func sealedTaskSpec(_ spec: JSONValue, _ t: DroveTaskSpec) throws(SecretError) -> JSONValue {
-        guard let sealer, case .object(let env)? = spec["env"] else { return spec }
-        var out = spec
-        var sealedEnv: [String: JSONValue] = [:]
-        for (k, v) in env {
-            if case .string(let s) = v, !s.isEmpty { sealedEnv[k] = .string(try sealer.seal(s, context: Self.taskEnvContext(t.sourceAppName, t.taskId, k))) } else { sealedEnv[k] = v }
-        }
-        out["env"] = .object(sealedEnv)
-        return out
     }
 
     func killTask(_ source: String, _ id: String) async throws(OperationRefusal) {

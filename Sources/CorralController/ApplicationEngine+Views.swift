@@ -30,19 +30,19 @@ extension ApplicationEngine {
         return s
     }
 
-    func instanceList(_ appId: String) -> [DroveAPI.Instance]? {
+    func instanceList(_ appId: String) -> [DroveInstanceInfo]? {
         guard apps[appId] != nil else { return nil }
-        return (instances[appId] ?? [:]).values.sorted { $0.created < $1.created }.map(DroveAPI.Instance.init)
+        return (instances[appId] ?? [:]).values.sorted { $0.created < $1.created }.map(\.forAPI)
     }
 
-    func oldInstances(_ appId: String) -> [DroveAPI.Instance]? {
+    func oldInstances(_ appId: String) -> [DroveInstanceInfo]? {
         guard apps[appId] != nil else { return nil }
-        return (old[appId] ?? []).map(DroveAPI.Instance.init)
+        return (old[appId] ?? []).map(\.forAPI)
     }
 
-    func instance(_ appId: String, _ iid: String) -> DroveAPI.Instance? {
-        if let i = instances[appId]?[iid] { return .init(i) }
-        return old[appId]?.first { $0.instanceId == iid }.map(DroveAPI.Instance.init)
+    func instance(_ appId: String, _ iid: String) -> DroveInstanceInfo? {
+        if let i = instances[appId]?[iid] { return i.forAPI }
+        return old[appId]?.first { $0.instanceId == iid }.map(\.forAPI)
     }
 
     var applicationCount: (all: Int, active: Int) {

@@ -154,13 +154,14 @@ public actor ApplicationEngine {
 
     static func envContext(_ appId: String, _ key: String) -> String { "application \(appId) env \(key)" }
 
-    /// The spec as stored: env values sealed with the cluster key.
-    func sealed(_ spec: JSONValue, appId: String) throws(SecretError) -> JSONValue {
+    /// A spec as stored: its non-empty env values sealed with the cluster key,
+    /// each bound to `context(variable)` (apps and tasks alike).
+    func sealed(_ spec: JSONValue, context: (String) -> String) throws(SecretError) -> JSONValue {
         guard let sealer, case .object(let env)? = spec["env"] else { return spec }
         var out = spec
         var sealedEnv: [String: JSONValue] = [:]
         for (k, v) in env {
-            if case .string(let s) = v, !s.isEmpty { sealedEnv[k] = .string(try sealer.seal(s, context: Self.envContext(appId, k))) } else { sealedEnv[k] = v }
+            if case .string(let s) = v, !s.isEmpty { sealedEnv[k] = .string(try sealer.seal(s, context: context(k))) } else { sealedEnv[k] = v }
         }
         out["env"] = .object(sealedEnv)
         return out

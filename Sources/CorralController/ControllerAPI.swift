@@ -119,7 +119,7 @@ public enum ControllerAPI {
                 }
             }
         }
-        api.get("tasks") { _, _ in ok(await engine.activeTasks.map(DroveAPI.Task.init)) }
+        api.get("tasks") { _, _ in ok(await engine.activeTasks.map(\.forAPI)) }
         api.post("tasks/operations") { request, _ in
             guard let data = await body(request) else { return failed(.contentTooLarge, "the body is larger than \(maxBody) bytes") }
             do throws(OperationRefusal) {
@@ -131,7 +131,7 @@ public enum ControllerAPI {
         api.get("tasks/:app/instances/:id") { _, ctx in
             let app = ctx.parameters.get("app") ?? "", id = ctx.parameters.get("id") ?? ""
             guard let t = await engine.task(app, id) else { return failed(.notFound, "no task \(id) of \(app)") }
-            return ok(DroveAPI.Task(t))
+            return ok(t.forAPI)
         }
         api.delete("tasks/:app/instances/:id") { _, ctx in
             do throws(OperationRefusal) {

@@ -71,69 +71,25 @@ public enum DroveAPI {
         public var lastOutcome: String?
     }
 
-    /// An instance as the API shows it: Drove's InstanceInfo with `errorMessage` always present.
-    public struct Instance: Codable, Sendable {
-        public var appId: String
-        public var appName: String
-        public var instanceId: String
-        public var executorId: String
-        public var localInfo: DroveInstanceInfo.LocalInfo
-        public var resources: [DroveResources.Allocation]
-        public var state: String
-        public var metadata: [String: String]
-        public var errorMessage: String
-        public var created: Int64
-        public var updated: Int64
-
-        public init(_ i: DroveInstanceInfo) {
-            appId = i.appId
-            appName = i.appName
-            instanceId = i.instanceId
-            executorId = i.executorId
-            localInfo = i.localInfo
-            resources = i.resources
-            state = i.state
-            metadata = i.metadata
-            errorMessage = i.errorMessage ?? ""
-            created = i.created
-            updated = i.updated
-        }
-    }
-
-    /// A task as the API shows it: Drove's TaskInfo with `errorMessage` always present.
-    public struct Task: Codable, Sendable {
-        public var sourceAppName: String
-        public var taskId: String
-        public var instanceId: String
-        public var executorId: String
-        public var hostname: String
-        public var executable: DroveTaskInfo.Executable?
-        public var resources: [DroveResources.Allocation]
-        public var state: String
-        public var metadata: [String: String]
-        public var taskResult: DroveTaskInfo.Result?
-        public var errorMessage: String
-        public var created: Int64
-        public var updated: Int64
-
-        public init(_ t: DroveTaskInfo) {
-            sourceAppName = t.sourceAppName
-            taskId = t.taskId
-            instanceId = t.instanceId
-            executorId = t.executorId
-            hostname = t.hostname
-            executable = t.executable
-            resources = t.resources
-            state = t.state
-            metadata = t.metadata
-            taskResult = t.taskResult
-            errorMessage = t.errorMessage ?? ""
-            created = t.created
-            updated = t.updated
-        }
-    }
-
     public struct AppIdData: Codable, Sendable { public var appId: String }
     public struct TaskIdData: Codable, Sendable { public var taskId: String }
     public struct MessageData: Codable, Sendable { public var message: String }
+}
+
+/// drove-cli reads `errorMessage` of every instance and task without a default:
+/// the API always writes it ("" when there is none).
+extension DroveInstanceInfo {
+    var forAPI: DroveInstanceInfo {
+        var i = self
+        i.errorMessage = i.errorMessage ?? ""
+        return i
+    }
+}
+
+extension DroveTaskInfo {
+    var forAPI: DroveTaskInfo {
+        var t = self
+        t.errorMessage = t.errorMessage ?? ""
+        return t
+    }
 }

@@ -74,11 +74,11 @@ public struct ExecutorMessenger: Sendable {
     }
 
     /// Whether the executor answers at all (its authenticated ping), within `timeout`.
-    public func answers(_ executor: ExecutorNodeData, timeout: Duration = .seconds(2)) async -> Bool {
+    public func answers(_ executor: ExecutorNodeData, timeout: TimeAmount = .seconds(2)) async -> Bool {
         let scheme = executor.transportType.uppercased() == "HTTPS" ? "https" : "http"
         var request = HTTPClientRequest(url: "\(scheme)://\(executor.hostname):\(executor.port)/apis/v1/ping")
         if let secret { request.headers.add(name: "Cluster-Authorization", value: secret.value) }
-        guard let response = try? await http.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)) else { return false }
+        guard let response = try? await http.execute(request, timeout: timeout) else { return false }
         _ = try? await response.body.collect(upTo: 1 << 16)
         return response.status == .ok
     }

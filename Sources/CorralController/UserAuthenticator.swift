@@ -1,5 +1,6 @@
 import CCrypt
 import CorralCore
+import CorralExecutor
 import Crypto
 import Foundation
 
@@ -27,19 +28,13 @@ public actor UserAuthenticator {
         guard let entry = config.users.first(where: { $0.username == user }) else { return nil }
         let ok: Bool
         switch config.encoding {
-        case .PLAIN: ok = Self.constantTimeEqual(Array(password.utf8), Array(entry.password.value.utf8))
+        case .PLAIN: ok = ExecutorAPI.constantTimeEqual(Array(password.utf8), Array(entry.password.value.utf8))
         case .CRYPT: ok = corral_crypt_check(password, entry.password.value) == 1
         }
         guard ok else { return nil }
         if verified.count > 500 { verified = verified.filter { $0.value.until > Date() } }
         verified[key] = (entry.role, Date().addingTimeInterval(1800))
         return entry.role
-    }
-
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var diff = UInt8(truncatingIfNeeded: a.count ^ b.count)
-        for i in 0..<max(a.count, b.count) { diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0) }
-        return diff == 0
     }
 }
 
