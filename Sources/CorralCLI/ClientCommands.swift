@@ -85,6 +85,11 @@ func table(_ infos: [InstanceInfo]) -> String {
         let ports = i.ports.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         rows.append([i.instanceId, i.appId, i.state.name, cpus, mem, i.engine.rawValue, ports.isEmpty ? "-" : ports])
     }
+    return formatTable(rows)
+}
+
+/// Rows (the first one the header) as columns padded to their widest cell.
+func formatTable(_ rows: [[String]]) -> String {
     let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
     return rows.map { r in r.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
         .joined(separator: "  ").trimmingCharacters(in: .whitespaces) }.joined(separator: "\n")

@@ -46,12 +46,6 @@ struct ControllerClient {
         }
     }
 
-    static func rows(_ rows: [[String]]) -> String {
-        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
-        return rows.map { r in r.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
-            .joined(separator: "  ").trimmingCharacters(in: .whitespaces) }.joined(separator: "\n")
-    }
-
     // MARK: Commands
 
     func status() async throws {
@@ -66,7 +60,7 @@ struct ControllerClient {
             table.append(["\(e["executorId"] ?? "")", "\(e["hostname"] ?? ""):\(e["port"] ?? "")", "\(e["state"] ?? "")", "\(e["freeCores"] ?? "")",
                           "\(e["usedCores"] ?? "")", "\(e["freeMemory"] ?? "")", ((e["tags"] as? [String]) ?? []).joined(separator: ",")])
         }
-        print(Self.rows(table))
+        print(formatTable(table))
     }
 
     func appsList() async throws {
@@ -77,7 +71,7 @@ struct ControllerClient {
             table.append([id, "\(a["state"] ?? "")", "\(a["requiredInstances"] ?? "")", "\(a["healthyInstances"] ?? "")", "\(a["totalCPUs"] ?? "")",
                           "\(a["totalMemory"] ?? "")", "\(a["operation"] ?? "-")", "\(a["lastOutcome"] ?? "")"])
         }
-        print(Self.rows(table))
+        print(formatTable(table))
     }
 
     func deploy(spec: Any, instances: Int) async throws {
@@ -124,7 +118,7 @@ struct ControllerClient {
                           "\((i["localInfo"] as? [String: Any])?["hostname"] ?? "")",
                           cores.isEmpty ? "-" : CPUSet(cores).listString, ports.isEmpty ? "-" : ports])
         }
-        print(Self.rows(table))
+        print(formatTable(table))
     }
 
     func instance(_ id: String) async throws {
