@@ -75,12 +75,16 @@ enum SchedulerBenchmark {
 
         // (a) Placements per second on an empty cluster, `placements` requests.
         let requests = stream(placements)
-        var corral = ClusterScheduler()
-        for e in 0..<count {
-            let m = ms[e % ms.count]
-            corral.upsert(ExecutorModel(id: String(format: "e%05d", e), hostname: String(format: "h%05d", e), tags: [String(format: "h%05d", e)],
-                                        metadata: [:], takesNewWork: true, resources: m.resources))
+        /// `count` empty executors cycling through the recorded machines.
+        func emptyCluster() -> ClusterScheduler {
+            var s = ClusterScheduler()
+            for e in 0..<count {
+                s.upsert(ExecutorModel(id: String(format: "e%05d", e), hostname: String(format: "h%05d", e), tags: [String(format: "h%05d", e)],
+                                       metadata: [:], takesNewWork: true, resources: ms[e % ms.count].resources))
+            }
+            return s
         }
+        var corral = emptyCluster()
         var drove = DroveBaseline(ms, count: count)
         var placedCorral = 0, placedDrove = 0
         var rng = AllocatorBenchmark.SplitMix(state: 11)
@@ -98,12 +102,7 @@ enum SchedulerBenchmark {
         print("    corral \(format(cRate))/s, drove's algorithm \(format(dRate))/s, ratio \(String(format: "%.1f", cRate / dRate))")
 
         // (b) Quality: fill until the first refusal.
-        var fillCorral = ClusterScheduler()
-        for e in 0..<count {
-            let m = ms[e % ms.count]
-            fillCorral.upsert(ExecutorModel(id: String(format: "e%05d", e), hostname: String(format: "h%05d", e), tags: [String(format: "h%05d", e)],
-                                            metadata: [:], takesNewWork: true, resources: m.resources))
-        }
+        var fillCorral = emptyCluster()
         var fillDrove = DroveBaseline(ms, count: count)
         let long = stream(4 * totalCPUs)
         var rng2 = AllocatorBenchmark.SplitMix(state: 11)

@@ -97,10 +97,9 @@ final class LocalCluster {
         try await body(cluster)
     }
 
-    @discardableResult
-    func startController(extra: String = "") throws -> Node {
-        let config = dir.appendingPathComponent("controller-\(controllers.count).yml").path
-        try """
+    /// What every daemon's config says: loopback ports, this ZooKeeper with 4 s sessions, the cluster's secrets.
+    var sharedConfig: String {
+        """
         server:
           applicationConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
           adminConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
@@ -111,11 +110,19 @@ final class LocalCluster {
           secrets:
           - { nodeType: CONTROLLER, secret: \(Self.controllerSecret) }
           - { nodeType: EXECUTOR, secret: \(Self.executorSecret) }
+
+        """
+    }
+
+    @discardableResult
+    func startController(extra: String = "") throws -> Node {
+        let config = dir.appendingPathComponent("controller-\(controllers.count).yml").path
+        try (sharedConfig + """
         options:
           hostname: 127.0.0.1
           allowedMountDirs: [/tmp]
         \(extra)
-        """.write(toFile: config, atomically: true, encoding: .utf8)
+        """).write(toFile: config, atomically: true, encoding: .utf8)
         let node = try Node(role: "controller", args: ["controller", "--config", config], listening: "corral controller listening:")
         controllers.append(node)
         return node
@@ -125,24 +132,14 @@ final class LocalCluster {
     func startExecutor(fixture: String? = nil, tags: [String] = []) throws -> Node {
         let i = executors.count
         let config = dir.appendingPathComponent("executor-\(i).yml").path
-        try """
-        server:
-          applicationConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
-          adminConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
-        zookeeper:
-          connectionString: \(zk.connectionString())
-          sessionTimeout: 4s
-        clusterAuth:
-          secrets:
-          - { nodeType: CONTROLLER, secret: \(Self.controllerSecret) }
-          - { nodeType: EXECUTOR, secret: \(Self.executorSecret) }
+        try (sharedConfig + """
         resources:
           tags: [\(tags.joined(separator: ", "))]
         options:
           hostname: 127.0.0.1
           dockerSocketPath: /nonexistent/docker.sock
 
-        """.write(toFile: config, atomically: true, encoding: .utf8)
+        """).write(toFile: config, atomically: true, encoding: .utf8)
         var args = ["executor", "--config", config, "--state-dir", dir.appendingPathComponent("executor-\(i)-state").path]
         if let fixture { args += ["--fsroot", CLI.fixture(fixture)] }
         let node = try Node(role: "executor", args: args, listening: "corral executor listening:")
