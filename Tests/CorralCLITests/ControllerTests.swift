@@ -1,3 +1,4 @@
+import CorralCore
 import CorralTestSupport
 import Foundation
 import Testing
@@ -430,6 +431,97 @@ import Testing
                 #expect(row.contains("never showed it running"), "\(row)")
             }
             _ = try DroveCLI.run(follower.endpoint, ["apps", "suspend", "big-1", "--wait"])
+        }
+    }
+
+    /// Two leaders at once. The leader is frozen (SIGSTOP) in the middle of a
+    /// SCALE and cut off from ZooKeeper (a partition of one); the other
+    /// controller takes over and fills the executor's every CPU; then the old
+    /// leader wakes, still believing it leads, with its in-flight starts and a
+    /// new scale request, able to reach the executor but not ZooKeeper.
+    /// Whatever interleaving the race takes, no CPU is booked twice, nothing
+    /// the new leader does not know runs, and the old leader's writes lose.
+    @Test func twoLeadersAcrossAZooKeeperPartitionNeverBookTheSameCPUs() async throws {
+        try await LocalCluster.with { cluster in
+            let proxy = try await TCPProxy(targetPort: cluster.zk.member(1).clientPort)
+            let old = try cluster.startController(zookeeper: "127.0.0.1:\(proxy.port)")
+            let first = try await cluster.leader()
+            #expect(first === old)
+            let new = try cluster.startController()
+            let executor = try cluster.startExecutor(fixture: "gpu-2s8c2t")
+            func ping(_ node: LocalCluster.Node) -> String {
+                (try? Self.curl(["-o", "/dev/null", "-w", "%{http_code}", "-m", "2", node.endpoint + "/apis/v1/ping"])) ?? ""
+            }
+            func executors(_ node: LocalCluster.Node) throws -> [[String: Any]] {
+                let body = try Self.curl([node.endpoint + "/apis/v1/cluster/executors"])
+                return (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["data"] as? [[String: Any]] ?? []
+            }
+            let end = ContinuousClock.now + .seconds(30)
+            while try executors(old).first?["state"] as? String != "ACTIVE", ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(200)) }
+            let capacity = try #require(try executors(old).first?["freeCores"] as? Int)
+            #expect(capacity == 30, "the fixture's 32 CPUs less the 2 kept for the system")
+            _ = try DroveCLI.run(old.endpoint, ["apps", "create", try Self.appSpec(name: "race")])
+            #expect(try DroveCLI.run(old.endpoint, ["apps", "scale", "race-1", String(capacity), "--parallelism", "1"]).contains("accepted"))
+            _ = try await DroveCLI.await(old.endpoint, ["appinstances", "list", "race-1"]) { Self.healthy($0).count >= 5 }
+
+            // The partition: the leader stops where it is and loses ZooKeeper.
+            kill(old.process.processIdentifier, SIGSTOP)
+            proxy.cut()
+            let frozen = ContinuousClock.now
+            while ping(new) != "200" {
+                #expect(ContinuousClock.now - frozen < .seconds(30), "the other controller never led")
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            print("second leader after: \(ContinuousClock.now - frozen)")
+            _ = try await DroveCLI.await(new.endpoint, ["appinstances", "list", "race-1"], timeout: .seconds(120)) { Self.healthy($0).count == capacity }
+
+            // The old leader wakes believing it leads: it finishes what it was doing and is asked for more.
+            kill(old.process.processIdentifier, SIGCONT)
+            let more = try CLI.writeTemp(#"{"type": "SCALE", "appId": "race-1", "requiredInstances": \#(capacity + 2), "opSpec": {"timeout": "5m", "parallelism": 2, "failureStrategy": "STOP"}}"#, name: "scale.json")
+            let answer = try Self.curl(["-w", " HTTP %{http_code}", "-H", "Content-Type: application/json", "--data-binary", "@" + more,
+                                        old.endpoint + "/apis/v1/applications/operations"])
+            #expect(!answer.contains("HTTP 200"), "a leader cut off from ZooKeeper accepted an operation: \(answer)")
+            try await Task.sleep(for: .seconds(6))
+            #expect(ping(old) != "200", "a controller without ZooKeeper still says it leads")
+            #expect(ping(new) == "200")
+
+            // What the executor itself runs: exactly what the new leader placed, on disjoint CPUs.
+            func running() throws -> [String: CPUSet] {
+                let body = try Self.curl(["-H", "Cluster-Authorization: \(LocalCluster.controllerSecret)", executor.endpoint + "/apis/v1/instances"])
+                let all = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [[String: Any]], "\(body)")
+                var out: [String: CPUSet] = [:]
+                for i in all where !["STOPPED", "START_FAILED", "LOST", "DEPROVISIONING", "STOPPING"].contains(i["state"] as? String ?? "") {
+                    let cpus = ((i["allocation"] as? [String: Any])?["cpus"] as? String).flatMap { CPUSet($0) }
+                    out[i["instanceId"] as? String ?? "?"] = try #require(cpus, "\(i)")
+                }
+                return out
+            }
+            func checkBookings() throws {
+                let live = try running()
+                #expect(live.count == capacity, "the executor runs \(live.count) instances on \(capacity) CPUs")
+                var booked = CPUSet()
+                for (id, cpus) in live {
+                    #expect(booked.intersection(cpus).isEmpty, "\(id)'s CPUs \(cpus) are booked twice")
+                    booked.formUnion(cpus)
+                }
+                let known = Self.ids(Self.healthy(try DroveCLI.run(new.endpoint, ["appinstances", "list", "race-1"])))
+                #expect(Set(live.keys) == known, "the executor runs \(Set(live.keys).subtracting(known)) the leader does not know")
+            }
+            try checkBookings()
+
+            // The partition ends: the old leader finds its session gone and follows.
+            proxy.restore()
+            let healed = ContinuousClock.now
+            while try Self.curl(["-o", "/dev/null", "-w", "%{http_code}", old.endpoint + "/apis/v1/applications"]) != "307" {
+                #expect(ContinuousClock.now - healed < .seconds(30), "the old leader never followed the new one")
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(ping(new) == "200")
+            let summary = try DroveCLI.run(new.endpoint, ["apps", "summary", "race-1"])
+            #expect(summary.contains("requiredInstances             \(capacity)"), "the old leader's scale was not written: \(summary)")
+            try checkBookings()
+            #expect(old.log.contains("no longer the leader"), "\(old.log)")
+            await proxy.shutdown()
         }
     }
 

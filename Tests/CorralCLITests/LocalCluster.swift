@@ -97,14 +97,15 @@ final class LocalCluster {
         try await body(cluster)
     }
 
-    /// What every daemon's config says: loopback ports, this ZooKeeper with 4 s sessions, the cluster's secrets.
-    var sharedConfig: String {
+    /// What every daemon's config says: loopback ports, this ZooKeeper (or
+    /// `zookeeper`, e.g. a proxy to it) with 4 s sessions, the cluster's secrets.
+    func sharedConfig(zookeeper: String? = nil) -> String {
         """
         server:
           applicationConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
           adminConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
         zookeeper:
-          connectionString: \(zk.connectionString())
+          connectionString: \(zookeeper ?? zk.connectionString())
           sessionTimeout: 4s
         clusterAuth:
           secrets:
@@ -115,9 +116,9 @@ final class LocalCluster {
     }
 
     @discardableResult
-    func startController(extra: String = "") throws -> Node {
+    func startController(extra: String = "", zookeeper: String? = nil) throws -> Node {
         let config = dir.appendingPathComponent("controller-\(controllers.count).yml").path
-        try (sharedConfig + """
+        try (sharedConfig(zookeeper: zookeeper) + """
         options:
           hostname: 127.0.0.1
           allowedMountDirs: [/tmp]
@@ -132,7 +133,7 @@ final class LocalCluster {
     func startExecutor(fixture: String? = nil, tags: [String] = []) throws -> Node {
         let i = executors.count
         let config = dir.appendingPathComponent("executor-\(i).yml").path
-        try (sharedConfig + """
+        try (sharedConfig() + """
         resources:
           tags: [\(tags.joined(separator: ", "))]
         options:
