@@ -171,12 +171,15 @@ extension ApplicationEngine {
         }
     }
 
-    /// Tasks an executor stopped showing without a final report, and ones it never showed.
-    func sweepTasks(on executorId: String?, shown: Set<String>) {
+    /// Tasks an executor stopped showing without a final report, and ones it
+    /// never showed. A snapshot taken (`asOf`, the executor's clock) before the
+    /// task's last report proves nothing: node data and reports travel apart.
+    func sweepTasks(on executorId: String?, shown: Set<String>, asOf: Int64? = nil) {
         let now = ContinuousClock.now
         for (key, t) in tasks where !(TaskState(rawValue: t.record.info.state)?.isTerminal ?? false) {
             guard executorId == nil || t.record.info.executorId == executorId else { continue }
             if shown.contains(key) { continue }
+            if let asOf, t.record.info.updated >= asOf { continue }
             if let p = pending[Self.taskBooking(key)], now - p.since < Self.startGrace { continue }
             if executorId == nil && executors[t.record.info.executorId]?.tasks.contains(where: { Self.taskKey($0.sourceAppName, $0.taskId) == key }) == true { continue }
             endTask(key, state: .LOST, result: .init(status: "LOST", exitCode: -1), error: "its executor no longer runs it; its result is unknown")

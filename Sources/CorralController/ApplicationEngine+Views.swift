@@ -21,11 +21,19 @@ extension ApplicationEngine {
         return out
     }
 
-    /// The spec as deployed, env values withheld (they may be secrets).
+    /// The spec as deployed, env values and INLINE configs' data withheld (they may be secrets).
     func spec(_ appId: String) -> JSONValue? {
         guard var s = apps[appId]?.record.spec else { return nil }
         if case .object(let env)? = s["env"] {
             s["env"] = .object(env.mapValues { _ in .string("<redacted>") })
+        }
+        if case .array(let configs)? = s["configs"] {
+            s["configs"] = .array(configs.map { c in
+                guard c["data"] != nil else { return c }
+                var o = c
+                o["data"] = .string("<redacted>")
+                return o
+            })
         }
         return s
     }

@@ -140,6 +140,20 @@ public actor ApplicationEngine {
             }
             open["env"] = .object(opened)
         }
+        if case .array(let configs)? = record.spec["configs"] {
+            var opened: [JSONValue] = []
+            for c in configs {
+                guard case .string(let s)? = c["data"], SecretBox.isSealed(s), let path = c["localFilename"]?.string else { opened.append(c); continue }
+                var o = c
+                if let sealer, let plain = try? sealer.open(s, context: Self.envContext(record.appId, Self.configKey(path))) {
+                    o["data"] = .string(plain)
+                } else {
+                    problem = "config \(path) cannot be opened with this cluster's key (was the CONTROLLER secret changed?)"
+                }
+                opened.append(o)
+            }
+            open["configs"] = .array(opened)
+        }
         let r = ConfigReader(file: "application \(record.appId)", environment: [:])
         r.stringsAreTyped = true
         let data = open.data()
@@ -154,16 +168,34 @@ public actor ApplicationEngine {
 
     static func envContext(_ appId: String, _ key: String) -> String { "application \(appId) env \(key)" }
 
-    /// A spec as stored: its non-empty env values sealed with the cluster key,
-    /// each bound to `context(variable)` (apps and tasks alike).
+    /// What an INLINE config's sealed data is bound to, in the env contexts'
+    /// key space (no variable name holds a '/').
+    static func configKey(_ localFilename: String) -> String { "configs" + localFilename }
+
+    /// A spec as stored: its non-empty env values and INLINE configs' data
+    /// sealed with the cluster key, each bound to `context(variable)` or
+    /// `context(configKey(localFilename))` (apps and tasks alike).
     func sealed(_ spec: JSONValue, context: (String) -> String) throws(SecretError) -> JSONValue {
-        guard let sealer, case .object(let env)? = spec["env"] else { return spec }
+        guard let sealer else { return spec }
         var out = spec
-        var sealedEnv: [String: JSONValue] = [:]
-        for (k, v) in env {
-            if case .string(let s) = v, !s.isEmpty { sealedEnv[k] = .string(try sealer.seal(s, context: context(k))) } else { sealedEnv[k] = v }
+        if case .object(let env)? = spec["env"] {
+            var sealedEnv: [String: JSONValue] = [:]
+            for (k, v) in env {
+                if case .string(let s) = v, !s.isEmpty { sealedEnv[k] = .string(try sealer.seal(s, context: context(k))) } else { sealedEnv[k] = v }
+            }
+            out["env"] = .object(sealedEnv)
         }
-        out["env"] = .object(sealedEnv)
+        if case .array(let configs)? = spec["configs"] {
+            var sealedConfigs: [JSONValue] = []
+            for c in configs {
+                var o = c
+                if case .string(let s)? = c["data"], !s.isEmpty, let path = c["localFilename"]?.string {
+                    o["data"] = .string(try sealer.seal(s, context: context(Self.configKey(path))))
+                }
+                sealedConfigs.append(o)
+            }
+            out["configs"] = .array(sealedConfigs)
+        }
         return out
     }
 
@@ -224,11 +256,13 @@ public actor ApplicationEngine {
             pending[info.instanceId] = nil
             update(info)
         }
-        // Instances this controller placed there that the executor no longer shows.
+        // Instances this controller placed there that the executor no longer
+        // shows, unless it reported on them after this snapshot was taken.
         let now = ContinuousClock.now
         for (appId, byId) in instances {
             for (iid, info) in byId where info.executorId == eid && !seen.contains(iid) && !Self.isTerminal(info) {
                 if let p = pending[iid], now - p.since < Self.startGrace { continue }
+                if info.updated >= d.updated { continue }
                 pending[iid] = nil
                 let stopped = stopping.contains(iid) || InstanceState(rawValue: info.state)?.isStopping == true
                 finish(appId: appId, iid, state: stopped ? .STOPPED : .LOST,
@@ -240,7 +274,7 @@ public actor ApplicationEngine {
             shownTasks.insert(Self.taskKey(t.sourceAppName, t.taskId))
             observeTask(t)
         }
-        sweepTasks(on: eid, shown: shownTasks)
+        sweepTasks(on: eid, shown: shownTasks, asOf: d.updated)
         scheduler.upsert(model(of: d))
         notifyChange()
     }

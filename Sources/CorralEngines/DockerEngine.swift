@@ -97,6 +97,8 @@ public final class DockerEngine: Engine {
             throw EngineError(.startFailed, "the docker engine runs executables of type DOCKER")
         }
         try await ensureImage(image, policy: pullPolicy, output: output)
+        // Config files are read (and checked) before anything is created.
+        let files = try Self.configArchive(launch.configs)
         // A local engine's own hard limits bound what its runtime can set; else ours.
         let limits = HostLimits.peerHardLimits(socketPath: client.socketPath)
             ?? (HostLimits.openFilesHardLimit(), HostLimits.processesHardLimit())
@@ -115,6 +117,13 @@ public final class DockerEngine: Engine {
         let id = createdBody.Id
         // From here on, a failure removes the container again.
         do throws(EngineError) {
+            if let files {
+                let put = try await client.call(.PUT, "/containers/\(id)/archive", query: [("path", "/")], body: files.bytes,
+                                                contentType: "application/x-tar")
+                guard put.status == 200 else {
+                    throw EngineError(.startFailed, "writing the config files into the container failed: \(DockerClient.message(put))")
+                }
+            }
             let started = try await client.call(.POST, "/containers/\(id)/start")
             guard started.status == 204 || started.status == 304 else {
                 throw EngineError(.startFailed, "starting the container failed: \(DockerClient.message(started))")
@@ -128,6 +137,18 @@ public final class DockerEngine: Engine {
             _ = try? await client.call(.DELETE, "/containers/\(id)", query: [("v", "1"), ("force", "1")])
             throw error
         }
+    }
+
+    /// The launch's config files as one archive for the container's root (nil when there are none).
+    static func configArchive(_ configs: [ConfigSpec]) throws(EngineError) -> TarArchive? {
+        guard !configs.isEmpty else { return nil }
+        var entries: [TarArchive.Entry] = []
+        for c in configs {
+            do throws(WorkloadFileError) { entries.append(.init(path: c.relativePath, data: try c.contents())) } catch {
+                throw EngineError(.startFailed, error.description, context: ["localFilename": c.localFilename])
+            }
+        }
+        return TarArchive(entries)
     }
 
     func ensureImage(_ image: String, policy: Executable.PullPolicy, output: any LogSink) async throws(EngineError) {

@@ -114,6 +114,16 @@ public final class ProcessEngine: Engine {
             }
         }
 
+        var configEnv: [String: String] = [:]
+        if !launch.configs.isEmpty {
+            do throws(EngineError) {
+                configEnv[ConfigSpec.processDirVariable] = try writeConfigs(launch.configs, under: d, uid: uid, gid: gid)
+            } catch {
+                try? FileManager.default.removeItem(atPath: d)
+                throw error
+            }
+        }
+
         // Every step below is undone in this one place if a later one fails.
         var group: Cgroups.Group? = nil
         var fds: [Int32] = []
@@ -156,7 +166,7 @@ public final class ProcessEngine: Engine {
         fds.append(writeFD)
         _ = fcntl(writeFD, 1031 /* F_SETPIPE_SZ */, 1 << 20)  // room for output while the executor is away
 
-        var env = launch.env
+        var env = launch.env.merging(configEnv) { _, ours in ours }
         if env["PATH"] == nil { env["PATH"] = inheritedPATH ?? "/usr/local/bin:/usr/bin:/bin" }
         var spec = SpawnSpec(executable: runnerPath,
                              arguments: ["corral-runner", "--status-fd", "3", "--instance", launch.instanceID, "--", path] + Array(command.dropFirst()) + launch.args,
@@ -255,6 +265,43 @@ public final class ProcessEngine: Engine {
         warnings.append("maxOpenFiles \(wanted) is above this host's hard limit \(hard) and the executor may not raise it"
                         + " (no CAP_SYS_RESOURCE): the workload gets \(hard)")
         return Int(hard)
+    }
+
+    /// Writes a native workload's config files below `<dir>/configs` (files
+    /// 0444, directories 0755, owned by the workload's user when it has one;
+    /// the instance directory then lets that user through, 0711, its own
+    /// files staying 0600). Returns the directory for `CORRAL_CONFIGS_DIR`.
+    func writeConfigs(_ configs: [ConfigSpec], under d: String, uid: UInt32?, gid: UInt32?) throws(EngineError) -> String {
+        let root = "\(d)/configs"
+        let fm = FileManager.default
+        for c in configs {
+            let data: Data
+            do throws(WorkloadFileError) { data = try c.contents() } catch {
+                throw EngineError(.startFailed, error.description, context: ["localFilename": c.localFilename])
+            }
+            let path = "\(root)/\(c.relativePath)"
+            let parent = (path as NSString).deletingLastPathComponent
+            do {
+                try fm.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+                guard fm.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o444]) else {
+                    throw EngineError(.startFailed, "config file \(c.localFilename): cannot write \(path)")
+                }
+            } catch let e as EngineError {
+                throw e
+            } catch {
+                throw EngineError(.startFailed, "config file \(c.localFilename): cannot write \(path): \(error.localizedDescription)")
+            }
+        }
+        if uid != nil || gid != nil {
+            let owner = (uid ?? getuid(), gid ?? getgid())
+            var paths = [root]
+            if let sub = fm.enumerator(atPath: root) { for case let p as String in sub { paths.append("\(root)/\(p)") } }
+            for p in paths where chown(p, owner.0, owner.1) != 0 {
+                throw EngineError(.startFailed, "cannot give \(p) to uid \(owner.0): \(String(cString: strerror(errno)))")
+            }
+            chmod(d, 0o711)
+        }
+        return root
     }
 
     func resolveUser(_ user: UserSpec?) throws(EngineError) -> (UInt32?, UInt32?) {

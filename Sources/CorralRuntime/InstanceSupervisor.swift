@@ -249,7 +249,7 @@ public actor InstanceSupervisor {
                                         proto: p.type == .UDP ? .udp : .tcp))
         }
         return Launch(instanceID: instanceId, appID: spec.appId, kind: .application, executable: spec.executable,
-                      args: spec.args, env: env, allocation: a, ports: bindings, volumes: spec.volumes, user: spec.user,
+                      args: spec.args, env: env, allocation: a, ports: bindings, volumes: spec.volumes, configs: spec.configs, user: spec.user,
                       maxOpenFiles: 65_536, specHash: SpecHash.of(spec))
     }
 }

@@ -67,7 +67,7 @@ public actor TaskSupervisor {
         var env = driver.environment(spec.env, allocation)
         env["CORRAL_TASK_ID"] = spec.taskId
         let launch = Launch(instanceID: instanceId, appID: spec.sourceAppName, kind: .task, executable: spec.executable,
-                            args: spec.args, env: env, allocation: allocation, volumes: spec.volumes, user: spec.user,
+                            args: spec.args, env: env, allocation: allocation, volumes: spec.volumes, configs: spec.configs, user: spec.user,
                             maxOpenFiles: 65_536, specHash: SpecHash.of(spec))
         switch await driver.start(launch) {
         case .failure(let error):

@@ -143,11 +143,14 @@ import Testing
               "executable": {"type": "PROCESS", "command": ["/bin/sleep", "300"]},
               "resources": [{"type": "CPU", "count": 0}],
               "volumes": [{"pathInContainer": "/data", "pathOnHost": "/etc", "mode": "READ_ONLY"}],
+              "configs": [{"type": "EXECUTOR_LOCAL_FILE", "localFilename": "/etc/shadow", "filePathOnHost": "/etc/shadow"},
+                          {"type": "INLINE", "localFilename": "/etc/app.conf", "data": "not base64!"}],
               "placementPolicy": {"type": "COMPOSITE", "policies": [{"type": "ONE_PER_HOTS"}, {"type": "RULE_BASED", "ruleType": "MVEL", "rule": "true"}]}
             }
             """, name: "bad.json")
             let out = try DroveCLI.run(controller.endpoint, ["apps", "create", bad])
-            for problem in ["spec.name", "bad name!", "spec.resources", "/etc", "allowed: /tmp", "ONE_PER_HOTS", "did you mean \"ONE_PER_HOST\"", "MVEL"] {
+            for problem in ["spec.name", "bad name!", "spec.resources", "/etc", "allowed: /tmp", "ONE_PER_HOTS", "did you mean \"ONE_PER_HOST\"", "MVEL",
+                            "configs[0].filePathOnHost", "allows to be read into a config file", "configs[1].data", "is not base64"] {
                 #expect(out.contains(problem), "\(problem) in: \(out)")
             }
             #expect(!(try DroveCLI.run(controller.endpoint, ["apps", "list"])).contains("bad"))
@@ -431,6 +434,71 @@ import Testing
                 #expect(row.contains("never showed it running"), "\(row)")
             }
             _ = try DroveCLI.run(follower.endpoint, ["apps", "suspend", "big-1", "--wait"])
+        }
+    }
+
+    /// A container app on an executor whose engine is Podman, beside a
+    /// process-only one: placed by tag, its INLINE config file inside the
+    /// container before it starts (its healthcheck reads it), the file's
+    /// bytes sealed in ZooKeeper, withheld by the API and absent from the
+    /// executor's state; destroyed, its containers are gone.
+    @Test func aContainerAppWithAConfigFileRunsOnThePodmanExecutor() async throws {
+        guard FileManager.default.fileExists(atPath: RecoveryTests.podman) else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("CI=true but no Podman service at \(RecoveryTests.podman): scripts/test starts one") }
+            return
+        }
+        try await LocalCluster.with { cluster in
+            let controller = try cluster.startController()
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            let podman = try cluster.startExecutor(tags: ["containers"], containers: true)
+            _ = try await DroveCLI.await(controller.endpoint, ["executor", "list"]) { $0.components(separatedBy: "ACTIVE").count == 3 }
+            // The healthcheck looks for the file's public line; the secret one must be nowhere else.
+            let marker = "marker=\(UUID().uuidString)", secret = "db-password=\(UUID().uuidString)"
+            let data = Data("\(marker)\n\(secret)\n".utf8).base64EncodedString()
+            let spec = try CLI.writeTemp("""
+            {
+              "name": "boxed", "version": "1", "type": "SERVICE",
+              "executable": {"type": "DOCKER", "url": "localhost/corral-test:1", "dockerPullTimeout": "100 seconds"},
+              "args": ["sleep", "300"],
+              "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 32}],
+              "configs": [{"type": "INLINE", "localFilename": "/etc/boxed/app.conf", "data": "\(data)"}],
+              "healthcheck": {"mode": {"type": "CMD", "command": "grep -q '^\(marker)$' /etc/boxed/app.conf && grep -q '^db-password=' /etc/boxed/app.conf"},
+                              "timeout": "2s", "interval": "1s", "attempts": 3, "initialDelay": "0s"},
+              "placementPolicy": {"type": "MATCH_TAG", "tag": "containers"}
+            }
+            """, name: "boxed.json")
+            _ = try DroveCLI.run(controller.endpoint, ["apps", "create", spec])
+            _ = try DroveCLI.run(controller.endpoint, ["apps", "scale", "boxed-1", "2", "--wait"])
+            let table = try await DroveCLI.await(controller.endpoint, ["appinstances", "list", "boxed-1"]) { Self.healthy($0).count == 2 }
+            let ids = Self.ids(Self.healthy(table))
+            var podmanId = ""
+            for line in try DroveCLI.run(controller.endpoint, ["executor", "list"]).split(separator: "\n") where line.contains("\(podman.port)") {
+                podmanId = String(line.prefix { $0 != " " })
+            }
+            let onPodman = Self.ids(DroveCLI.instanceRows(try DroveCLI.run(controller.endpoint, ["executor", "appinstances", podmanId])))
+            #expect(onPodman == ids, "both on the Podman executor: \(onPodman) vs \(ids)")
+            for id in ids { #expect(try RecoveryTests().containers(id, running: true).count == 1, "\(id) runs in a container") }
+
+            // The bytes are nowhere but in the container.
+            let shown = try Self.curl([controller.endpoint + "/apis/v1/applications/boxed-1/spec"])
+            #expect(shown.contains("/etc/boxed/app.conf") && shown.contains("<redacted>") && !shown.contains(data) && !shown.contains(secret), "\(shown)")
+            let stored = try cluster.readState("/drove/applications/boxed-1")
+            let storedText = "\(stored.asCorral)"
+            #expect(storedText.contains("/etc/boxed/app.conf") && !storedText.contains(data) && !storedText.contains(secret))
+            let stateDir = cluster.dir.appendingPathComponent("executor-1-state").path
+            for file in FileManager.default.subpaths(atPath: stateDir) ?? [] {
+                guard let bytes = FileManager.default.contents(atPath: "\(stateDir)/\(file)") else { continue }
+                #expect(bytes.range(of: Data(secret.utf8)) == nil && bytes.range(of: Data(data.utf8)) == nil, "\(file) holds the config's bytes")
+            }
+            #expect(!podman.log.contains(secret) && !controller.log.contains(secret) && !controller.log.contains(data))
+
+            _ = try DroveCLI.run(controller.endpoint, ["apps", "suspend", "boxed-1", "--wait"])
+            _ = try DroveCLI.run(controller.endpoint, ["apps", "destroy", "boxed-1"])
+            let end = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < end, try ids.contains(where: { try !RecoveryTests().containers($0).isEmpty }) {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            for id in ids { #expect(try RecoveryTests().containers(id).isEmpty, "\(id)'s container is removed") }
         }
     }
 

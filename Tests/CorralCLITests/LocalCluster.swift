@@ -130,15 +130,19 @@ final class LocalCluster {
     }
 
     @discardableResult
-    func startExecutor(fixture: String? = nil, tags: [String] = []) throws -> Node {
+    /// An executor; `containers`: with the test Podman service as its engine
+    /// (on this machine's CPUs, over-provisioned so a 2-core machine holds a few).
+    func startExecutor(fixture: String? = nil, tags: [String] = [], containers: Bool = false) throws -> Node {
         let i = executors.count
         let config = dir.appendingPathComponent("executor-\(i).yml").path
         try (sharedConfig() + """
         resources:
           tags: [\(tags.joined(separator: ", "))]
+        \(containers ? "  overProvisioning: { enabled: true, cpuMultiplier: 8, memoryMultiplier: 4 }" : "")
         options:
           hostname: 127.0.0.1
-          dockerSocketPath: /nonexistent/docker.sock
+          dockerSocketPath: \(containers ? RecoveryTests.podman : "/nonexistent/docker.sock")
+          cacheImages: true
 
         """).write(toFile: config, atomically: true, encoding: .utf8)
         var args = ["executor", "--config", config, "--state-dir", dir.appendingPathComponent("executor-\(i)-state").path]

@@ -197,6 +197,8 @@ import Testing
         let seen = FileManager.default.temporaryDirectory.appendingPathComponent("corral-env-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: seen, withIntermediateDirectories: true)
         let token = "tok-\(UUID().uuidString)"
+        let fileSecret = "file-\(UUID().uuidString)"
+        let fileData = Data(fileSecret.utf8).base64EncodedString()
         let config = try Self.writeConfig("""
         options:
           dockerSocketPath: /nonexistent/docker.sock
@@ -204,8 +206,9 @@ import Testing
         var daemon = try Daemon(config: config, stateDir: dir)
         let deployed = try call(daemon.api, "POST", "/apps", body: """
         {"instances": 1, "spec": {"appId": "vault", "executable": {"type": "PROCESS",
-         "command": ["sh", "-c", "echo \\"$APP_TOKEN\\" > \(seen)/$CORRAL_INSTANCE_ID; exec sleep 60"]},
+         "command": ["sh", "-c", "cp $CORRAL_CONFIGS_DIR/etc/vault.conf \(seen)/$CORRAL_INSTANCE_ID.conf; echo \\"$APP_TOKEN\\" > \(seen)/$CORRAL_INSTANCE_ID; exec sleep 60"]},
          "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}],
+         "configs": [{"type": "INLINE", "localFilename": "/etc/vault.conf", "data": "\(fileData)"}],
          "env": {"APP_TOKEN": "\(token)"}}}
         """)
         #expect(deployed["appId"] as? String == "vault", "\(deployed)")
@@ -232,10 +235,12 @@ import Testing
         let id = try #require(replacement, "no replacement; \(appNow); \(daemon.health)")
         let env = try String(contentsOfFile: "\(seen)/\(id)", encoding: .utf8)
         #expect(env.trimmingCharacters(in: .whitespacesAndNewlines) == token, "the replacement got the value as deployed")
+        #expect(try String(contentsOfFile: "\(seen)/\(id).conf", encoding: .utf8) == fileSecret, "and its config file")
         // Nowhere in the state database's files in the clear.
         for f in ["state.sqlite", "state.sqlite-wal"] {
             let bytes = FileManager.default.contents(atPath: "\(dir)/\(f)") ?? Data()
             #expect(bytes.range(of: Data(token.utf8)) == nil, "\(f) holds the value in the clear")
+            #expect(bytes.range(of: Data(fileSecret.utf8)) == nil && bytes.range(of: Data(fileData.utf8)) == nil, "\(f) holds the config file in the clear")
         }
         // Nor in what the API answers.
         #expect(!String(describing: try call(daemon.api, "GET", "/apps/vault")).contains(token))
@@ -249,7 +254,7 @@ import Testing
         daemon = try Daemon(config: config, stateDir: dir)
         let paused = try call(daemon.api, "GET", "/apps/vault")
         let why = try #require(paused["paused"] as? String, "\(paused)")
-        #expect(why.contains("vault") && why.contains("APP_TOKEN") && why.contains("cannot be decrypted"), "\(why)")
+        #expect(why.contains("vault") && why.contains("APP_TOKEN") && why.contains("config file /etc/vault.conf") && why.contains("cannot be decrypted"), "\(why)")
         #expect(!why.contains(token))
     }
 

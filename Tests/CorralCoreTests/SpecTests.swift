@@ -69,6 +69,61 @@ import Testing
         }
     }
 
+    static func withConfigs(_ configs: String) -> Data {
+        Data("""
+        {"appId": "web-1", "executable": {"type": "PROCESS", "command": ["/bin/true"]},
+         "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 64}], "configs": \(configs)}
+        """.utf8)
+    }
+
+    /// Drove's configs as drove-cli sends them: INLINE (base64) and EXECUTOR_LOCAL_FILE.
+    @Test func configsAreReadAsDroveWritesThem() throws {
+        let data = Data("password=hunter2\n".utf8).base64EncodedString()
+        let s = try InstanceSpec.parse(json: Self.withConfigs("""
+        [{"type": "INLINE", "localFilename": "/etc/app/app.conf", "data": "\(data)"},
+         {"type": "EXECUTOR_LOCAL_FILE", "localFilename": "/etc/app/ca.pem", "filePathOnHost": "/etc/ssl/certs/ca.pem"}]
+        """))
+        #expect(s.configs == [ConfigSpec(localFilename: "/etc/app/app.conf", source: .inline(base64: data)),
+                              ConfigSpec(localFilename: "/etc/app/ca.pem", source: .hostFile("/etc/ssl/certs/ca.pem"))])
+        #expect(try s.configs[0].contents() == Data("password=hunter2\n".utf8))
+        // Through JSON and back, as the executor keeps and sends specs.
+        let again = try JSONDecoder().decode(InstanceSpec.self, from: JSONEncoder().encode(s))
+        #expect(again.configs == s.configs)
+    }
+
+    /// Every bad config entry is named with its index and field; the data
+    /// itself (it may be a secret) is never quoted.
+    @Test func badConfigsAreEachNamedAndTheirDataNeverShown() {
+        let secret = "c2VjcmV0LXZhbHVl!!"  // not base64
+        let big = Data(repeating: 7, count: ConfigSpec.maxInlineBytes + 1).base64EncodedString()
+        do {
+            _ = try InstanceSpec.parse(json: Self.withConfigs("""
+            [{"type": "INLINE", "localFilename": "etc/relative", "data": "YQ=="},
+             {"type": "INLINE", "localFilename": "/etc/a", "data": "\(secret)"},
+             {"type": "INLNE", "localFilename": "/etc/b", "data": "YQ=="},
+             {"type": "CONTROLLER_HTTP_FETCH", "localFilename": "/etc/c", "http": {}},
+             {"type": "INLINE", "localFilename": "/etc/../shadow", "data": "YQ=="},
+             {"type": "INLINE", "localFilename": "/etc/a", "data": "YQ=="},
+             {"type": "EXECUTOR_LOCAL_FILE", "localFilename": "/etc/d"},
+             {"type": "INLINE", "localFilename": "/etc/big", "data": "\(big)"},
+             {"type": "INLINE", "localFilename": "/etc/e", "data": "YQ==", "colour": "red"},
+             {"type": "INLINE", "localFilename": "/etc/dir/"}]
+            """))
+            Issue.record("expected errors")
+        } catch {
+            let paths = error.issues.filter { $0.severity == .error }.map(\.path)
+            #expect(Set(paths).isSuperset(of: ["configs[0].localFilename", "configs[1].data", "configs[2].type", "configs[3].type",
+                                               "configs[4].localFilename", "configs[5].localFilename", "configs[6].filePathOnHost",
+                                               "configs[7].data", "configs[8].colour", "configs[9].localFilename", "configs[9].data"]), "\(paths)")
+            #expect(error.message.contains("did you mean \"INLINE\""))
+            #expect(error.message.contains("CONTROLLER_HTTP_FETCH configs are not fetched by Corral"))
+            #expect(error.message.contains("/etc/a is written by an earlier config too"))
+            #expect(error.message.contains("must not hold empty, '.' or '..' components"))
+            #expect(error.message.contains("at most \(ConfigSpec.maxInlineBytes) bytes"))
+            #expect(!error.message.contains(secret) && !error.issues.contains { $0.value?.contains(secret) == true })
+        }
+    }
+
     @Test func malformedJSONIsOneClearError() {
         do {
             _ = try TaskSpec.parse(json: Data("{\"taskId\": ".utf8))

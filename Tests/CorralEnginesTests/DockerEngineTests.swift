@@ -127,6 +127,41 @@ import Testing
         try await e.remove(h)
     }
 
+    /// Drove's configs: INLINE bytes and a file read from the executor's
+    /// host appear inside the container at their paths, read-only to all,
+    /// before the command's first instruction; a long path goes through a PAX record.
+    @Test func configFilesAreInTheContainerBeforeItStarts() async throws {
+        guard let e = await Self.engine() else { return }
+        let host = FileManager.default.temporaryDirectory.appendingPathComponent("corral-config-\(UUID().uuidString).txt").path
+        try "from the host\n".write(toFile: host, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: host) }
+        let deep = "/opt/" + String(repeating: "d", count: 90) + "/settings.ini"
+        var launch = Self.launch("configs", ["sh", "-c", "cat /etc/app/app.conf \(deep) /srv/host.txt; stat -c '%a %u' /etc/app/app.conf; sleep 60"])
+        launch.configs = [ConfigSpec(localFilename: "/etc/app/app.conf", source: .inline(base64: Data("token = s3cr3t\nbinary \u{1}\u{2}\n".utf8).base64EncodedString())),
+                          ConfigSpec(localFilename: deep, source: .inline(base64: Data("[deep]\n".utf8).base64EncodedString())),
+                          ConfigSpec(localFilename: "/srv/host.txt", source: .hostFile(host))]
+        let out = CollectingSink()
+        let h = try await e.start(launch, output: out)
+        #expect(await out.waitFor("444 0"))
+        #expect(out.text.contains("token = s3cr3t\nbinary \u{1}\u{2}\n[deep]\nfrom the host\n444 0"), "\(out.text)")
+        // The image's own directories keep their mode.
+        let etc = try await e.exec(h, command: ["stat", "-c", "%a", "/etc"], timeout: .seconds(10))
+        #expect(etc.output == "755\n")
+        try await e.stop(h, grace: .seconds(0))
+        try await e.remove(h)
+
+        // A host file that cannot be read fails the start, naming it, and leaves no container behind.
+        var bad = Self.launch("configs-bad", ["true"])
+        bad.configs = [ConfigSpec(localFilename: "/etc/x", source: .hostFile("/nonexistent/file"))]
+        do {
+            _ = try await e.start(bad, output: CollectingSink())
+            Issue.record("a start with an unreadable config file went through")
+        } catch {
+            #expect(error.message.contains("/etc/x") && error.message.contains("/nonexistent/file"), "\(error.message)")
+        }
+        #expect(try await e.discover().allSatisfy { $0.handle.instanceID != bad.instanceID })
+    }
+
     @Test func discoveryFindsContainersByLabel() async throws {
         guard let e = await Self.engine() else { return }
         let l = Self.launch("discover", ["sleep", "60"], kind: .task)

@@ -70,6 +70,20 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "\(stateDir)/pin-1"))
     }
 
+    /// A native process finds its config files below $CORRAL_CONFIGS_DIR, read-only, gone with the workload.
+    @Test func configFilesAreBelowTheConfigsDirectory() async throws {
+        let e = try engine()
+        var l = launch("cfg-1", ["sh", "-c", "cat \"$CORRAL_CONFIGS_DIR/etc/app/app.conf\"; stat -c %a \"$CORRAL_CONFIGS_DIR/etc/app/app.conf\"; echo dir=$CORRAL_CONFIGS_DIR"])
+        l.configs = [ConfigSpec(localFilename: "/etc/app/app.conf", source: .inline(base64: Data("answer=42\n".utf8).base64EncodedString()))]
+        let out = CollectingSink()
+        let h = try await e.start(l, output: out)
+        #expect(await e.waitForExit(h) == .exited(code: 0))
+        #expect(await out.waitFor("dir="))
+        #expect(out.text.contains("answer=42\n444\ndir=\(stateDir)/cfg-1/configs"), "\(out.text)")
+        try await e.remove(h)
+        #expect(!FileManager.default.fileExists(atPath: "\(stateDir)/cfg-1"))
+    }
+
     @Test func runningProcessAndItsCgroupHoldTheAllocation() async throws {
         let e = try engine()
         let t = Self.target

@@ -21,7 +21,7 @@ public struct DroveApplicationSpec: Sendable {
                               "resources", "placementPolicy", "healthcheck", "readiness", "tags", "env", "args", "devices",
                               "exposureSpec", "preShutdown", "userSpec"]
     /// The fields of an application spec that become the instance spec an executor runs.
-    static let instanceFields = ["executable", "volumes", "env", "args", "readiness", "healthcheck", "preShutdown"]
+    static let instanceFields = ["executable", "volumes", "configs", "env", "args", "readiness", "healthcheck", "preShutdown"]
 
     /// Reads a spec node; `allowedMountDirs` bounds `volumes[].pathOnHost` (empty allows none).
     public static func read(_ node: ConfigNode, _ r: ConfigReader, _ path: String, json: Data,
@@ -90,19 +90,22 @@ public struct DroveApplicationSpec: Sendable {
         }
     }
 
-    /// `volumes[].pathOnHost` must lie under an allowed directory.
+    /// `volumes[].pathOnHost` and EXECUTOR_LOCAL_FILE configs' `filePathOnHost`
+    /// must lie under an allowed directory: a spec reads nothing else of an executor's host.
     static func checkVolumes(_ f: Fields, _ r: ConfigReader, allowedMountDirs: [String]) {
-        guard let n = f["volumes"], let items = r.sequence(n, at: f.path("volumes")) else { return }
-        for (i, item) in items.enumerated() {
-            guard case .mapping(let entries) = item.value,
-                  let e = entries.first(where: { $0.key == "pathOnHost" }),
-                  let host = r.string(e.value, at: "\(f.path("volumes"))[\(i)].pathOnHost") else { continue }
-            let clean = (host as NSString).standardizingPath
-            let ok = allowedMountDirs.contains { dir in clean == dir || clean.hasPrefix(dir == "/" ? "/" : dir + "/") }
-            if !ok {
-                r.error("\(f.path("volumes"))[\(i)].pathOnHost", e.value, value: host,
-                        "\(host) is not under a directory the controller allows to be mounted",
-                        allowed: allowedMountDirs.isEmpty ? "none: set options.allowedMountDirs in the controller config" : allowedMountDirs.joined(separator: ", "))
+        for (list, key, what) in [("volumes", "pathOnHost", "mounted"), ("configs", "filePathOnHost", "read into a config file")] {
+            guard let n = f[list], let items = r.sequence(n, at: f.path(list)) else { continue }
+            for (i, item) in items.enumerated() {
+                guard case .mapping(let entries) = item.value,
+                      let e = entries.first(where: { $0.key == key }),
+                      let host = r.string(e.value, at: "\(f.path(list))[\(i)].\(key)") else { continue }
+                let clean = (host as NSString).standardizingPath
+                let ok = allowedMountDirs.contains { dir in clean == dir || clean.hasPrefix(dir == "/" ? "/" : dir + "/") }
+                if !ok {
+                    r.error("\(f.path(list))[\(i)].\(key)", e.value, value: host,
+                            "\(host) is not under a directory the controller allows to be \(what)",
+                            allowed: allowedMountDirs.isEmpty ? "none: set options.allowedMountDirs in the controller config" : allowedMountDirs.joined(separator: ", "))
+                }
             }
         }
     }

@@ -25,7 +25,7 @@ public struct DroveTaskSpec: Sendable {
         var resources = AllocationRequest(cpus: 1)
         if let object = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any] {
             var task: [String: Any] = ["sourceAppName": source ?? "x", "taskId": taskId ?? "x"]
-            for k in ["executable", "volumes", "env", "args"] { task[k] = object[k] }
+            for k in ["executable", "volumes", "configs", "env", "args"] { task[k] = object[k] }
             if let user = object["userSpec"] { task["user"] = user }
             task["resources"] = object["resources"] ?? []
             if let data = try? JSONSerialization.data(withJSONObject: task) {

@@ -67,6 +67,8 @@ public struct Launch: Sendable, Hashable, Codable {
     public var allocation: Allocation
     public var ports: [PortBinding]
     public var volumes: [VolumeMount]
+    /// Files put into the workload before it starts.
+    public var configs: [ConfigSpec]
     public var user: UserSpec?
     public var maxOpenFiles: Int
     /// A hash of the spec (never the spec itself: it may hold secrets).
@@ -74,7 +76,8 @@ public struct Launch: Sendable, Hashable, Codable {
 
     public init(instanceID: String, appID: String, kind: WorkloadKind, executable: Executable, args: [String] = [],
                 env: [String: String] = [:], allocation: Allocation, ports: [PortBinding] = [],
-                volumes: [VolumeMount] = [], user: UserSpec? = nil, maxOpenFiles: Int = 65_536, specHash: String = "") {
+                volumes: [VolumeMount] = [], configs: [ConfigSpec] = [], user: UserSpec? = nil, maxOpenFiles: Int = 65_536,
+                specHash: String = "") {
         self.instanceID = instanceID
         self.appID = appID
         self.kind = kind
@@ -84,6 +87,7 @@ public struct Launch: Sendable, Hashable, Codable {
         self.allocation = allocation
         self.ports = ports
         self.volumes = volumes
+        self.configs = configs
         self.user = user
         self.maxOpenFiles = maxOpenFiles
         self.specHash = specHash

@@ -71,6 +71,7 @@ public struct InstanceSpec: Sendable, Hashable, Codable {
     public var resources: ResourceRequest
     public var exposedPorts: [PortSpec]
     public var volumes: [VolumeMount]
+    public var configs: [ConfigSpec]
     public var env: [String: String]
     public var args: [String]
     public var readiness: CheckSpec?
@@ -88,6 +89,7 @@ public struct TaskSpec: Sendable, Hashable, Codable {
     public var executable: Executable
     public var resources: ResourceRequest
     public var volumes: [VolumeMount]
+    public var configs: [ConfigSpec]
     public var env: [String: String]
     public var args: [String]
     public var user: UserSpec?
@@ -107,9 +109,9 @@ public struct SpecError: CorralError {
 }
 
 extension InstanceSpec {
-    static let keys = ["appId", "appName", "instanceId", "executable", "resources", "exposedPorts", "volumes", "env",
+    static let keys = ["appId", "appName", "instanceId", "executable", "resources", "exposedPorts", "volumes", "configs", "env",
                        "args", "readiness", "healthcheck", "preShutdown", "user", "tags", "version", "name"]
-    static let ignored = ["placementPolicy", "configs", "devices", "logging"]
+    static let ignored = ["placementPolicy", "devices", "logging"]
 
     /// Parses and validates a JSON body; `environment` fills `env` values left empty.
     public static func parse(json: Data, environment: [String: String] = [:]) throws(SpecError) -> InstanceSpec {
@@ -143,6 +145,7 @@ extension InstanceSpec {
             }
         }
         let volumes = SpecFields.volumes(f, r)
+        let configs = SpecFields.configs(f, r)
         let env = SpecFields.env(f, r, environment: environment)
         let args = f["args"].flatMap { r.stringList($0, at: "args") } ?? []
         let portNames = Set(ports.map(\.name))
@@ -171,21 +174,21 @@ extension InstanceSpec {
         let tags = f["tags"].flatMap { r.stringList($0, at: "tags") } ?? []
         guard !r.hasErrors, let executable, let resources else { throw SpecError(issues: r.issues) }
         return InstanceSpec(appId: appId, appName: appName, instanceId: instanceId, executable: executable,
-                            resources: resources, exposedPorts: ports, volumes: volumes, env: env, args: args,
+                            resources: resources, exposedPorts: ports, volumes: volumes, configs: configs, env: env, args: args,
                             readiness: readiness, healthcheck: health, preShutdownHooks: hooks,
                             waitBeforeKill: waitBeforeKill, user: user, tags: tags)
     }
 }
 
 extension TaskSpec {
-    static let keys = ["sourceAppName", "taskId", "executable", "resources", "volumes", "env", "args", "user", "tags"]
+    static let keys = ["sourceAppName", "taskId", "executable", "resources", "volumes", "configs", "env", "args", "user", "tags"]
 
     public static func parse(json: Data, environment: [String: String] = [:]) throws(SpecError) -> TaskSpec {
         let (root, parseIssue) = JSONTree.parse(json, file: "task spec")
         if let parseIssue { throw SpecError(issues: [parseIssue]) }
         let r = ConfigReader(file: "task spec", environment: [:])
         r.stringsAreTyped = true
-        guard let f = r.mapping(root!, at: "", known: keys, ignored: ["placementPolicy", "configs", "devices"]) else {
+        guard let f = r.mapping(root!, at: "", known: keys, ignored: ["placementPolicy", "devices"]) else {
             throw SpecError(issues: r.issues)
         }
         let source = SpecFields.identifier(f, "sourceAppName", r, required: true) ?? ""
@@ -193,13 +196,14 @@ extension TaskSpec {
         let executable = SpecFields.executable(f, r)
         let resources = SpecFields.resources(f, r)
         let volumes = SpecFields.volumes(f, r)
+        let configs = SpecFields.configs(f, r)
         let env = SpecFields.env(f, r, environment: environment)
         let args = f["args"].flatMap { r.stringList($0, at: "args") } ?? []
         let user = SpecFields.user(f, r)
         let tags = f["tags"].flatMap { r.stringList($0, at: "tags") } ?? []
         guard !r.hasErrors, let executable, let resources else { throw SpecError(issues: r.issues) }
         return TaskSpec(sourceAppName: source, taskId: taskId, executable: executable, resources: resources,
-                        volumes: volumes, env: env, args: args, user: user, tags: tags)
+                        volumes: volumes, configs: configs, env: env, args: args, user: user, tags: tags)
     }
 }
 
@@ -324,6 +328,87 @@ enum SpecFields {
             }
         }
         return out
+    }
+
+    /// `configs`: Drove's config files. Every entry is checked (paths, base64,
+    /// sizes); the kinds fetched over HTTP are refused by name.
+    static func configs(_ f: Fields, _ r: ConfigReader) -> [ConfigSpec] {
+        guard let n = f["configs"], let items = r.sequence(n, at: "configs") else { return [] }
+        var out: [ConfigSpec] = [], seen = Set<String>(), total = 0
+        let allowedKinds = ConfigSpec.Kind.supported.map(\.rawValue).joined(separator: ", ")
+        for (i, item) in items.enumerated() {
+            let p = "configs[\(i)]"
+            guard let c = r.mapping(item, at: p, known: ["type", "localFilename", "data", "filePathOnHost", "http"]) else { continue }
+            guard let typeNode = c["type"] else {
+                r.error("\(p).type", item, "a config needs a type", allowed: allowedKinds)
+                continue
+            }
+            guard let kind = r.choice(typeNode, at: "\(p).type", as: ConfigSpec.Kind.self) else { continue }
+            guard ConfigSpec.Kind.supported.contains(kind) else {
+                r.error("\(p).type", typeNode, value: kind.rawValue, "\(kind.rawValue) configs are not fetched by Corral; put the file's bytes in an INLINE config",
+                        allowed: allowedKinds)
+                continue
+            }
+            var path: String?
+            if let ln = c["localFilename"], let name = r.string(ln, at: "\(p).localFilename", nonEmpty: true) {
+                if let problem = Self.pathProblem(name) {
+                    r.error("\(p).localFilename", ln, value: name, problem, allowed: "an absolute file path such as /etc/app/settings.conf")
+                } else if !seen.insert(name).inserted {
+                    r.error("\(p).localFilename", ln, value: name, "\(name) is written by an earlier config too")
+                } else {
+                    path = name
+                }
+            } else if c["localFilename"] == nil {
+                r.error("\(p).localFilename", item, "a config needs the path it is written to", allowed: "an absolute file path such as /etc/app/settings.conf")
+            }
+            var source: ConfigSpec.Source?
+            switch kind {
+            case .INLINE:
+                guard let dn = c["data"] else {
+                    r.error("\(p).data", item, "an INLINE config needs its data", allowed: "the file's bytes, base64-encoded")
+                    break
+                }
+                // The data may be secret: problems never quote it.
+                guard let b64 = r.text(dn, at: "\(p).data", secret: true) else { break }
+                guard let bytes = Data(base64Encoded: b64) else {
+                    r.error("\(p).data", dn, "is not base64 (the value is not shown)", allowed: "the file's bytes, base64-encoded")
+                    break
+                }
+                total += bytes.count
+                if bytes.count > ConfigSpec.maxInlineBytes {
+                    r.error("\(p).data", dn, "holds \(bytes.count) bytes, more than one config may", allowed: "at most \(ConfigSpec.maxInlineBytes) bytes")
+                    break
+                }
+                source = .inline(base64: b64)
+            default:
+                guard let hn = c["filePathOnHost"], let host = r.string(hn, at: "\(p).filePathOnHost", nonEmpty: true) else {
+                    if c["filePathOnHost"] == nil { r.error("\(p).filePathOnHost", item, "an EXECUTOR_LOCAL_FILE config needs the file to read", allowed: "an absolute path on the executor") }
+                    break
+                }
+                guard host.hasPrefix("/") else {
+                    r.error("\(p).filePathOnHost", hn, value: host, "must be an absolute path", allowed: "an absolute path on the executor")
+                    break
+                }
+                source = .hostFile(host)
+            }
+            if let path, let source { out.append(ConfigSpec(localFilename: path, source: source)) }
+        }
+        if total > ConfigSpec.maxInlineTotalBytes {
+            r.error("configs", n, "INLINE configs hold \(total) bytes in all", allowed: "at most \(ConfigSpec.maxInlineTotalBytes) bytes together")
+        }
+        return out
+    }
+
+    /// Why `path` cannot name a config file, or nil.
+    static func pathProblem(_ path: String) -> String? {
+        guard path.hasPrefix("/") else { return "must be an absolute path" }
+        guard path.utf8.count <= 255 else { return "is longer than 255 bytes" }
+        guard !path.hasSuffix("/") else { return "names a directory, not a file" }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        if parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) { return "must not hold empty, '.' or '..' components" }
+        if path.contains("\0") { return "must not hold a NUL byte" }
+        if parts.contains(where: { $0.utf8.count > 100 }) { return "has a component longer than 100 bytes" }
+        return nil
     }
 
     /// `env`: an empty value copies the variable from the executor's environment (Drove's rule).

@@ -48,13 +48,14 @@ public final class DockerClient: Sendable {
         return URL(httpURLWithSocketPath: socketPath, uri: relative)!.absoluteString
     }
 
-    func makeRequest(_ method: HTTPMethod, _ path: String, query: [(String, String)], body: [UInt8]?) -> HTTPClientRequest {
+    func makeRequest(_ method: HTTPMethod, _ path: String, query: [(String, String)], body: [UInt8]?,
+                     contentType: String = "application/json") -> HTTPClientRequest {
         var req = HTTPClientRequest(url: url(path, query: query))
         req.method = method
         // The API refuses requests without a Host header (Podman answers 400).
         req.headers.add(name: "Host", value: "docker")
         if let body {
-            req.headers.add(name: "Content-Type", value: "application/json")
+            req.headers.add(name: "Content-Type", value: contentType)
             req.body = .bytes(ByteBuffer(bytes: body))
         }
         return req
@@ -71,8 +72,8 @@ public final class DockerClient: Sendable {
 
     /// An unversioned call (`/_ping`, `/version`).
     public func raw(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
-                    timeout: Duration? = nil) async throws(EngineError) -> Response {
-        let req = makeRequest(method, path, query: query, body: body)
+                    contentType: String = "application/json", timeout: Duration? = nil) async throws(EngineError) -> Response {
+        let req = makeRequest(method, path, query: query, body: body, contentType: contentType)
         let limit = timeout ?? self.timeout
         do {
             let res = try await http.execute(req, timeout: .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000
@@ -108,9 +109,9 @@ public final class DockerClient: Sendable {
 
     /// A versioned call.
     public func call(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
-                     timeout: Duration? = nil) async throws(EngineError) -> Response {
+                     contentType: String = "application/json", timeout: Duration? = nil) async throws(EngineError) -> Response {
         let v = try await apiVersion()
-        return try await raw(method, "/v\(v)\(path)", query: query, body: body, timeout: timeout)
+        return try await raw(method, "/v\(v)\(path)", query: query, body: body, contentType: contentType, timeout: timeout)
     }
 
     /// A versioned call whose body arrives over time (logs, events, pull

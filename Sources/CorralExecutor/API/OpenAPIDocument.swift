@@ -260,6 +260,13 @@ public enum OpenAPIDocument {
         let volumes = array(object(["pathInContainer": string, "pathOnHost": string,
                                     "mode": ["type": "string", "enum": VolumeMount.Mode.allCases.map(\.rawValue)]],
                                    required: ["pathInContainer", "pathOnHost"]))
+        let configs = array(["oneOf": [
+            object(["type": ["const": "INLINE"], "localFilename": string,
+                    "data": ["type": "string", "contentEncoding": "base64", "description": "the file's bytes; never returned"]],
+                   required: ["type", "localFilename", "data"]),
+            object(["type": ["const": "EXECUTOR_LOCAL_FILE"], "localFilename": string, "filePathOnHost": string],
+                   required: ["type", "localFilename", "filePathOnHost"]),
+        ], "description": "files put into the workload before it starts: at localFilename in a container, below $CORRAL_CONFIGS_DIR for a native process"] as [String: Any])
         let user = object(["user": string, "group": string])
         let env = ["type": "object", "additionalProperties": ["type": ["string", "number", "boolean"]],
                    "description": "values (a number or boolean is taken as its JSON text; empty copies the executor's variable) are never returned"] as [String: Any]
@@ -274,13 +281,13 @@ public enum OpenAPIDocument {
                 "resources": ["type": "array", "items": resource],
                 "exposedPorts": array(object(["name": string, "port": ["type": "integer", "minimum": 1, "maximum": 65_535],
                                               "type": ["type": "string", "enum": PortSpec.PortType.allCases.map(\.rawValue)]], required: ["name", "port"])),
-                "volumes": volumes, "env": env, "args": array(string), "readiness": check, "healthcheck": check,
+                "volumes": volumes, "configs": configs, "env": env, "args": array(string), "readiness": check, "healthcheck": check,
                 "preShutdown": object(["hooks": array(["type": "object"]), "waitBeforeKill": string]),
                 "user": user, "tags": array(string),
             ], required: ["appId", "executable", "resources"])),
             "TaskSpec": nullOptionals(object([
                 "sourceAppName": identifier, "taskId": identifier, "executable": executable, "resources": ["type": "array", "items": resource],
-                "volumes": volumes, "env": env, "args": array(string), "user": user, "tags": array(string),
+                "volumes": volumes, "configs": configs, "env": env, "args": array(string), "user": user, "tags": array(string),
             ], required: ["sourceAppName", "taskId", "executable", "resources"])),
             "Allocation": object(["id": string, "cpus": ["type": "string", "description": "a CPU list, e.g. 2-3"], "cpuCount": integer,
                                   "requestedCPUs": integer, "numaNodes": array(integer), "memoryBytes": integer,

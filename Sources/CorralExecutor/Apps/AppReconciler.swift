@@ -65,14 +65,29 @@ public actor AppReconciler: Service {
         let decoder = JSONDecoder()
         if let secrets, let saved = store?.meta(Self.sealedKey).flatMap({ try? decoder.decode([String: App].self, from: Data($0.utf8)) }) {
             for (id, var app) in saved {
-                for (name, value) in app.spec.env where SecretBox.isSealed(value) {
+                // Every value that does not open is named; the app waits for a new deploy.
+                var unopened: [String] = [], why = ""
+                for (name, value) in app.spec.env.sorted(by: { $0.key < $1.key }) where SecretBox.isSealed(value) {
                     do throws(SecretError) {
                         app.spec.env[name] = try secrets.open(value, context: Self.context(id, name))
                     } catch {
                         app.spec.env[name] = ""
-                        app.paused = "app \(id): environment value \(name) cannot be decrypted (\(error.message));"
-                            + " deploy the app again to resume"
+                        unopened.append("environment value \(name)")
+                        why = error.message
                     }
+                }
+                for (i, c) in app.spec.configs.enumerated() {
+                    guard case .inline(let b64) = c.source, SecretBox.isSealed(b64) else { continue }
+                    do throws(SecretError) {
+                        app.spec.configs[i].source = .inline(base64: try secrets.open(b64, context: Self.configContext(id, c.localFilename)))
+                    } catch {
+                        app.spec.configs[i].source = .inline(base64: "")
+                        unopened.append("config file \(c.localFilename)")
+                        why = error.message
+                    }
+                }
+                if !unopened.isEmpty {
+                    app.paused = "app \(id): \(unopened.joined(separator: ", ")) cannot be decrypted (\(why)); deploy the app again to resume"
                 }
                 apps[id] = app
             }
@@ -81,6 +96,9 @@ public actor AppReconciler: Service {
                 if app.spec.env.values.contains(where: { $0.isEmpty }) && !app.spec.env.isEmpty {
                     app.paused = "environment values are not stored (they may be secrets): deploy the app again to resume"
                 }
+                if app.spec.configs.contains(where: { $0.source == .inline(base64: "") }) {
+                    app.paused = "config files are not stored (they may be secrets): deploy the app again to resume"
+                }
                 apps[id] = app
             }
         }
@@ -88,6 +106,8 @@ public actor AppReconciler: Service {
 
     /// What a sealed value is bound to: the app and the variable.
     static func context(_ appId: String, _ name: String) -> String { "app \(appId) env \(name)" }
+    /// What a sealed INLINE config is bound to: the app and the file's path.
+    static func configContext(_ appId: String, _ path: String) -> String { "app \(appId) config \(path)" }
 
     /// Reconciles every `interval` until graceful shutdown or cancellation.
     /// Ends normally on graceful shutdown (the group then goes on stopping the
@@ -119,6 +139,18 @@ public actor AppReconciler: Service {
                     }
                 } else {
                     stored[id]!.spec.env[name] = ""
+                }
+            }
+            for (i, c) in app.spec.configs.enumerated() {
+                guard case .inline(let b64) = c.source else { continue }
+                if let secrets {
+                    do throws(SecretError) {
+                        stored[id]!.spec.configs[i].source = .inline(base64: try secrets.seal(b64, context: Self.configContext(id, c.localFilename)))
+                    } catch {
+                        throw ExecutorError(.stateUnavailable, "app \(id): cannot seal config file \(c.localFilename): \(error.message)")
+                    }
+                } else {
+                    stored[id]!.spec.configs[i].source = .inline(base64: "")
                 }
             }
         }

@@ -5,7 +5,7 @@ import Foundation
 /// `TaskInstanceSpec`, `cmn/model/*.java`) into Corral's specs: the resource
 /// allocations the controller chose become the exact ``Allocation`` to
 /// honour (and the request), `ports` become `exposedPorts`, `userSpec`
-/// becomes `user`; what Corral does not run (configs, devices, loggingSpec)
+/// becomes `user`; what Corral does not run (devices, loggingSpec)
 /// is set aside. The result goes through the same spec reader as the
 /// executor's own API, so every problem is named with its field.
 public enum DroveSpecTranslator {
@@ -21,8 +21,8 @@ public enum DroveSpecTranslator {
         public var description: String
     }
 
-    static let applicationSetAside = ["configs", "devices", "loggingSpec", "instanceAuthToken"]
-    static let taskSetAside = ["configs", "devices", "loggingSpec", "instanceId"]
+    static let applicationSetAside = ["devices", "loggingSpec", "instanceAuthToken"]
+    static let taskSetAside = ["devices", "loggingSpec", "instanceId"]
 
     /// An application instance spec.
     public static func application(_ spec: [String: Any], pinned: Bool) throws(Failure) -> Translated {

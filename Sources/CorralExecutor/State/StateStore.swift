@@ -193,12 +193,15 @@ public final class StateStore: Sendable {
         (try? setMeta("last-health-write", String(Date().timeIntervalSince1970))) != nil
     }
 
-    /// A spec's JSON with every environment value removed (keys kept).
+    /// A spec's JSON with every environment value and INLINE config's data removed (keys and paths kept).
     public static func redacted<T: Encodable>(_ spec: T) -> Data? {
         guard let data = try? JSONEncoder().encode(spec),
               var object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
         if let env = object["env"] as? [String: Any] {
             object["env"] = Dictionary(uniqueKeysWithValues: env.keys.map { ($0, "") })
+        }
+        if let configs = object["configs"] as? [[String: Any]] {
+            object["configs"] = configs.map { c in c["data"] == nil ? c : c.merging(["data": ""]) { _, empty in empty } }
         }
         return try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     }
