@@ -68,6 +68,7 @@ public actor ApplicationEngine {
         self.options = options
         self.leadership = leadership
         self.logger = logger
+        scheduler = ClusterScheduler(strategy: options.placementStrategy, spreadKey: options.spreadKey)
     }
 
     // MARK: Leadership

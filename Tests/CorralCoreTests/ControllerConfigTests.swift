@@ -112,8 +112,10 @@ import Testing
           staleAppAge: 5s
           allowedMountDirs: [relative/dir]
           staleInstanceAgee: 1d
+          placementStrategy: sprad
         """)
         let paths = Set(errs.map(\.path))
+        #expect(errs.contains { $0.path == "options.placementStrategy" && $0.message.contains("did you mean \"spread\"") && $0.allowed == "pack, spread" })
         for p in ["zookeeper.connectionString", "userAuth.users[0].role", "userAuth.users[1].password", "userAuth.users[2].username", "options.clusterOpParallelism",
                   "options.staleAppAge", "options.allowedMountDirs[0]", "options.staleInstanceAgee"] {
             #expect(paths.contains(p), "\(p) in \(paths)")
@@ -124,6 +126,20 @@ import Testing
         let crypt = errs.first { $0.message.contains("crypt(3)") }
         #expect(crypt?.message.contains("admin") == true)
         #expect(!errs.contains { $0.description.contains("plain-text") })
+    }
+
+    @Test func theSpreadStrategyAndItsKeyAreRead() throws {
+        let l = try load("""
+        zookeeper: { connectionString: "zk:2181" }
+        options: { placementStrategy: SPREAD, spreadKey: rack }
+        """)
+        #expect(l.config.options.placementStrategy == .spread && l.config.options.spreadKey == "rack")
+        let w = try load("""
+        zookeeper: { connectionString: "zk:2181" }
+        options: { spreadKey: rack }
+        """)
+        #expect(w.config.options.placementStrategy == .pack)
+        #expect(w.warnings.contains { $0.path == "options.spreadKey" && $0.severity == .warning })
     }
 
     @Test func aControllerNeedsZooKeeperAndUsersWhenAuthIsOn() {

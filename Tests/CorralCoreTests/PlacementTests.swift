@@ -113,6 +113,34 @@ import Testing
         #expect(p.executorId != first.executorId && p.allocation.cpus.count == 8)
     }
 
+    /// spread with a spreadKey: an app's instances alternate between racks
+    /// (executors grouped by their `rack` metadata), and within a rack between executors.
+    @Test func spreadBalancesRacksThenExecutors() throws {
+        var s = ClusterScheduler(strategy: .spread, spreadKey: "rack")
+        for (id, rack) in [("a1", "a"), ("a2", "a"), ("a3", "a"), ("b1", "b")] {
+            var e = Self.executor(id)
+            e.metadata["rack"] = rack
+            s.upsert(e)
+        }
+        let request = ClusterScheduler.Request(appId: "web-1", resources: AllocationRequest(cpus: 1, memoryBytes: 1 << 28), policy: .any)
+        var byRack: [String: Int] = [:], byExecutor: [String: Int] = [:]
+        for i in 1...8 {
+            let p = try s.place(request, id: "i\(i)")
+            byRack[p.executorId.hasPrefix("a") ? "a" : "b", default: 0] += 1
+            byExecutor[p.executorId, default: 0] += 1
+            #expect(abs(byRack["a", default: 0] - byRack["b", default: 0]) <= 1, "after \(i): \(byRack)")
+        }
+        #expect(byRack == ["a": 4, "b": 4])
+        let inA = ["a1", "a2", "a3"].map { byExecutor[$0, default: 0] }
+        #expect(inA.max()! - inA.min()! <= 1, "\(byExecutor)")
+        // Without a key each executor is its own group; pack would have put all 8 on one.
+        var plain = ClusterScheduler(strategy: .spread)
+        for id in ["x", "y"] { plain.upsert(Self.executor(id)) }
+        var counts: [String: Int] = [:]
+        for i in 1...6 { counts[try plain.place(request, id: "j\(i)").executorId, default: 0] += 1 }
+        #expect(counts == ["x": 3, "y": 3])
+    }
+
     @Test func refusalsSayWhy() {
         var s = ClusterScheduler()
         #expect(throws: ClusterScheduler.Refusal.self) { try s.place(.init(appId: "a-1", resources: .init(cpus: 1), policy: .any), id: "x") }

@@ -9,7 +9,10 @@
 /// fullest node that fits). Small requests fill used executors and nodes and
 /// leave whole ones for large requests. The executors are kept ordered by
 /// that hole, so finding the first that can hold a request is a binary search.
-/// `spread`: fewest instances of the same app first, then as `pack`.
+/// `spread`: fewest instances of the same app first (with a `spreadKey`,
+/// fewest in the executor's group first: executors whose metadata holds the
+/// same value for that key, e.g. a rack; then fewest on the executor), then
+/// as `pack` (fewest free CPUs that hold it, then the lowest id).
 public struct ClusterScheduler: Sendable {
     public enum Strategy: String, Sendable, CaseIterable { case pack, spread }
 
@@ -34,11 +37,16 @@ public struct ClusterScheduler: Sendable {
     public typealias Refusal = CodedError<RefusalCode>
 
     public var strategy: Strategy
+    /// The executor metadata key `spread` groups executors by (nil: each executor alone).
+    public var spreadKey: String?
     public private(set) var executors: [String: ExecutorModel] = [:]
     /// Executor ids by ``ExecutorModel/packKey``, ascending (ties by id): the pack order.
     var order: [(free: Int, id: String)] = []
 
-    public init(strategy: Strategy = .pack) { self.strategy = strategy }
+    public init(strategy: Strategy = .pack, spreadKey: String? = nil) {
+        self.strategy = strategy
+        self.spreadKey = spreadKey
+    }
 
     public subscript(id: String) -> ExecutorModel? { executors[id] }
     public var count: Int { executors.count }
@@ -94,10 +102,14 @@ public struct ClusterScheduler: Sendable {
                 i += 1
             }
         case .spread:
-            let ranked = executors.values.filter(\.takesNewWork)
-                .map { (n: $0.instancesByApp[r.appId] ?? 0, free: $0.freeCPUCount, id: $0.id) }
+            let live = executors.values.filter(\.takesNewWork)
+            func group(_ e: ExecutorModel) -> String { spreadKey.flatMap { e.metadata[$0] }.map { "=" + $0 } ?? "#" + e.id }
+            var inGroup: [String: Int] = [:]
+            if spreadKey != nil { for e in live { inGroup[group(e), default: 0] += e.instancesByApp[r.appId] ?? 0 } }
+            let ranked = live
+                .map { (g: inGroup[group($0)] ?? 0, n: $0.instancesByApp[r.appId] ?? 0, free: $0.freeCPUCount, id: $0.id) }
                 .filter { $0.free >= r.resources.cpus }
-                .sorted { ($0.n, $0.free, $0.id) < ($1.n, $1.free, $1.id) }
+                .sorted { ($0.g, $0.n, $0.free, $0.id) < ($1.g, $1.n, $1.free, $1.id) }
             for x in ranked { if let p = attempt(x.id) { return p } }
         }
         if admitted == 0 {

@@ -125,7 +125,7 @@ extension PlacementPolicy {
         case .RULE_BASED:
             if let t = f["ruleType"], let v = r.string(t, at: f.path("ruleType")), v.uppercased() == "MVEL" {
                 r.error(f.path("ruleType"), t, value: v, "MVEL rules run code on the controller and are not accepted",
-                        allowed: "HOPE (or leave ruleType out): Corral's rule language, see docs/placement.md")
+                        allowed: "HOPE (or leave ruleType out): Corral's rule language, see docs/controller.md#placement")
                 return nil
             }
             guard let rn = f["rule"], let text = r.string(rn, at: f.path("rule"), nonEmpty: true) else {

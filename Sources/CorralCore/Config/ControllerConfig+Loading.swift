@@ -89,7 +89,7 @@ extension ControllerConfig {
                                         "staleTaskAge", "staleServiceAge", "staleExecutorAge", "maxEventsStorageDuration",
                                         "clusterOpTimeout", "clusterOpParallelism", "jobRetryCount", "jobRetryInterval",
                                         "allowedMountDirs", "disableReadAuth", "disableCmdlArgs", "enableRawDeviceAccess",
-                                        "hostname"],
+                                        "hostname", "placementStrategy", "spreadKey"],
                                 ignored: ignoredOptionKeys)
         else { return o }
         let minute = ConfigDuration.seconds(60), year = ConfigDuration.seconds(366 * 86_400)
@@ -118,6 +118,13 @@ extension ControllerConfig {
         if let n = f["disableCmdlArgs"], let v = r.bool(n, at: f.path("disableCmdlArgs")) { o.disableCmdlArgs = v }
         if let n = f["enableRawDeviceAccess"], let v = r.bool(n, at: f.path("enableRawDeviceAccess")) { o.enableRawDeviceAccess = v }
         if let n = f["hostname"], let v = r.string(n, at: f.path("hostname"), nonEmpty: true) { o.hostname = v }
+        if let n = f["placementStrategy"], let v = r.choice(n, at: f.path("placementStrategy"), as: ClusterScheduler.Strategy.self) { o.placementStrategy = v }
+        if let n = f["spreadKey"], let v = r.string(n, at: f.path("spreadKey"), nonEmpty: true) {
+            o.spreadKey = v
+            if o.placementStrategy != .spread {
+                r.warning(f.path("spreadKey"), n, "spreadKey is used only with placementStrategy: spread")
+            }
+        }
         return o
     }
 }

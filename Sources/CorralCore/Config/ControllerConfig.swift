@@ -65,5 +65,9 @@ public struct ControllerOptions: Sendable {
     public var enableRawDeviceAccess = false
     /// The controller's own hostname as executors and other controllers reach it (default: the machine's).
     public var hostname: String? = nil
+    /// Where instances go among the executors a policy admits (Corral's addition): pack (default) or spread.
+    public var placementStrategy = ClusterScheduler.Strategy.pack
+    /// With spread: the executor metadata key whose values group executors (e.g. rack).
+    public var spreadKey: String? = nil
     public init() {}
 }
