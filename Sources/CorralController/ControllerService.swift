@@ -119,6 +119,7 @@ actor ControllerCore: Service {
         logger.info("controller started", metadata: ["zookeeper": "\(connection)", "port": "\(port)"])
         let engine = self.engine, roster = self.roster, leadership = self.leadership, zk = self.zk
         let stale = options.staleExecutorAge.duration
+        let cleanEvery = options.staleCheckInterval.duration
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await roster.run() }
@@ -145,12 +146,17 @@ actor ControllerCore: Service {
                     }
                 }
                 group.addTask {
-                    // The monitor and the staleness sweep.
+                    // The monitor and the staleness sweep; the stale data cleaner every staleCheckInterval.
+                    var lastClean = ContinuousClock.now
                     while !Task.isCancelled {
                         try? await Task.sleep(for: .seconds(1))
                         await roster.sweep(staleAfter: stale)
                         await engine.retakeIfNeeded()
                         await engine.monitor()
+                        if ContinuousClock.now - lastClean >= cleanEvery {
+                            lastClean = .now
+                            await engine.cleanStale()
+                        }
                     }
                 }
             }

@@ -322,6 +322,62 @@ import Testing
         #expect(try DroveCLI.run(endpoint, ["cluster", "ping"]).contains("Error"), "the controller stopped")
     }
 
+    /// Drove's stale data cleaner on short ages: an idle app (MONITORING, no
+    /// instances) is destroyed, old instances and finished tasks are
+    /// forgotten; a running app and a running task are left alone.
+    @Test func staleAppsInstancesAndTasksAreCleanedUp() async throws {
+        try await LocalCluster.with { cluster in
+            let controller = try cluster.startController(extra: """
+              staleCheckInterval: 1s
+              staleAppAge: 10s
+              staleInstanceAge: 10s
+              staleTaskAge: 10s
+            """)
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            _ = try await cluster.leader()
+            let e = controller.endpoint
+            _ = try await DroveCLI.await(e, ["executor", "list"]) { $0.contains("ACTIVE") }
+            _ = try DroveCLI.run(e, ["apps", "create", try Self.appSpec(name: "idle")])
+            _ = try DroveCLI.run(e, ["apps", "create", try Self.appSpec(name: "busy")])
+            _ = try DroveCLI.run(e, ["apps", "scale", "busy-1", "2", "--wait"])
+            _ = try DroveCLI.run(e, ["apps", "scale", "busy-1", "1", "--wait"])
+            let old = try await DroveCLI.await(e, ["appinstances", "list", "busy-1", "--old"], timeout: .seconds(10)) { DroveCLI.instanceRows($0).count == 1 }
+            #expect(DroveCLI.instanceRows(old).count == 1, "\(old)")
+            func task(_ id: String, _ script: String) throws -> String {
+                try CLI.writeTemp("""
+                {"sourceAppName": "jobs", "taskId": "\(id)",
+                 "executable": {"type": "PROCESS", "command": ["/bin/sh", "-c", "\(script)"]},
+                 "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 32}], "placementPolicy": {"type": "ANY"}}
+                """, name: "task-\(id).json")
+            }
+            _ = try DroveCLI.run(e, ["tasks", "create", try task("done-1", "exit 0")])
+            _ = try DroveCLI.run(e, ["tasks", "create", try task("long-1", "sleep 300")])
+            _ = try await DroveCLI.await(e, ["tasks", "show", "jobs", "done-1"]) { $0.contains("SUCCESSFUL") }
+
+            let auth = try cluster.zookeeperAuth()
+            func exists(_ path: String) throws -> Bool {
+                try KazooPeer.run(cluster.zk.connectionString(), ["read", path], auth: auth)["missing"] as? Bool != true
+            }
+            #expect(try exists("/drove/tasks/jobs/done-1"), "a finished task stays for staleTaskAge")
+            let end = ContinuousClock.now + .seconds(40)
+            while ContinuousClock.now < end, try exists("/drove/applications/idle-1") || exists("/drove/tasks/jobs/done-1") {
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(try !exists("/drove/applications/idle-1"), "the idle app is destroyed")
+            #expect(try !exists("/drove/tasks/jobs/done-1"), "the finished task is deleted")
+            let apps = try DroveCLI.run(e, ["apps", "list"])
+            #expect(!apps.contains("idle-1") && apps.contains("busy-1"), "\(apps)")
+            #expect(Self.healthy(try DroveCLI.run(e, ["appinstances", "list", "busy-1"])).count == 1)
+            #expect(DroveCLI.instanceRows(try DroveCLI.run(e, ["appinstances", "list", "busy-1", "--old"])).isEmpty, "old instances are forgotten")
+            #expect(try exists("/drove/tasks/jobs/long-1"))
+            let long = try DroveCLI.run(e, ["tasks", "show", "jobs", "long-1"])
+            #expect(long.contains("RUNNING"), "\(long)")
+            #expect(controller.log.contains("destroying a stale application"))
+            _ = try DroveCLI.run(e, ["tasks", "kill", "jobs", "long-1"])
+            _ = try DroveCLI.run(e, ["apps", "suspend", "busy-1", "--wait"])
+        }
+    }
+
     @Test func droveCLIRunsTasksWithTheirExitCodes() async throws {
         try await LocalCluster.with { cluster in
             let controller = try cluster.startController()

@@ -109,7 +109,7 @@ import Testing
           - { username: admin, password: "$2b$05$abc", role: EXTERNAL_READ_ONLY }
         options:
           clusterOpParallelism: 0
-          staleAppAge: 5s
+          staleAppAge: 0s
           allowedMountDirs: [relative/dir]
           staleInstanceAgee: 1d
           placementStrategy: sprad

@@ -96,11 +96,12 @@ extension ControllerConfig {
         func duration(_ key: String, _ range: ClosedRange<ConfigDuration>, _ set: (ConfigDuration) -> Void) {
             if let n = f[key], let d = r.duration(n, at: f.path(key), in: range) { set(d) }
         }
-        duration("staleCheckInterval", minute...year) { o.staleCheckInterval = $0 }
-        duration("staleAppAge", minute...year) { o.staleAppAge = $0 }
-        duration("staleInstanceAge", minute...year) { o.staleInstanceAge = $0 }
-        duration("staleTaskAge", minute...year) { o.staleTaskAge = $0 }
-        duration("staleServiceAge", minute...year) { o.staleServiceAge = $0 }
+        let second = ConfigDuration.seconds(1)
+        duration("staleCheckInterval", second...year) { o.staleCheckInterval = $0 }
+        duration("staleAppAge", second...year) { o.staleAppAge = $0 }
+        duration("staleInstanceAge", second...year) { o.staleInstanceAge = $0 }
+        duration("staleTaskAge", second...year) { o.staleTaskAge = $0 }
+        duration("staleServiceAge", second...year) { o.staleServiceAge = $0 }
         duration("staleExecutorAge", .seconds(2)...ConfigDuration.seconds(3600)) { o.staleExecutorAge = $0 }
         duration("maxEventsStorageDuration", minute...year) { o.maxEventsStorageDuration = $0 }
         duration("clusterOpTimeout", .seconds(1)...ConfigDuration.seconds(86_400)) { o.clusterOpTimeout = $0 }
