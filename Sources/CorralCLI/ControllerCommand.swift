@@ -48,7 +48,7 @@ struct ControllerCommand: AsyncParsableCommand {
         lines += loaded.warnings.map { "  warning: \($0.description)" }
         FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         if dryRun { return }
-        let logger = makeLogger(c.logging)
+        let logger = makeLogger(c.logging, label: "corral.controller")
         do {
             try await ControllerService.run(config: c, hostname: hostname, logger: logger) { listening in
                 FileHandle.standardOutput.write(Data("corral controller listening: API \(listening.address):\(listening.port)\n".utf8))

@@ -45,10 +45,10 @@ enum Defaults {
     }
 }
 
-/// The executor's own log, as the config's `logging` section says.
-func makeLogger(_ config: LoggingConfig) -> Logger {
+/// A daemon's own log (`corral.executor`, `corral.controller`), as the config's `logging` section says.
+func makeLogger(_ config: LoggingConfig, label: String = "corral.executor") -> Logger {
     LoggingSystem.bootstrap(ExecutorLogging.factory(config))
-    return Logger(label: "corral.executor")
+    return Logger(label: label)
 }
 
 struct ExecutorCommand: AsyncParsableCommand {
