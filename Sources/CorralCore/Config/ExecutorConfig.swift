@@ -156,9 +156,12 @@ public struct ZookeeperConfig: Sendable {
     public var connectionString: String
     /// The top-level znode everything lives under (Drove's default: `drove`).
     public var namespace: String = "drove"
-    /// The session timeout asked of the ensemble (Drove's is 30 s); a
-    /// Corral key. The ensemble clamps it to [2, 20] × its tickTime.
-    public var sessionTimeout = ConfigDuration.seconds(30)
+    /// The session timeout asked of the ensemble; a Corral key. 10 s where
+    /// Drove's is 30 s: a node whose session ends is probed before anything
+    /// of it is declared lost, so a short session costs nothing on a blip
+    /// and bounds how long a dead executor or leader goes unnoticed. The
+    /// ensemble clamps it to [2, 20] × its tickTime.
+    public var sessionTimeout = ConfigDuration.seconds(10)
     public init(connectionString: String, namespace: String = "drove") {
         self.connectionString = connectionString
         self.namespace = namespace
