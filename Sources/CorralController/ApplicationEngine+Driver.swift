@@ -273,7 +273,7 @@ extension ApplicationEngine {
 
     /// The `resources` of a spec sent to an executor: the exact cores and memory
     /// per NUMA node when pinned (Drove's CPUAllocation and MemoryAllocation),
-    /// else the counts for the executor to place; GPUs as a count.
+    /// else the counts for the executor to place; GPUs as a count with the ids chosen.
     static func resourceSpec(_ allocation: Allocation, nodes: [NodeOffer], request: AllocationRequest) -> JSONValue {
         var resources: [JSONValue]
         if allocation.pinned && !allocation.cpus.isEmpty {
@@ -286,7 +286,12 @@ extension ApplicationEngine {
             resources = [.object(["type": .string("CPU"), "count": .number(Double(request.cpus))]),
                          .object(["type": .string("MEMORY"), "sizeInMB": .number(Double(request.memoryBytes >> 20))])]
         }
-        if request.gpus > 0 { resources.append(.object(["type": .string("GPU"), "count": .number(Double(request.gpus))])) }
+        if request.gpus > 0 {
+            var gpu: [String: JSONValue] = ["type": .string("GPU"), "count": .number(Double(request.gpus))]
+            // The GPUs the scheduler chose, on the cores' NUMA node: the executor takes exactly these or refuses.
+            if !allocation.gpus.isEmpty { gpu["gpus"] = .array(allocation.gpus.map { .number(Double($0)) }) }
+            resources.append(.object(gpu))
+        }
         return .array(resources)
     }
 
@@ -318,6 +323,9 @@ extension ApplicationEngine {
         }
     }
 
+    /// How many replacements a RECOVER starts at once at most.
+    static let recoveryParallelism = 32
+
     /// Keeps every settled app at its expected count: a shortfall (lost or
     /// failed instances) or a surplus starts a RECOVER. Runs on the leader.
     func monitor() async {
@@ -330,8 +338,11 @@ extension ApplicationEngine {
             let active = activeInstances(appId).count
             guard active != app.record.instances else { continue }
             var a = app
+            // What ran before comes back at once (Drove recovers one at a time): the
+            // missing instances start together, up to recoveryParallelism.
+            let parallelism = max(1, options.clusterOpParallelism, min(abs(app.record.instances - active), Self.recoveryParallelism))
             a.record.corral.operation = .init(id: UUID().uuidString.lowercased(), kind: .RECOVER,
-                                              opSpec: .init(timeoutSeconds: options.clusterOpTimeout.seconds, parallelism: max(1, options.clusterOpParallelism)),
+                                              opSpec: .init(timeoutSeconds: options.clusterOpTimeout.seconds, parallelism: parallelism),
                                               requiredInstances: app.record.instances, previousInstances: app.record.instances,
                                               started: Self.nowMillis())
             a.record.corral.state = .SCALING_REQUESTED

@@ -230,6 +230,8 @@ public actor ApplicationEngine {
         }
         guard executors[id] == nil else { return }
         executorLost(id, reason: reason)
+        // Replacements start now, not at the monitor's next round.
+        await monitor()
     }
 
     /// Marks everything on an executor LOST (replacements follow).
@@ -238,7 +240,8 @@ public actor ApplicationEngine {
         guard loaded else { return }
         for (appId, byId) in instances {
             for (iid, info) in byId where info.executorId == id && !Self.isTerminal(info) {
-                finish(appId: appId, iid, state: .LOST, error: "executor \(info.localInfo.hostname) lost: \(reason)")
+                // Not the app's failure: its replacements start without the crash back-off.
+                finish(appId: appId, iid, state: .LOST, error: "executor \(info.localInfo.hostname) lost: \(reason)", appsFault: false)
             }
         }
         for (iid, p) in pending where p.executorId == id { pending[iid] = nil }
@@ -305,9 +308,13 @@ public actor ApplicationEngine {
         }
     }
 
-    func finish(appId: String, _ iid: String, state: InstanceState, error: String, from info: DroveInstanceInfo? = nil) {
+    /// An instance has ended: it moves to the old ones and its booking is
+    /// freed. `appsFault`: whether it counts towards the app's start back-off
+    /// (an instance that died or failed does; one whose executor was lost does not).
+    func finish(appId: String, _ iid: String, state: InstanceState, error: String, from info: DroveInstanceInfo? = nil,
+                appsFault: Bool = true) {
         guard let known = instances[appId]?[iid], var last = info ?? Optional(known) else { return }
-        if state.isFailure || state == .LOST || (state == .STOPPED && !stopping.contains(iid)) {
+        if appsFault, state.isFailure || state == .LOST || (state == .STOPPED && !stopping.contains(iid)) {
             failures[appId, default: 0] += 1
         }
         last.state = state.rawValue

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// Sends Drove messages to executors (`POST /apis/v1/messages` with
 /// `Cluster-Authorization: <CONTROLLER secret>` and `NodeId`), retrying a
@@ -75,11 +76,27 @@ public struct ExecutorMessenger: Sendable {
 
     /// Whether the executor answers at all (its authenticated ping), within `timeout`.
     public func answers(_ executor: ExecutorNodeData, timeout: TimeAmount = .seconds(2)) async -> Bool {
+        // A refused connection says at once that nothing listens there (the
+        // HTTP client would retry connecting until its deadline).
+        guard await Self.listens(host: executor.hostname, port: executor.port, timeout: timeout) else { return false }
         let scheme = executor.transportType.uppercased() == "HTTPS" ? "https" : "http"
         var request = HTTPClientRequest(url: "\(scheme)://\(executor.hostname):\(executor.port)/apis/v1/ping")
         if let secret { request.headers.add(name: "Cluster-Authorization", value: secret.value) }
         guard let response = try? await http.execute(request, timeout: timeout) else { return false }
         _ = try? await response.body.collect(upTo: 1 << 16)
         return response.status == .ok
+    }
+
+    /// Whether a TCP connection to `host:port` is accepted within `timeout`.
+    static func listens(host: String, port: Int, timeout: TimeAmount) async -> Bool {
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(timeout)
+                .connect(host: host, port: port).get()
+            try? await channel.close()
+            return true
+        } catch {
+            return false
+        }
     }
 }

@@ -558,6 +558,44 @@ import Testing
         }
     }
 
+    /// GPUs through the controller: each instance gets a whole GPU on the
+    /// NUMA node of its cores, exactly the one the controller chose (the
+    /// executor's own books say so); when no such GPU is left, nothing more
+    /// is placed and the app says why.
+    @Test func gpuInstancesGetAWholeGPUOnTheirCoresNode() async throws {
+        try await LocalCluster.with { cluster in
+            let controller = try cluster.startController()
+            let executor = try cluster.startExecutor(fixture: "gpu-2s8c2t")
+            _ = try await DroveCLI.await(controller.endpoint, ["executor", "list"]) { $0.contains("ACTIVE") }
+            let spec = try CLI.writeTemp("""
+            {"name": "cuda", "version": "1", "type": "SERVICE",
+             "executable": {"type": "PROCESS", "command": ["/bin/sleep", "300"]},
+             "resources": [{"type": "CPU", "count": 2}, {"type": "MEMORY", "sizeInMB": 64}, {"type": "GPU", "count": 1}],
+             "placementPolicy": {"type": "ANY"}}
+            """, name: "cuda.json")
+            _ = try DroveCLI.run(controller.endpoint, ["apps", "create", spec])
+            _ = try DroveCLI.run(controller.endpoint, ["apps", "scale", "cuda-1", "3"])
+            _ = try await DroveCLI.await(controller.endpoint, ["appinstances", "list", "cuda-1"]) { Self.healthy($0).count == 2 }
+            let why = try await DroveCLI.await(controller.endpoint, ["apps", "summary", "cuda-1"]) { $0.contains("GPU") }
+            #expect(why.contains("1 GPU"), "the third has no GPU on a node with room: \(why)")
+            let body = try Self.curl(["-H", "Cluster-Authorization: \(LocalCluster.controllerSecret)", executor.endpoint + "/apis/v1/instances"])
+            let all = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [[String: Any]])
+            let live = all.filter { $0["appId"] as? String == "cuda-1" && $0["state"] as? String == "HEALTHY" }
+            #expect(live.count == 2)
+            var used: [Int] = []
+            for i in live {
+                let a = try #require(i["allocation"] as? [String: Any])
+                let gpus = a["gpus"] as? [Int] ?? [], nodes = a["numaNodes"] as? [Int] ?? []
+                #expect(gpus.count == 1 && nodes.count == 1, "\(a)")
+                // The fixture: GPU 0 on node 0, GPU 1 on node 1, GPU 2 on no known node.
+                if let g = gpus.first, let n = nodes.first { #expect(g == n, "GPU \(g) for cores on node \(n)") }
+                used += gpus
+            }
+            #expect(used.sorted() == [0, 1])
+            _ = try DroveCLI.run(controller.endpoint, ["apps", "cancelop", "cuda-1"])
+        }
+    }
+
     /// Two leaders at once. The leader is frozen (SIGSTOP) in the middle of a
     /// SCALE and cut off from ZooKeeper (a partition of one); the other
     /// controller takes over and fills the executor's every CPU; then the old

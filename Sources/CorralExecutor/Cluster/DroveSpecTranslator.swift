@@ -67,12 +67,12 @@ public enum DroveSpecTranslator {
         }
     }
 
-    /// Allocations (`cores` by NUMA node, `memoryInMB` by node) become the
-    /// request and the exact allocation; a request already in Corral's form
+    /// Allocations (`cores` by NUMA node, `memoryInMB` by node, and Corral's
+    /// `gpus` ids on a GPU item) become the request and the exact allocation; a request already in Corral's form
     /// (`count`, `sizeInMB`) is left for the executor to place.
     static func resources(_ spec: inout [String: Any], id: String, pinned: Bool) throws(Failure) -> Allocation? {
         guard let items = spec["resources"] as? [[String: Any]] else { return nil }
-        var cpus = CPUSet(), nodes = Set<Int>(), memory: [Int: UInt64] = [:], named = false
+        var cpus = CPUSet(), nodes = Set<Int>(), memory: [Int: UInt64] = [:], named = false, gpus: [Int] = []
         var request: [[String: Any]] = []
         for (i, item) in items.enumerated() {
             let type = (item["type"] as? String)?.uppercased()
@@ -97,6 +97,13 @@ public enum DroveSpecTranslator {
                     total += UInt64(mb)
                 }
                 request.append(["type": "MEMORY", "sizeInMB": total])
+            } else if type == "GPU", let ids = item["gpus"] {
+                // Corral's controller names the GPUs it chose (on the NUMA node of the cores).
+                guard let list = ids as? [Int], Set(list).count == list.count else {
+                    throw Failure(description: "resources[\(i)].gpus: must list distinct GPU ids")
+                }
+                gpus = list.sorted()
+                request.append(["type": "GPU", "count": item["count"] ?? list.count])
             } else {
                 request.append(item)
             }
@@ -106,6 +113,6 @@ public enum DroveSpecTranslator {
         let totalMemory = memory.values.reduce(0, +)
         return Allocation(id: id, cpus: pinned ? cpus : CPUSet(), cpuCount: cpus.count, requestedCPUs: cpus.count,
                           numaNodes: pinned ? nodes.sorted() : [], memoryBytes: totalMemory,
-                          memoryByNode: pinned ? memory : [:], gpus: [], pinned: pinned)
+                          memoryByNode: pinned ? memory : [:], gpus: gpus, pinned: pinned)
     }
 }
