@@ -375,8 +375,12 @@ public actor ApplicationEngine {
         var m = ExecutorModel(id: d.state.executorId, hostname: d.hostname, tags: Set(d.tags), metadata: d.metadata,
                               takesNewWork: d.executorState.takesNewWork, nodes: nodes, numaPolicy: policy,
                               fullPhysicalCores: d.corral?.fullPhysicalCores ?? false)
+        let held = d.corral?.workloadGPUs ?? [:]
         for info in d.instances {
-            if let a = Self.allocation(info) { try? m.book(exactly: a, appId: info.appId) }
+            if var a = Self.allocation(info) {
+                a.gpus = held[info.instanceId] ?? []
+                try? m.book(exactly: a, appId: info.appId)
+            }
         }
         for (iid, p) in pending where p.executorId == d.state.executorId && !m.holds(iid) {
             try? m.book(exactly: p.allocation, appId: p.appId)
@@ -387,7 +391,8 @@ public actor ApplicationEngine {
         for a in m.allocator.allocations.values {
             for (n, b) in a.memoryByNode { usedMemory[n] = (usedMemory[n] ?? 0) > b ? usedMemory[n]! - b : 0 }
         }
-        m.setReportedUse(cpus: used, memoryByNode: usedMemory)
+        // What else holds GPUs (tasks, and workloads this controller does not know).
+        m.setReportedUse(cpus: used, memoryByNode: usedMemory, gpus: held.values.flatMap { $0 })
         return m
     }
 

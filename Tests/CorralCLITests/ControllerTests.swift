@@ -565,7 +565,7 @@ import Testing
     @Test func gpuInstancesGetAWholeGPUOnTheirCoresNode() async throws {
         try await LocalCluster.with { cluster in
             let controller = try cluster.startController()
-            let executor = try cluster.startExecutor(fixture: "gpu-2s8c2t")
+            let executor = try cluster.startExecutor(fixture: "gpu-2s8c2t", gpus: true)
             _ = try await DroveCLI.await(controller.endpoint, ["executor", "list"]) { $0.contains("ACTIVE") }
             let spec = try CLI.writeTemp("""
             {"name": "cuda", "version": "1", "type": "SERVICE",

@@ -132,13 +132,14 @@ final class LocalCluster {
     @discardableResult
     /// An executor; `containers`: with the test Podman service as its engine
     /// (on this machine's CPUs, over-provisioned so a 2-core machine holds a few).
-    func startExecutor(fixture: String? = nil, tags: [String] = [], containers: Bool = false) throws -> Node {
+    func startExecutor(fixture: String? = nil, tags: [String] = [], containers: Bool = false, gpus: Bool = false) throws -> Node {
         let i = executors.count
         let config = dir.appendingPathComponent("executor-\(i).yml").path
         try (sharedConfig() + """
         resources:
           tags: [\(tags.joined(separator: ", "))]
         \(containers ? "  overProvisioning: { enabled: true, cpuMultiplier: 8, memoryMultiplier: 4 }" : "")
+        \(gpus ? "  enableNvidiaGpu: true" : "")
         options:
           hostname: 127.0.0.1
           dockerSocketPath: \(containers ? RecoveryTests.podman : "/nonexistent/docker.sock")

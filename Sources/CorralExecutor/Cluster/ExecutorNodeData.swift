@@ -26,6 +26,9 @@ public struct ExecutorNodeData: Codable, Sendable, Hashable {
         /// node, so a controller places whole cores as this executor would.
         public var coreGroups: [String: [String]]? = nil
         public var fullPhysicalCores: Bool? = nil
+        /// The GPUs each running instance or task holds, by its instance id
+        /// (Drove's allocation records have no GPU type).
+        public var workloadGPUs: [String: [Int]]? = nil
     }
 
     public var type = "EXECUTOR"

@@ -197,6 +197,8 @@ public actor Executor {
             let groups = resources.topology.l3Groups.sorted { $0.key < $1.key }.map { $0.value.intersection(n.cpus) }.filter { !$0.isEmpty }
             if !groups.isEmpty { l3[String(n.id)] = groups.map(\.listString) }
         }
+        var workloadGPUs: [String: [Int]] = [:]
+        for w in live { if let g = w.allocation?.gpus, !g.isEmpty { workloadGPUs[w.instanceId] = g } }
         var tags = resources.tags
         if !tags.contains(hostname) { tags.insert(hostname, at: 0) }
         return ExecutorNodeData(
@@ -205,7 +207,7 @@ public actor Executor {
             instances: instances, tasks: tasks, serviceInstances: services, tags: tags, metadata: [:],
             executorState: clusterState,
             corral: .init(gpus: gpus, l3Groups: l3, numaPolicy: resources.numaPolicy.rawValue, mode: resources.mode.rawValue,
-                          coreGroups: cores, fullPhysicalCores: resources.fullPhysicalCores))
+                          coreGroups: cores, fullPhysicalCores: resources.fullPhysicalCores, workloadGPUs: workloadGPUs.isEmpty ? nil : workloadGPUs))
     }
 
     /// The resource snapshot alone (for state reports).
