@@ -179,9 +179,13 @@ extension ApplicationEngine {
         for (key, t) in tasks where !(TaskState(rawValue: t.record.info.state)?.isTerminal ?? false) {
             guard executorId == nil || t.record.info.executorId == executorId else { continue }
             if shown.contains(key) { continue }
-            if let asOf, t.record.info.updated >= asOf { continue }
             if let p = pending[Self.taskBooking(key)], now - p.since < Self.startGrace { continue }
-            if executorId == nil && executors[t.record.info.executorId]?.tasks.contains(where: { Self.taskKey($0.sourceAppName, $0.taskId) == key }) == true { continue }
+            // The executor's last snapshot: one it has not published (it is
+            // away: sweepMissingExecutors decides) or one older than the task's
+            // last report proves nothing.
+            guard let snapshot = executors[t.record.info.executorId] else { continue }
+            if t.record.info.updated >= (asOf ?? snapshot.updated) { continue }
+            if executorId == nil && snapshot.tasks.contains(where: { Self.taskKey($0.sourceAppName, $0.taskId) == key }) { continue }
             endTask(key, state: .LOST, result: .init(status: "LOST", exitCode: -1), error: "its executor no longer runs it; its result is unknown")
         }
     }
