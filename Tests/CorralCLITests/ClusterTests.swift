@@ -254,7 +254,8 @@ import ZooKeeperClient
             let path = "/drove/executor/corral-test-host-\(port)"
             #expect(try Self.message(daemon.api, Self.startInstance("AI-keep", cores: nil)).1["status"] as? String == "ACCEPTED")
             let c = try await Self.zkClient(zk)
-            #expect(await eventually {
+            // Room for a loaded machine (the whole suite runs beside it).
+            #expect(await eventually(seconds: 45) {
                 ((try? await Self.nodeData(c, path))?["instances"] as? [[String: Any]] ?? []).contains { $0["state"] as? String == "HEALTHY" }
             })
             let owner = try #require(try await c.exists(path)).ephemeralOwner

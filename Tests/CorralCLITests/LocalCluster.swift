@@ -76,8 +76,8 @@ final class LocalCluster {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     }
 
-    /// Runs `body` on a fresh ZooKeeper; under CI=true a missing ZooKeeper fails the test.
-    static func with(_ body: (LocalCluster) async throws -> Void) async throws {
+    /// Runs `body` on a fresh ZooKeeper of `zookeepers` members; under CI=true a missing ZooKeeper fails the test.
+    static func with(zookeepers: Int = 1, _ body: (LocalCluster) async throws -> Void) async throws {
         if let reason = ZooKeeperEnsemble.unavailableReason {
             if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record(Comment(rawValue: "ZooKeeper is required under CI=true: \(reason)")) }
             else { print("skipped: \(reason)") }
@@ -88,7 +88,7 @@ final class LocalCluster {
             if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record(Comment(rawValue: why)) } else { print("skipped: \(why)") }
             return
         }
-        let zk = try await ZooKeeperEnsemble.start()
+        let zk = try await ZooKeeperEnsemble.start(size: zookeepers)
         let cluster = try LocalCluster(zk: zk)
         defer {
             for n in cluster.controllers + cluster.executors { n.kill9() }

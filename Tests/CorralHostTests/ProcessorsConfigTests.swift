@@ -83,6 +83,19 @@ import Testing
         #expect(syntax.first?.location?.line == 2 && syntax.first?.message.contains("not valid TOML") == true, "\(syntax)")
     }
 
+    /// Values nested past the limit are refused before toml++ recurses into
+    /// them (a fuzzer's `a = [[[[...` overflowed its stack); normal nesting reads.
+    @Test func deeplyNestedValuesAreRefusedNotCrashedOn() {
+        let deep = "a = " + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "\n"
+        let (config, issues) = Self.load(deep)
+        #expect(config == nil)
+        #expect(issues.contains { $0.message.contains("nested more than 32 deep") && $0.location?.line == 1 }, "\(issues)")
+        let braces = "a = " + String(repeating: "{ b = ", count: 40) + "1" + String(repeating: " }", count: 40) + "\n"
+        #expect(Self.load(braces).1.contains { $0.message.contains("nested more than") })
+        let fine = Self.load("a = [[1, 2], [3, [4, { b = [5] }]]]\n").1
+        #expect(!fine.contains { $0.message.contains("nested more than") }, "\(fine)")
+    }
+
     @Test func placementAgainstTheMachine() throws {
         let (topology, _) = try Self.epyc()
         var resources = ResourcesConfig()

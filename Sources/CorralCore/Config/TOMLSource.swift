@@ -35,7 +35,7 @@ enum TOMLSource {
     static func precheck(_ text: String, file: String) -> ConfigIssue? {
         enum Mode { case normal, basic, literal, multiBasic, multiLiteral }
         var mode = Mode.normal
-        var arrayDepth = 0
+        var arrayDepth = 0, braceDepth = 0
         let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
         for (n, raw) in lines.enumerated() {
             if let nul = raw.firstIndex(of: "\0") {
@@ -78,6 +78,13 @@ enum TOMLSource {
                     if at(i, "'") { mode = .multiLiteral; i += 3; continue }
                     if c == "\"" { mode = .basic } else if c == "'" { mode = .literal }
                     else if c == "[" { arrayDepth += 1 } else if c == "]" { arrayDepth = max(0, arrayDepth - 1) }
+                    else if c == "{" { braceDepth += 1 } else if c == "}" { braceDepth = max(0, braceDepth - 1) }
+                    if arrayDepth + braceDepth > maxNesting {
+                        // toml++ recurses per level: very deep values overflow the stack (found by fuzzing).
+                        return ConfigIssue(.error, file: file, location: SourceLocation(line: n + 1, column: i + 1), path: "",
+                                           message: "not valid here: arrays and inline tables nested more than \(maxNesting) deep",
+                                           allowed: "at most \(maxNesting) levels")
+                    }
                 case .basic:
                     if c == "\\" { i += 2; continue }
                     if c == "\"" { mode = .normal }
@@ -91,11 +98,15 @@ enum TOMLSource {
                 }
                 i += 1
             }
-            // Single-line strings end with their line (toml++ reports the rest).
+            // Single-line strings and inline tables end with their line (toml++ reports the rest).
             if mode == .basic || mode == .literal { mode = .normal }
+            braceDepth = 0
         }
         return nil
     }
+
+    /// The deepest nesting of arrays and inline tables read.
+    static let maxNesting = 32
 
     /// What may start a key of a table header: a bare key's character or a quote.
     static func startsKey(_ c: Unicode.Scalar) -> Bool {
