@@ -681,7 +681,7 @@ import Testing
                 let all = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [[String: Any]], "\(body)")
                 var out: [String: CPUSet] = [:]
                 for i in all where !["STOPPED", "START_FAILED", "LOST", "DEPROVISIONING", "STOPPING"].contains(i["state"] as? String ?? "") {
-                    let cpus = ((i["allocation"] as? [String: Any])?["cpus"] as? String).flatMap { CPUSet($0) }
+                    let cpus = ((i["allocation"] as? [String: Any])?["cpus"] as? String).flatMap { try? CPUSet(list: $0) }
                     out[i["instanceId"] as? String ?? "?"] = try #require(cpus, "\(i)")
                 }
                 return out
