@@ -144,7 +144,7 @@ import ZooKeeperClient
             #expect(code == 400 && reply["status"] as? String == "REJECTED")
 
             // The node follows: the instance with its exact core, in Drove's InstanceInfo shape.
-            #expect(await eventually {
+            #expect(await eventually(seconds: 45) {
                 guard let n = try? await Self.nodeData(c, path), let list = n["instances"] as? [[String: Any]] else { return false }
                 return list.contains { $0["instanceId"] as? String == "AI-one" && $0["state"] as? String == "HEALTHY" }
             })
@@ -232,7 +232,7 @@ import ZooKeeperClient
                 ((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").split(separator: "\n")
                     .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             }
-            #expect(await eventually {
+            #expect(await eventually(seconds: 45) {
                 reports().contains { (($0["body"] as? [String: Any])?["instanceInfo"] as? [String: Any])?["state"] as? String == "HEALTHY" }
             })
             let all = reports()
@@ -304,7 +304,8 @@ import ZooKeeperClient
             defer { Task { await c.close() } }
             #expect(try Self.message(daemon.api, Self.startInstance("AI-part", cores: nil)).1["status"] as? String == "ACCEPTED")
             func instances() async -> [[String: Any]] { ((try? await Self.nodeData(c, path))?["instances"] as? [[String: Any]]) ?? [] }
-            #expect(await eventually { await instances().contains { $0["state"] as? String == "HEALTHY" } })
+            // Room for a loaded machine (the whole suite runs beside it).
+            #expect(await eventually(seconds: 45) { await instances().contains { $0["state"] as? String == "HEALTHY" } })
             let owner = try #require(try await c.exists(path)).ephemeralOwner
 
             proxy.cut()
