@@ -92,7 +92,11 @@ import Testing
         #expect(issues.contains { $0.message.contains("nested more than 32 deep") && $0.location?.line == 1 }, "\(issues)")
         let braces = "a = " + String(repeating: "{ b = ", count: 40) + "1" + String(repeating: " }", count: 40) + "\n"
         #expect(Self.load(braces).1.contains { $0.message.contains("nested more than") })
-        let fine = Self.load("a = [[1, 2], [3, [4, { b = [5] }]]]\n").1
+        // Brackets that do not pair up never reach toml++ (it asserted on `a = [}`).
+        #expect(Self.load("a = [}\n").1.contains { $0.message.contains("'}' closes no inline table") && $0.location?.column == 6 })
+        #expect(Self.load("a = ]\n").1.contains { $0.message.contains("']' closes no array") })
+        #expect(Self.load("a = { b = 1,\nc = 2 }\n").1.contains { $0.message.contains("inline table must end on the line") })
+        let fine = Self.load("a = [[1, 2], [3, [4, { b = [5] }]]]\nb = [\n  1, # ]\n  \"]\",\n]\n").1
         #expect(!fine.contains { $0.message.contains("nested more than") }, "\(fine)")
     }
 

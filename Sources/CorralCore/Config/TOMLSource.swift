@@ -35,7 +35,10 @@ enum TOMLSource {
     static func precheck(_ text: String, file: String) -> ConfigIssue? {
         enum Mode { case normal, basic, literal, multiBasic, multiLiteral }
         var mode = Mode.normal
-        var arrayDepth = 0, braceDepth = 0
+        // The open brackets of values, innermost last: `[` (arrays, across
+        // lines) and `{` (inline tables, within their line).
+        var open: [Unicode.Scalar] = []
+        var arrayDepth: Int { open.count }
         let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
         for (n, raw) in lines.enumerated() {
             if let nul = raw.firstIndex(of: "\0") {
@@ -77,9 +80,17 @@ enum TOMLSource {
                     if at(i, "\"") { mode = .multiBasic; i += 3; continue }
                     if at(i, "'") { mode = .multiLiteral; i += 3; continue }
                     if c == "\"" { mode = .basic } else if c == "'" { mode = .literal }
-                    else if c == "[" { arrayDepth += 1 } else if c == "]" { arrayDepth = max(0, arrayDepth - 1) }
-                    else if c == "{" { braceDepth += 1 } else if c == "}" { braceDepth = max(0, braceDepth - 1) }
-                    if arrayDepth + braceDepth > maxNesting {
+                    else if c == "[" || c == "{" { open.append(c) }
+                    else if c == "]" || c == "}" {
+                        // toml++ asserts (aborting the process) on a value that starts with a closing bracket (`a = [}`, found by fuzzing).
+                        guard open.last == (c == "]" ? "[" : "{") else {
+                            return ConfigIssue(.error, file: file, location: SourceLocation(line: n + 1, column: i + 1), path: "",
+                                               message: "not valid TOML: '\(c)' closes no \(c == "]" ? "array" : "inline table") here",
+                                               allowed: "brackets that pair up: [ ] for arrays, { } for inline tables")
+                        }
+                        open.removeLast()
+                    }
+                    if open.count > maxNesting {
                         // toml++ recurses per level: very deep values overflow the stack (found by fuzzing).
                         return ConfigIssue(.error, file: file, location: SourceLocation(line: n + 1, column: i + 1), path: "",
                                            message: "not valid here: arrays and inline tables nested more than \(maxNesting) deep",
@@ -98,9 +109,13 @@ enum TOMLSource {
                 }
                 i += 1
             }
-            // Single-line strings and inline tables end with their line (toml++ reports the rest).
+            // Single-line strings end with their line (toml++ reports the rest); inline tables must too.
             if mode == .basic || mode == .literal { mode = .normal }
-            braceDepth = 0
+            if mode == .normal, open.contains("{") {
+                return ConfigIssue(.error, file: file, location: SourceLocation(line: n + 1, column: line.count + 1), path: "",
+                                   message: "not valid TOML: an inline table must end on the line it starts",
+                                   allowed: "{ key = value, ... } on one line")
+            }
         }
         return nil
     }
