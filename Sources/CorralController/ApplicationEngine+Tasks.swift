@@ -172,9 +172,10 @@ extension ApplicationEngine {
     }
 
     /// Tasks an executor stopped showing without a final report, and ones it
-    /// never showed. A snapshot taken (`asOf`, the executor's clock) before the
-    /// task's last report proves nothing: node data and reports travel apart.
-    func sweepTasks(on executorId: String?, shown: Set<String>, asOf: Int64? = nil) {
+    /// never showed. A snapshot (the executor's node data, its `updated` on the
+    /// executor's clock) taken before the task's last report proves nothing:
+    /// node data and reports travel apart.
+    func sweepTasks(on executorId: String?, shown: Set<String>) {
         let now = ContinuousClock.now
         for (key, t) in tasks where !(TaskState(rawValue: t.record.info.state)?.isTerminal ?? false) {
             guard executorId == nil || t.record.info.executorId == executorId else { continue }
@@ -184,7 +185,7 @@ extension ApplicationEngine {
             // away: sweepMissingExecutors decides) or one older than the task's
             // last report proves nothing.
             guard let snapshot = executors[t.record.info.executorId] else { continue }
-            if t.record.info.updated >= (asOf ?? snapshot.updated) { continue }
+            if t.record.info.updated >= snapshot.updated { continue }
             if executorId == nil && snapshot.tasks.contains(where: { Self.taskKey($0.sourceAppName, $0.taskId) == key }) { continue }
             endTask(key, state: .LOST, result: .init(status: "LOST", exitCode: -1), error: "its executor no longer runs it; its result is unknown")
         }

@@ -278,7 +278,7 @@ public actor ApplicationEngine {
             shownTasks.insert(Self.taskKey(t.sourceAppName, t.taskId))
             observeTask(t)
         }
-        sweepTasks(on: eid, shown: shownTasks, asOf: d.updated)
+        sweepTasks(on: eid, shown: shownTasks)
         scheduler.upsert(model(of: d))
         notifyChange()
     }

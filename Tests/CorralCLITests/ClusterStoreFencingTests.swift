@@ -2,7 +2,6 @@ import CorralController
 import CorralExecutor
 import CorralTestSupport
 import Foundation
-import Logging
 import Testing
 import ZooKeeperClient
 
@@ -10,15 +9,6 @@ import ZooKeeperClient
 /// believe they lead can never both win a write, and a deposed leader's
 /// writes lose even after it reconnects with a new session.
 @Suite(.serialized) struct ClusterStoreFencingTests {
-    static func client(_ zk: ZooKeeperEnsemble) async throws -> ZooKeeperClient {
-        var logger = Logger(label: "zk-test")
-        logger.logLevel = .warning
-        let c = ZooKeeperClient(ZooKeeperClientConfiguration(connectionString: try ZooKeeperConnectionString(zk.connectionString()),
-                                                             sessionTimeout: .seconds(4), logger: logger))
-        await c.start()
-        return c
-    }
-
     static func record(_ appId: String, instances: Int) throws -> ApplicationRecord {
         let json = #"{"appId": "\#(appId)", "spec": {"name": "\#(appId)"}, "instances": \#(instances), "created": 1, "updated": 1, "corral": {"state": "RUNNING"}}"#
         return try JSONDecoder().decode(ApplicationRecord.self, from: Data(json.utf8))
@@ -37,7 +27,7 @@ import ZooKeeperClient
         let zk = try await ZooKeeperEnsemble.start()
         defer { zk.stopAll() }
         let paths = ControllerPaths(namespace: "fencing")
-        let a = try await Self.client(zk), b = try await Self.client(zk)
+        let a = try await ClusterTests.zkClient(zk, sessionTimeout: .seconds(4)), b = try await ClusterTests.zkClient(zk, sessionTimeout: .seconds(4))
         let storeA = ClusterStore(zk: a, paths: paths), storeB = ClusterStore(zk: b, paths: paths)
         try await storeA.prepare()
         let la = LeaderLatch(client: a, path: paths.leaderSelection, participantID: "a")
@@ -72,7 +62,7 @@ import ZooKeeperClient
         #expect(fenceB != fenceA)
 
         // The old leader comes back with a new session and its old token: every write loses, nothing is half-written.
-        let a2 = try await Self.client(zk)
+        let a2 = try await ClusterTests.zkClient(zk, sessionTimeout: .seconds(4))
         let stale = ClusterStore(zk: a2, paths: paths)
         let version = try await a2.getData(paths.application("race-1")).stat.version
         do {

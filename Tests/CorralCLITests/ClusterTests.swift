@@ -44,11 +44,11 @@ import ZooKeeperClient
         """)
     }
 
-    static func zkClient(_ zk: ZooKeeperEnsemble) async throws -> ZooKeeperClient {
+    static func zkClient(_ zk: ZooKeeperEnsemble, sessionTimeout: Duration = .seconds(10)) async throws -> ZooKeeperClient {
         var logger = Logger(label: "zk-test")
         logger.logLevel = .warning
         let c = ZooKeeperClient(ZooKeeperClientConfiguration(connectionString: try ZooKeeperConnectionString(zk.connectionString()),
-                                                             sessionTimeout: .seconds(10), logger: logger))
+                                                             sessionTimeout: sessionTimeout, logger: logger))
         await c.start()
         return c
     }

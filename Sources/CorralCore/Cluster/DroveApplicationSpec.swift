@@ -48,7 +48,7 @@ public struct DroveApplicationSpec: Sendable {
         }
         var tags: [String: String] = [:]
         if let n = f["tags"], let m = r.stringMap(n, at: f.path("tags")) { tags = m }
-        checkVolumes(f, r, allowedMountDirs: allowedMountDirs)
+        checkHostPaths(f, r, allowedMountDirs: allowedMountDirs)
         if let n = f["args"], let items = r.sequence(n, at: f.path("args")), items.count > 2048 {
             r.error(f.path("args"), n, value: String(items.count), "at most 2048 args", allowed: "0 to 2048 items")
         }
@@ -92,7 +92,7 @@ public struct DroveApplicationSpec: Sendable {
 
     /// `volumes[].pathOnHost` and EXECUTOR_LOCAL_FILE configs' `filePathOnHost`
     /// must lie under an allowed directory: a spec reads nothing else of an executor's host.
-    static func checkVolumes(_ f: Fields, _ r: ConfigReader, allowedMountDirs: [String]) {
+    static func checkHostPaths(_ f: Fields, _ r: ConfigReader, allowedMountDirs: [String]) {
         for (list, key, what) in [("volumes", "pathOnHost", "mounted"), ("configs", "filePathOnHost", "read into a config file")] {
             guard let n = f[list], let items = r.sequence(n, at: f.path(list)) else { continue }
             for (i, item) in items.enumerated() {

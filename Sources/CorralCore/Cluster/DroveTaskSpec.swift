@@ -21,7 +21,7 @@ public struct DroveTaskSpec: Sendable {
         var policy = PlacementPolicy.any
         if let n = f["placementPolicy"], let p = PlacementPolicy.read(n, r, f.path("placementPolicy")) { policy = p }
         if let n = f["tags"] { _ = r.stringMap(n, at: f.path("tags")) }
-        DroveApplicationSpec.checkVolumes(f, r, allowedMountDirs: allowedMountDirs)
+        DroveApplicationSpec.checkHostPaths(f, r, allowedMountDirs: allowedMountDirs)
         var resources = AllocationRequest(cpus: 1)
         if let object = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any] {
             var task: [String: Any] = ["sourceAppName": source ?? "x", "taskId": taskId ?? "x"]
