@@ -318,7 +318,14 @@ extension ApplicationEngine {
         for (iid, p) in pending where now - p.since >= Self.startGrace && !iid.hasPrefix("task:") {
             let shown = executors[p.executorId]?.instances.contains { $0.instanceId == iid } ?? false
             if shown { pending[iid] = nil; continue }
-            finish(appId: p.appId, iid, state: .LOST, error: "its executor never showed it running after the start")
+            // Recorded past PENDING (by a leader before this one), it did run there and has ended unreported.
+            let recorded = instances[p.appId]?[iid].flatMap { InstanceState(rawValue: $0.state) }
+            if recorded?.isStopping == true || stopping.contains(iid) {
+                finish(appId: p.appId, iid, state: .STOPPED, error: instances[p.appId]?[iid]?.errorMessage ?? "")
+            } else {
+                finish(appId: p.appId, iid, state: .LOST,
+                       error: recorded == .PENDING ? "its executor never showed it running after the start" : "the executor no longer runs it")
+            }
             notifyChange()
         }
     }

@@ -91,16 +91,21 @@ public actor ApplicationEngine {
                 instances[record.appId] = byId
             }
             await loadTasks()
-            for (key, t) in tasks where TaskState(rawValue: t.record.info.state) == .PENDING {
+            // Every workload recorded as not ended is booked and given the start
+            // grace until its executor's node data shows it. The node data at hand
+            // may predate it (the old leader started it a moment ago, or saw it
+            // move past PENDING): without the booking its CPUs would look free
+            // here while its executor holds them, and without the grace a
+            // snapshot that does not show it yet would end it.
+            let now = ContinuousClock.now
+            for (key, t) in tasks where !(TaskState(rawValue: t.record.info.state)?.isTerminal ?? true) {
                 if let a = Self.allocation(resources: t.record.info.resources, id: Self.taskBooking(key)) {
                     pending[Self.taskBooking(key)] = Pending(appId: "task:" + t.record.info.sourceAppName, executorId: t.record.info.executorId,
-                                                             allocation: a, since: .now)
+                                                             allocation: a, since: now)
                 }
             }
-            // Instances recorded as starting but not (yet) on any executor are in flight.
-            let now = ContinuousClock.now
             for (appId, byId) in instances {
-                for (id, info) in byId where InstanceState(rawValue: info.state) == .PENDING {
+                for (id, info) in byId where !Self.isTerminal(info) {
                     if let a = Self.allocation(info) { pending[id] = Pending(appId: appId, executorId: info.executorId, allocation: a, since: now) }
                 }
             }
