@@ -163,6 +163,7 @@ extension ApplicationEngine {
             await end(appId, outcome: "DESTROY failed: \(error.message)")
             return
         }
+        recordAppEvent(app, state: "DESTROYED")
         apps[appId] = nil
         instances[appId] = nil
         old[appId] = nil
@@ -203,6 +204,7 @@ extension ApplicationEngine {
                                      localInfo: .init(hostname: executor.hostname, ports: [:]), resources: allocations,
                                      state: InstanceState.PENDING.rawValue, created: now, updated: now)
         instances[appId, default: [:]][iid] = info
+        recordInstanceEvent(info)
         pending[iid] = Pending(appId: appId, executorId: placement.executorId, allocation: placement.allocation, since: .now)
         do throws(ClusterStore.StoreError) { try await store.put(info, fence: fence) } catch {
             abandon(appId, iid, executorId: placement.executorId, error: "cannot record the instance: \(error.message)")
@@ -336,7 +338,8 @@ extension ApplicationEngine {
     /// Keeps every settled app at its expected count: a shortfall (lost or
     /// failed instances) or a surplus starts a RECOVER. Runs on the leader.
     func monitor() async {
-        guard leading, loaded else { return }
+        // In maintenance nothing is declared lost or replaced.
+        guard leading, loaded, !inMaintenance else { return }
         expirePending()
         sweepTasks(on: nil, shown: [])
         sweepMissingExecutors()

@@ -20,6 +20,7 @@ extension ApplicationEngine {
     /// app's driver. Returns the appId.
     func accept(_ body: Data) async throws(OperationRefusal) -> String {
         guard leading, loaded else { throw OperationRefusal(["this controller is not leading yet; try again"], status: 503) }
+        guard !inMaintenance else { throw OperationRefusal([Self.maintenanceRefusal]) }
         let (rootNode, issue) = JSONTree.parse(body, file: "operation")
         if let issue { throw OperationRefusal([issue.message]) }
         let r = ConfigReader(file: "operation", environment: [:])
@@ -151,6 +152,7 @@ extension ApplicationEngine {
             throw OperationRefusal([error.code == .exists ? "application \(spec.appId) exists" : error.message], status: error.code == .exists ? 409 : 503)
         }
         apps[spec.appId] = App(record: record, version: 0, spec: spec, openSpec: specValue)
+        recordAppEvent(apps[spec.appId]!)
         instances[spec.appId] = instances[spec.appId] ?? [:]
         logger.info("application created", metadata: ["appId": "\(spec.appId)", "instances": "\(instances)"])
         if record.corral.operation != nil { startDriver(spec.appId) }
@@ -165,6 +167,7 @@ extension ApplicationEngine {
         } catch {
             throw OperationRefusal([error.message], status: 503)
         }
+        if apps[app.record.appId]?.record.corral.state != app.record.corral.state { recordAppEvent(app) }
     }
 
     /// Cancels the app's current operation (`POST /applications/operations/{appId}/cancel`).

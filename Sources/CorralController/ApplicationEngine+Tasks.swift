@@ -26,6 +26,7 @@ extension ApplicationEngine {
     /// `POST /apis/v1/tasks/operations`: CREATE (a TaskSpec) or KILL. Returns the task's cluster id.
     func acceptTask(_ body: Data) async throws(OperationRefusal) -> String {
         guard leading, loaded else { throw OperationRefusal(["this controller is not leading yet; try again"], status: 503) }
+        guard !inMaintenance else { throw OperationRefusal([Self.maintenanceRefusal]) }
         let (rootNode, issue) = JSONTree.parse(body, file: "task operation")
         if let issue { throw OperationRefusal([issue.message]) }
         let r = ConfigReader(file: "task operation", environment: [:])
@@ -97,6 +98,7 @@ extension ApplicationEngine {
                                    status: error.code == .exists ? 409 : 503)
         }
         tasks[key] = TaskEntry(record: record)
+        recordTaskEvent(info)
         pending[booking] = Pending(appId: "task:" + spec.sourceAppName, executorId: placement.executorId, allocation: placement.allocation, since: .now)
         var out: [String: JSONValue] = ["sourceAppName": .string(spec.sourceAppName), "taskId": .string(spec.taskId), "instanceId": .string(info.instanceId)]
         for k in ["executable", "volumes", "configs", "env", "args", "devices", "userSpec"] { if let v = specValue[k] { out[k] = v } }
@@ -144,7 +146,10 @@ extension ApplicationEngine {
         merged.errorMessage = info.errorMessage ?? ""
         t.record.info = merged
         tasks[key] = t
-        if changed { persistTask(t.record) }
+        if changed {
+            persistTask(t.record)
+            recordTaskEvent(merged)
+        }
     }
 
     func endTask(_ key: String, state: TaskState, result: DroveTaskInfo.Result?, error: String, from info: DroveTaskInfo? = nil) {
@@ -160,6 +165,7 @@ extension ApplicationEngine {
         pending[Self.taskBooking(key)] = nil
         scheduler.release(Self.taskBooking(key), on: last.executorId, appId: "task:" + last.sourceAppName)
         persistTask(t.record)
+        recordTaskEvent(last)
         logger.info("task ended", metadata: ["task": "\(key)", "state": "\(state.rawValue)", "result": "\(last.taskResult?.status ?? "?")"])
     }
 

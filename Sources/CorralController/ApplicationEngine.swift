@@ -57,11 +57,18 @@ public actor ApplicationEngine {
     var tasks: [String: TaskEntry] = [:]
     /// Executors that hold instances but have no node, since when.
     var missingSince: [String: ContinuousClock.Instant] = [:]
+    /// What the cluster has seen happen (Drove's events).
+    let events: ClusterEvents
+    /// Maintenance mode (persisted at `/<ns>/cluster/maintenance`).
+    var clusterState = ClusterStateData(state: .NORMAL, updated: 0)
+    /// Executor states asked for (blacklist, unblacklist), until the executor's node data shows them.
+    var requestedStates: [String: ExecutorNodeData.State] = [:]
     /// How long an instance may be absent from its executor's node data after its start was accepted.
     static let startGrace = Duration.seconds(15)
 
     public init(store: ClusterStore, messenger: ExecutorMessenger, sealer: SecretBox?, options: ControllerOptions,
-                leadership: Leadership, logger: Logger) {
+                leadership: Leadership, events: ClusterEvents = ClusterEvents(), logger: Logger) {
+        self.events = events
         self.store = store
         self.messenger = messenger
         self.sealer = sealer
@@ -91,6 +98,7 @@ public actor ApplicationEngine {
                 instances[record.appId] = byId
             }
             await loadTasks()
+            clusterState = try await store.clusterState() ?? ClusterStateData(state: .NORMAL, updated: 0)
             // Every workload recorded as not ended is booked and given the start
             // grace until its executor's node data shows it. The node data at hand
             // may predate it (the old leader started it a moment ago, or saw it
@@ -110,6 +118,8 @@ public actor ApplicationEngine {
                 }
             }
             loaded = true
+            events.record(.LEADERSHIP_ACQUIRED, ["HOSTNAME": .string(options.hostname ?? Self.localHostname)])
+            if inMaintenance { logger.notice("the cluster is in maintenance mode: operations are refused, nothing is declared lost or replaced") }
             for e in executors.values { observe(e) }
             logger.notice("leading", metadata: ["applications": "\(apps.count)",
                                                 "resumed": "\(apps.values.filter { $0.record.corral.operation != nil }.count)"])
@@ -125,6 +135,7 @@ public actor ApplicationEngine {
     }
 
     func stepDown() {
+        if leading && loaded { events.record(.LEADERSHIP_LOST, ["HOSTNAME": .string(options.hostname ?? Self.localHostname)]) }
         leading = false
         loaded = false
         for (id, app) in apps { app.driver?.cancel(); apps[id]?.driver = nil }
@@ -208,8 +219,11 @@ public actor ApplicationEngine {
     // MARK: Observation
 
     func executorUpdated(_ d: ExecutorNodeData) {
-        executors[d.state.executorId] = d
-        missingSince[d.state.executorId] = nil
+        let id = d.state.executorId
+        if executors[id] == nil && loaded { events.record(.EXECUTOR_ADDED, executorMetadata(d)) }
+        if requestedStates[id] == d.executorState { requestedStates[id] = nil }
+        executors[id] = d
+        missingSince[id] = nil
         if loaded { observe(d) }
     }
 
@@ -221,6 +235,7 @@ public actor ApplicationEngine {
         let last = executors.removeValue(forKey: id)
         scheduler.remove(id)
         guard loaded, let last else { return }
+        events.record(.EXECUTOR_REMOVED, executorMetadata(last))
         missingSince[id] = ContinuousClock.now
         Task { await self.probe(id, last, reason: reason) }
     }
@@ -234,6 +249,8 @@ public actor ApplicationEngine {
             return
         }
         guard executors[id] == nil else { return }
+        // In maintenance an executor may restart: it is not lost (the monitor decides once maintenance ends).
+        guard !inMaintenance else { return }
         executorLost(id, reason: reason)
         // Replacements start now, not at the monitor's next round.
         await monitor()
@@ -304,6 +321,9 @@ public actor ApplicationEngine {
     func update(_ info: DroveInstanceInfo) {
         let old = instances[info.appId]?[info.instanceId]
         if let old, Self.isTerminal(old) { return }
+        // An instance that has ended stays ended: a snapshot taken before its
+        // end (still showing it STOPPING) must not bring it back, to end twice.
+        if old == nil, self.old[info.appId]?.contains(where: { $0.instanceId == info.instanceId }) == true { return }
         var merged = info
         if let old { merged.created = min(old.created, info.created) }
         instances[info.appId, default: [:]][info.instanceId] = merged
@@ -311,6 +331,7 @@ public actor ApplicationEngine {
         if old?.state != merged.state || old?.localInfo != merged.localInfo {
             persist(merged)
         }
+        if old?.state != merged.state { recordInstanceEvent(merged) }
     }
 
     /// An instance has ended: it moves to the old ones and its booking is
@@ -333,6 +354,7 @@ public actor ApplicationEngine {
         list.insert(last, at: 0)
         if list.count > max(options.maxStaleInstancesCount, 1) { list.removeLast(list.count - max(options.maxStaleInstancesCount, 1)) }
         old[appId] = list
+        recordInstanceEvent(last)
         if state == .LOST { logger.warning("instance lost", metadata: ["appId": "\(appId)", "instanceId": "\(iid)", "reason": "\(error)"]) }
         let store = self.store, leadership = self.leadership
         Task {
@@ -378,7 +400,7 @@ public actor ApplicationEngine {
         }
         let policy = d.corral.flatMap { NUMAPolicy(rawValue: $0.numaPolicy) } ?? .require
         var m = ExecutorModel(id: d.state.executorId, hostname: d.hostname, tags: Set(d.tags), metadata: d.metadata,
-                              takesNewWork: d.executorState.takesNewWork, nodes: nodes, numaPolicy: policy,
+                              takesNewWork: effectiveState(d).takesNewWork, nodes: nodes, numaPolicy: policy,
                               fullPhysicalCores: d.corral?.fullPhysicalCores ?? false)
         let held = d.corral?.workloadGPUs ?? [:]
         for info in d.instances {

@@ -31,7 +31,7 @@ public struct ClusterStore: Sendable {
         try await zk.ensurePath(paths.executors)
         try await zk.ensurePath(paths.controllers)
         // The state directories are Corral's alone (their names list the apps).
-        for p in [paths.applications, paths.instances, paths.tasks] {
+        for p in [paths.applications, paths.instances, paths.tasks, paths.cluster] {
             do { _ = try await zk.create(p, acl: acl, createParents: true) } catch let e as ZooKeeperError where e.code == .nodeExists {}
         }
     }
@@ -112,6 +112,25 @@ public struct ClusterStore: Sendable {
 
     public func remove(appId: String, instanceId: String, fence: String) async throws(StoreError) {
         do { _ = try await run([.delete(paths.instance(appId, instanceId))], fence: fence) } catch where error.code == .missing {}
+    }
+
+    // MARK: Cluster state
+
+    /// The cluster's maintenance state as last set (nil: never set, NORMAL).
+    public func clusterState() async throws -> ClusterStateData? {
+        do {
+            let (data, _) = try await zk.getData(paths.clusterState)
+            return try? ControllerJSON.decoder.decode(ClusterStateData.self, from: Data(data))
+        } catch let e as ZooKeeperError where e.code == .noNode { return nil }
+    }
+
+    public func setClusterState(_ state: ClusterStateData, fence: String) async throws(StoreError) {
+        let data = Self.encode(state)
+        do {
+            _ = try await run([.setData(paths.clusterState, data: data)], fence: fence)
+        } catch where error.code == .missing {
+            _ = try await run([.create(paths.clusterState, data: data, acl: acl)], fence: fence)
+        }
     }
 
     // MARK: Tasks

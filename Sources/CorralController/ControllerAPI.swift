@@ -20,6 +20,8 @@ public enum ControllerAPI {
         public var users: UserAuthenticator
         public var options: ControllerOptions
         public var executorSecret: Secret?
+        public var messenger: ExecutorMessenger
+        public var events: ClusterEvents
         public var logger: Logger
     }
 
@@ -62,13 +64,60 @@ public enum ControllerAPI {
             let s = executors.map(DroveAPI.ExecutorSummary.init)
             let free = s.reduce(0) { $0 + $1.freeCores }, used = s.reduce(0) { $0 + $1.usedCores }
             let freeMem = s.reduce(0) { $0 + $1.freeMemory }, usedMem = s.reduce(0) { $0 + $1.usedMemory }
-            return ok(DroveAPI.ClusterSummary(leader: leader, state: "NORMAL", numExecutors: executors.count,
+            return ok(DroveAPI.ClusterSummary(leader: leader, state: await engine.clusterState.state.rawValue, numExecutors: executors.count,
                                               numApplications: counts.all, numActiveApplications: counts.active,
                                               numActiveTasks: await engine.activeTasks.count,
                                               numLocalServices: 0, numActiveLocalServices: 0, freeCores: free, usedCores: used,
                                               totalCores: free + used, freeMemory: freeMem, usedMemory: usedMem, totalMemory: freeMem + usedMem))
         }
         api.get("cluster/executors") { _, _ in ok(await roster.executors.map(DroveAPI.ExecutorSummary.init)) }
+        for (verb, on) in [("blacklist", true), ("unblacklist", false)] {
+            @Sendable func handle(_ ids: [String]) async -> Response {
+                if await engine.inMaintenance { return failed(.badRequest, ApplicationEngine.maintenanceRefusal) }
+                guard !ids.isEmpty else { return failed(.badRequest, "id: name at least one executor (?id=EXECUTOR_ID, repeatable)") }
+                let (done, failed) = await engine.setBlacklisted(ids, on)
+                return ok(DroveAPI.BlacklistResult(successful: done, failed: failed, approxCompletionTimeMs: 0,
+                                                   message: failed.isEmpty ? "done" : "not known or not reachable: \(failed.joined(separator: ", "))"))
+            }
+            api.post(RouterPath("cluster/executors/\(verb)")) { request, _ in
+                await handle(request.uri.queryParameters.getAll("id").map { String($0) })
+            }
+            api.post(RouterPath("cluster/executors/:id/\(verb)")) { _, ctx in
+                await handle([ctx.parameters.get("id") ?? ""])
+            }
+        }
+        for (verb, on) in [("set", true), ("unset", false)] {
+            api.post(RouterPath("cluster/maintenance/\(verb)")) { _, _ in
+                do throws(OperationRefusal) { return ok(try await engine.setMaintenance(on)) } catch { return failed(error) }
+            }
+        }
+        api.get("cluster/events") { request, _ in
+            let (since, size) = try eventWindow(request)
+            return ok(c.events.latest(after: since, size: size).events)
+        }
+        api.get("cluster/events/latest") { request, _ in
+            let (since, size) = try eventWindow(request)
+            return ok(c.events.latest(after: since, size: size))
+        }
+        api.get("cluster/events/summary") { request, _ in
+            ok(c.events.summary(after: try eventWindow(request).since))
+        }
+        api.get("cluster/events/stream") { request, _ in
+            try eventStream(request, c.events)
+        }
+        api.get("endpoints") { request, _ in
+            ok(await engine.endpoints(apps: Set(request.uri.queryParameters.getAll("app").map { String($0) })))
+        }
+        api.get("endpoints/app/:name") { _, ctx in
+            ok(await engine.endpoints(apps: [ctx.parameters.get("name") ?? ""]))
+        }
+        for family in ApplicationEngine.LogFamily.allCases {
+            for action in ["list", "read/:file", "download/:file"] {
+                api.get(RouterPath("logfiles/\(family.rawValue)/:domain/:id/\(action)")) { request, ctx in
+                    await proxyLog(request, ctx, family: family, c)
+                }
+            }
+        }
         api.get("cluster/executors/:id") { _, ctx in
             let id = ctx.parameters.get("id") ?? ""
             guard let d = await roster.executor(id) else { return failed(.notFound, "no executor \(id)") }
@@ -146,6 +195,95 @@ public enum ControllerAPI {
             return await Messages.handle(data, engine: engine)
         }
         return router
+    }
+
+    /// `lastSyncTime` (epoch ms, default 0) and `size` (default 1024) of an events call.
+    static func eventWindow(_ request: Request) throws -> (since: Int64, size: Int) {
+        let q = request.uri.queryParameters
+        var since: Int64 = 0, size = 1024
+        if let v = q.get("lastSyncTime") {
+            guard let n = Int64(v), n >= 0 else { throw HTTPError(.badRequest, message: "lastSyncTime: \"\(v)\" is not a time (allowed: epoch milliseconds, 0 or more)") }
+            since = n
+        }
+        if let v = q.get("size") {
+            guard let n = Int(v), n >= 0 else { throw HTTPError(.badRequest, message: "size: \"\(v)\" is not a count (allowed: 0 or more)") }
+            size = n
+        }
+        return (since, size)
+    }
+
+    /// The events as server-sent events (Corral's streaming variant of
+    /// `/cluster/events`): those after `lastSyncTime` first (oldest first,
+    /// only when it is given), then each as it happens; a comment every 15 s
+    /// keeps idle proxies from closing the stream.
+    static func eventStream(_ request: Request, _ events: ClusterEvents) throws -> Response {
+        // A browser's EventSource sends the last id it saw when it reconnects: it gets what it missed.
+        let resumed = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0) }
+        let given = request.uri.queryParameters.get("lastSyncTime") != nil || resumed != nil
+        var (since, size) = try eventWindow(request)
+        if let resumed { since = max(since, resumed) }
+        let live = events.subscribe()
+        let backlog = given ? Array(events.latest(after: since, size: size).events.reversed()) : []
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            func frame(_ e: ClusterEvents.Event) -> ByteBuffer {
+                let data = (try? ControllerJSON.encoder.encode(e)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                return ByteBuffer(string: "id: \(e.time)\nevent: \(e.type.rawValue)\ndata: \(data)\n\n")
+            }
+            // Subscribed before the backlog was read: what is in both is sent once.
+            let sent = Set(backlog.map(\.id))
+            for e in backlog { try await writer.write(frame(e)) }
+            try await writer.write(ByteBuffer(string: ": live\n\n"))
+            // nil: a keep-alive beat.
+            let (merged, feed) = AsyncStream<ClusterEvents.Event?>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+            let pump = Task {
+                for await e in live { feed.yield(e) }
+                feed.finish()
+            }
+            let beat = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(15))
+                    feed.yield(nil)
+                }
+            }
+            defer { pump.cancel(); beat.cancel() }
+            for await item in merged {
+                if let e = item {
+                    if !sent.contains(e.id) { try await writer.write(frame(e)) }
+                } else {
+                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                }
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    /// Drove's `/apis/v1/logfiles/...`: passed to the workload's executor
+    /// (its Drove filestream API) as the controller, answered as it answers.
+    static func proxyLog(_ request: Request, _ ctx: CorralRequestContext, family: ApplicationEngine.LogFamily, _ c: Context) async -> Response {
+        let domain = ctx.parameters.get("domain") ?? "", id = ctx.parameters.get("id") ?? ""
+        guard let where_ = await c.engine.logLocation(family, domain, id) else {
+            return failed(.notFound, "no \(family == .tasks ? "task" : "instance") \(id) of \(domain) on a live executor")
+        }
+        let tail = request.uri.path.components(separatedBy: "/\(id)/").last ?? "list"
+        let query = request.uri.query.map { "?\($0)" } ?? ""
+        let path = "/apis/v1/logs/filestream/\(where_.appId)/\(where_.instanceId)/\(tail)\(query)"
+        do {
+            let upstream = try await c.messenger.get(path, executor: where_.executor)
+            var headers = HTTPFields()
+            for name in ["Content-Type", "Content-Disposition"] {
+                if let v = upstream.headers.first(name: name), let n = HTTPField.Name(name) { headers[n] = v }
+            }
+            let body = upstream.body
+            return Response(status: .init(code: Int(upstream.status.code)), headers: headers, body: ResponseBody { writer in
+                for try await chunk in body { try await writer.write(chunk) }
+                try await writer.finish(nil)
+            })
+        } catch {
+            return failed(.badGateway, "executor \(where_.executor.hostname):\(where_.executor.port) did not answer: \(error)")
+        }
     }
 
     /// The caller checks (cluster secret for messages, users for the rest)

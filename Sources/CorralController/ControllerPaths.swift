@@ -13,6 +13,9 @@ public struct ControllerPaths: Sendable {
     public var applications: String { base + "/applications" }
     public var instances: String { base + "/instances" }
     public var tasks: String { base + "/tasks" }
+    public var cluster: String { base + "/cluster" }
+    /// Maintenance mode (Drove's `ClusterStateData`).
+    public var clusterState: String { cluster + "/maintenance" }
 
     public func application(_ appId: String) -> String { ZooKeeperPath.join(applications, appId) }
     public func instances(of appId: String) -> String { ZooKeeperPath.join(instances, appId) }

@@ -50,12 +50,14 @@ public struct ControllerService: Sendable {
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         let messenger = ExecutorMessenger(http: http, secret: controllerSecret, nodeId: hostname)
         let sealer = SecretBox(current: SecretBox.clusterKey(fromControllerSecret: controllerSecret.value))
+        let events = ClusterEvents(retention: config.options.maxEventsStorageDuration.duration)
         let engine = ApplicationEngine(store: store, messenger: messenger, sealer: sealer, options: config.options,
-                                       leadership: leadership, logger: logger)
+                                       leadership: leadership, events: events, logger: logger)
         let core = ControllerCore(zk: zk, roster: roster, leadership: leadership, engine: engine, options: config.options,
                                   http: http, connection: "\(cs)", logger: logger)
         let api = ControllerAPI.router(.init(engine: engine, roster: roster, leadership: leadership, users: UserAuthenticator(config.userAuth),
-                                             options: config.options, executorSecret: config.clusterAuth.secrets[.EXECUTOR], logger: logger))
+                                             options: config.options, executorSecret: config.clusterAuth.secrets[.EXECUTOR],
+                                             messenger: messenger, events: events, logger: logger))
         var appLogger = logger
         appLogger.logLevel = .warning
         let app = Application(

@@ -71,6 +71,28 @@ public enum DroveAPI {
         public var lastOutcome: String?
     }
 
+    /// Drove's `ExposedAppInfo` (`/apis/v1/endpoints`).
+    public struct ExposedApp: Codable, Sendable {
+        public struct Host: Codable, Sendable {
+            public var host: String
+            public var port: Int
+            public var portType: String
+        }
+        public var appName: String
+        public var appId: String
+        public var vhost: String
+        public var tags: [String: String]
+        public var hosts: [Host]
+    }
+
+    /// Drove's `BlacklistOperationResponse`.
+    public struct BlacklistResult: Codable, Sendable {
+        public var successful: [String]
+        public var failed: [String]
+        public var approxCompletionTimeMs: Int64
+        public var message: String
+    }
+
     public struct AppIdData: Codable, Sendable { public var appId: String }
     public struct TaskIdData: Codable, Sendable { public var taskId: String }
     public struct MessageData: Codable, Sendable { public var message: String }

@@ -74,6 +74,16 @@ public struct ExecutorMessenger: Sendable {
         return Outcome(status: nil, message: lastError)
     }
 
+    /// `GET path` (with its query) on the executor's API as the controller,
+    /// for the caller to read or stream on.
+    public func get(_ pathAndQuery: String, executor: ExecutorNodeData, timeout: TimeAmount = .seconds(30)) async throws -> HTTPClientResponse {
+        let scheme = executor.transportType.uppercased() == "HTTPS" ? "https" : "http"
+        var request = HTTPClientRequest(url: "\(scheme)://\(executor.hostname):\(executor.port)\(pathAndQuery)")
+        request.headers.add(name: "NodeId", value: nodeId)
+        if let secret { request.headers.add(name: "Cluster-Authorization", value: secret.value) }
+        return try await http.execute(request, timeout: timeout)
+    }
+
     /// Whether the executor answers at all (its authenticated ping), within `timeout`.
     public func answers(_ executor: ExecutorNodeData, timeout: TimeAmount = .seconds(2)) async -> Bool {
         // A refused connection says at once that nothing listens there (the

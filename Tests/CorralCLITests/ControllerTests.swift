@@ -490,6 +490,121 @@ import Testing
         }
     }
 
+    /// The rest of Drove's cluster controls through drove-cli: service
+    /// discovery endpoints, log files through the controller (list, tail,
+    /// download, for instances and tasks), blacklisting (running instances
+    /// stay, new ones go elsewhere, an unblacklist lets a waiting SCALE
+    /// finish by itself), maintenance mode (operations refused, nothing
+    /// stopped), and the events of all that, polled and streamed.
+    @Test func endpointsLogsBlacklistingMaintenanceAndEventsWorkThroughDroveCLI() async throws {
+        try await LocalCluster.with { cluster in
+            let controller = try cluster.startController()
+            let first = try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            let second = try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            _ = try await cluster.leader()
+            let e = controller.endpoint
+            _ = try await DroveCLI.await(e, ["executor", "list"]) { $0.components(separatedBy: "ACTIVE").count == 3 }
+            func executorId(_ node: LocalCluster.Node) throws -> String {
+                try #require(try DroveCLI.run(e, ["executor", "list"]).split(separator: "\n")
+                    .first { $0.contains(" \(node.port) ") }.map { String($0.prefix { $0 != " " }) })
+            }
+            let firstId = try executorId(first), secondId = try executorId(second)
+            func on(_ id: String) throws -> Set<String> { Self.ids(DroveCLI.instanceRows(try DroveCLI.run(e, ["executor", "appinstances", id]))) }
+            let spec = try CLI.writeTemp("""
+            {"name": "web", "version": "1", "type": "SERVICE",
+             "executable": {"type": "PROCESS", "command": ["/bin/sh", "-c", "echo hello-from-web; while true; do echo tick; sleep 0.5; done"]},
+             "exposedPorts": [{"name": "main", "port": 8080, "type": "HTTP"}],
+             "exposureSpec": {"vhost": "web.corral.test", "portName": "main", "mode": "ALL"},
+             "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 32}],
+             "placementPolicy": {"type": "ANY"}}
+            """, name: "web.json")
+            _ = try DroveCLI.run(e, ["apps", "create", spec])
+            #expect(try DroveCLI.run(e, ["apps", "scale", "web-1", "2", "--parallelism", "2", "--wait"]).contains("reached"))
+            let two = Self.ids(Self.healthy(try DroveCLI.run(e, ["appinstances", "list", "web-1"])))
+            #expect(two.count == 2)
+
+            // Endpoints: the vhost with each HEALTHY instance's host port.
+            #expect(try DroveCLI.run(e, ["cluster", "endpoints"]).contains("web.corral.test"))
+            let endpoints = try JSONSerialization.jsonObject(with: Data(try Self.curl([e + "/apis/v1/endpoints"]).utf8)) as? [String: Any]
+            let exposed = try #require((endpoints?["data"] as? [[String: Any]])?.first, "\(String(describing: endpoints))")
+            #expect(exposed["vhost"] as? String == "web.corral.test" && exposed["appId"] as? String == "web-1")
+            #expect((exposed["hosts"] as? [[String: Any]])?.compactMap { $0["port"] as? Int }.filter { $0 > 0 }.count == 2, "\(exposed)")
+
+            // Log files through the controller.
+            let one = try #require(two.sorted().first)
+            #expect(try DroveCLI.run(e, ["appinstances", "logs", "web-1", one]).contains("output.log"))
+            let tailed = try DroveCLI.run(e, ["appinstances", "tail", "web-1", one], for: 4)
+            #expect(tailed.contains("tick"), "\(tailed)")
+            let out = cluster.dir.appendingPathComponent("web-output.log").path
+            #expect(try DroveCLI.run(e, ["appinstances", "download", "web-1", one, "output.log", "--out", out]).contains("Downloaded size"))
+            #expect(((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").hasPrefix("hello-from-web"))
+            #expect(try Self.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", e + "/apis/v1/logfiles/applications/web-1/\(one)/read/passwd"]) == "400", "only the instance's own log files")
+            let task = try CLI.writeTemp("""
+            {"sourceAppName": "web", "taskId": "hello-1", "executable": {"type": "PROCESS", "command": ["/bin/sh", "-c", "echo task-says-hi"]},
+             "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}], "placementPolicy": {"type": "ANY"}}
+            """, name: "hello.json")
+            _ = try DroveCLI.run(e, ["tasks", "create", task])
+            _ = try await DroveCLI.await(e, ["tasks", "show", "web", "hello-1"]) { $0.contains("Task exit code") }
+            #expect(try DroveCLI.run(e, ["tasks", "logs", "web", "hello-1"]).contains("output.log"))
+            let taskOut = cluster.dir.appendingPathComponent("task-output.log").path
+            _ = try DroveCLI.run(e, ["tasks", "download", "web", "hello-1", "output.log", "--out", taskOut])
+            #expect(((try? String(contentsOfFile: taskOut, encoding: .utf8)) ?? "").contains("task-says-hi"))
+
+            // Blacklisting: what runs stays; new instances go to the other executor.
+            let heldByFirst = try on(firstId)
+            let black = try DroveCLI.run(e, ["executor", "blacklist", firstId])
+            #expect(black.contains("Successful: \(firstId)"), "\(black)")
+            _ = try await DroveCLI.await(e, ["executor", "list"]) { $0.contains("BLACKLISTED") }
+            #expect(try DroveCLI.run(e, ["apps", "scale", "web-1", "4", "--parallelism", "2", "--wait"]).contains("reached"))
+            #expect(try on(firstId) == heldByFirst, "the blacklisted executor got nothing new and lost nothing")
+            #expect(Self.healthy(try DroveCLI.run(e, ["appinstances", "list", "web-1"])).count == 4)
+            // Both blacklisted: a SCALE waits; unblacklisting one lets it finish with no new command.
+            #expect(try DroveCLI.run(e, ["executor", "blacklist", secondId]).contains("Successful: \(secondId)"))
+            #expect(try DroveCLI.run(e, ["apps", "scale", "web-1", "5"]).contains("accepted"))
+            try await Task.sleep(for: .seconds(3))
+            #expect(Self.healthy(try DroveCLI.run(e, ["appinstances", "list", "web-1"])).count == 4, "nowhere to place the fifth")
+            #expect(try DroveCLI.run(e, ["executor", "unblacklist", firstId]).contains("Successful: \(firstId)"))
+            let five = try await DroveCLI.await(e, ["appinstances", "list", "web-1"], timeout: .seconds(30)) { Self.healthy($0).count == 5 }
+            #expect(Self.healthy(five).count == 5, "\(five)")
+            #expect(try on(firstId).count == heldByFirst.count + 1)
+            _ = try DroveCLI.run(e, ["executor", "unblacklist", secondId])
+
+            // Maintenance: operations refused, nothing stopped, the state survives in ZooKeeper.
+            #expect(try DroveCLI.run(e, ["cluster", "maintenance-on"]).contains("Cluster state: MAINTENANCE"))
+            #expect(try DroveCLI.run(e, ["cluster", "summary"]).contains("MAINTENANCE"))
+            let refused = try DroveCLI.run(e, ["apps", "scale", "web-1", "1"])
+            #expect(refused.contains("maintenance mode"), "\(refused)")
+            #expect(try DroveCLI.run(e, ["tasks", "create", task]).contains("maintenance mode"))
+            #expect("\(try cluster.readState("/drove/cluster/maintenance").asCorral)".contains("MAINTENANCE"))
+            #expect(Self.healthy(try DroveCLI.run(e, ["appinstances", "list", "web-1"])).count == 5, "nothing stopped")
+            #expect(try DroveCLI.run(e, ["cluster", "maintenance-off"]).contains("accepted"))
+            #expect(try DroveCLI.run(e, ["cluster", "summary"]).contains("NORMAL"))
+
+            // Events, polled (drove-cli) and streamed (server-sent events).
+            let events = try DroveCLI.run(e, ["cluster", "events", "--count", "4096"])
+            for kind in ["APP_STATE_CHANGE", "INSTANCE_STATE_CHANGE", "TASK_STATE_CHANGE", "EXECUTOR_BLACKLISTED", "EXECUTOR_UN_BLACKLISTED",
+                         "MAINTENANCE_MODE_SET", "MAINTENANCE_MODE_REMOVED", "LEADERSHIP_ACQUIRED", "EXECUTOR_ADDED"] {
+                #expect(events.contains(kind), "\(kind) in \(events.prefix(3000))")
+            }
+            let blacklistings = try DroveCLI.run(e, ["cluster", "events", "--type", "EXECUTOR_BLACKLISTED"])
+            #expect(blacklistings.contains(firstId) && blacklistings.contains(secondId) && !blacklistings.contains("MAINTENANCE"))
+            let stream = Process()
+            stream.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            stream.arguments = ["-sN", "--max-time", "6", e + "/apis/v1/cluster/events/stream"]
+            let pipe = Pipe()
+            stream.standardOutput = pipe
+            try stream.run()
+            try await Task.sleep(for: .seconds(1))
+            _ = try DroveCLI.run(e, ["cluster", "maintenance-on"])
+            _ = try DroveCLI.run(e, ["cluster", "maintenance-off"])
+            let streamed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            stream.waitUntilExit()
+            #expect(streamed.contains("event: MAINTENANCE_MODE_SET") && streamed.contains("event: MAINTENANCE_MODE_REMOVED"), "\(streamed)")
+            #expect(!streamed.contains("EXECUTOR_BLACKLISTED"), "without lastSyncTime only what happens from now on")
+            _ = try DroveCLI.run(e, ["apps", "suspend", "web-1", "--wait"])
+        }
+    }
+
     /// kill -9 of the leader in the middle of a SCALE to 20: the follower
     /// takes over, resumes the persisted operation and finishes it; nothing
     /// that ran is stopped, nothing is started twice, nothing runs unknown.

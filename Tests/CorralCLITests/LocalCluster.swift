@@ -189,12 +189,20 @@ enum DroveCLI {
     }
 
     /// `drove -e ENDPOINT args...`; its output (stdout and stderr).
-    static func run(_ endpoint: String, _ args: [String], user: (String, String)? = nil) throws -> String {
+    /// `for`: interrupted (SIGINT) after that many seconds, for commands that
+    /// never end by themselves (`tail`, `events --follow`).
+    static func run(_ endpoint: String, _ args: [String], user: (String, String)? = nil, for seconds: Int? = nil) throws -> String {
         guard let path else { throw CLI.Failure("drove-cli is not installed") }
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
         var all = ["-e", endpoint]
         if let user { all += ["-u", user.0, "-p", user.1] }
+        if let seconds {
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            all = ["-s", "INT", "-k", "2", String(seconds), path] + all
+            p.environment = ProcessInfo.processInfo.environment.merging(["PYTHONUNBUFFERED": "1"]) { $1 }
+        } else {
+            p.executableURL = URL(fileURLWithPath: path)
+        }
         p.arguments = all + args
         let out = Pipe()
         p.standardOutput = out

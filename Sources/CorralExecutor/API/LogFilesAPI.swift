@@ -57,7 +57,66 @@ enum LogFilesAPI {
         return path
     }
 
+    /// Drove's `LogFileStream.LogBuffer`.
+    struct DroveBuffer: ResponseEncodable {
+        var data: String
+        var offset: Int64
+    }
+
+    struct DroveFiles: ResponseEncodable {
+        var files: [String]
+    }
+
+    /// The directory named by Drove's `{appId}/{instanceId}` (a task's source app and instance id).
+    static func droveDirectory(_ executor: Executor, _ context: CorralRequestContext) async throws(APIError) -> String {
+        let app = context.parameters.get("appId") ?? "", id = context.parameters.get("instanceId") ?? ""
+        guard let dir = await executor.logDirectory(appId: app, id: id) else {
+            throw APIError(.notFound, "not_found", "no instance or task \(id) of \(app)")
+        }
+        return dir
+    }
+
+    /// Drove's executor log API (`/apis/v1/logs/filestream/{appId}/{instanceId}/...`,
+    /// answered without the envelope, as Drove's controller proxies it):
+    /// `list` gives `{"files": [...]}`; `read` with offset -1 and no length
+    /// gives the file's size as the offset and no data, otherwise up to
+    /// `length` bytes (32 KiB by default) from `offset`; `download` the file.
+    static func addDrove(to api: RouterGroup<CorralRequestContext>, executor: Executor) {
+        api.get("logs/filestream/{appId}/{instanceId}/list") { _, context in
+            DroveFiles(files: files(try await droveDirectory(executor, context)).map(\.name))
+        }
+        api.get("logs/filestream/{appId}/{instanceId}/read/{file}") { request, context in
+            let path = try file(context, try await droveDirectory(executor, context))
+            let offset = try request.integer("offset", absent: Int64(-1), in: -1...Int64.max)
+            let length = try request.integer("length", absent: -1, in: -1...(4 << 20))
+            guard let fh = FileHandle(forReadingAtPath: path) else {
+                throw APIError(.notFound, "not_found", "cannot open the log file")
+            }
+            defer { try? fh.close() }
+            let size = Int64((try? fh.seekToEnd()) ?? 0)
+            if offset == -1 && length == -1 { return DroveBuffer(data: "", offset: size) }
+            let from = max(0, min(offset, size))
+            try? fh.seek(toOffset: UInt64(from))
+            let data = (try? fh.read(upToCount: length == -1 ? 32_768 : length)) ?? Data()
+            return DroveBuffer(data: String(decoding: data, as: UTF8.self), offset: from)
+        }
+        api.get("logs/filestream/{appId}/{instanceId}/download/{file}") { _, context in
+            try download(try file(context, try await droveDirectory(executor, context)))
+        }
+    }
+
+    static func download(_ path: String) throws(APIError) -> Response {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw APIError(.notFound, "not_found", "cannot read the log file")
+        }
+        let name = (path as NSString).lastPathComponent
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream",
+                                               .contentDisposition: "attachment; filename=\"\(name)\""],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
     static func add(to api: RouterGroup<CorralRequestContext>, executor: Executor) {
+        addDrove(to: api, executor: executor)
         api.get("logs/{instanceId}/files") { _, context in
             files(try await directory(executor, context))
         }
@@ -77,14 +136,7 @@ enum LogFilesAPI {
         }
 
         api.get("logs/{instanceId}/download/{file}") { _, context in
-            let path = try file(context, try await directory(executor, context))
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw APIError(.notFound, "not_found", "cannot read the log file")
-            }
-            let name = (path as NSString).lastPathComponent
-            return Response(status: .ok, headers: [.contentType: "application/octet-stream",
-                                                   .contentDisposition: "attachment; filename=\"\(name)\""],
-                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+            try download(try file(context, try await directory(executor, context)))
         }
 
         api.get("logs/{instanceId}/tail") { request, context in

@@ -117,6 +117,8 @@ public enum OpenAPIDocument {
         let idParam = path("id", "an instance id")
         let logId = path("instanceId", "an instance id, or a task's taskId")
         let file = path("file", "output.log or one of its archives (output.log.<suffix>[.gz])")
+        let droveApp = path("appId", "the instance's appId, or a task's source app")
+        let droveId = path("instanceId", "an instance id, or a task's instance id")
         let wait = query("wait", ["type": "string", "enum": ["true", "false"]], "true: answer when the job has ended")
         let paths: [String: Any] = [
             "/apis/v1/ping": ["get": operation("ping", "Whether the API answers", tag: "executor",
@@ -211,6 +213,19 @@ public enum OpenAPIDocument {
                 parameters: [logId, query("lines", ["type": "integer", "minimum": 0, "maximum": 100_000], "how many (default 100)"),
                              query("follow", ["type": "string", "enum": ["true", "false"]], "keep streaming new output")],
                 responses: ["200": ["description": "text", "content": ["text/plain": ["schema": string]]]])],
+            "/apis/v1/logs/filestream/{appId}/{instanceId}/list": ["get": operation(
+                "droveLogFiles", "Drove's log file list (no envelope), as Drove's controller proxies it", tag: "logs",
+                parameters: [droveApp, droveId],
+                responses: ["200": json(object(["files": array(string)], required: ["files"]), "the file names")])],
+            "/apis/v1/logs/filestream/{appId}/{instanceId}/read/{file}": ["get": operation(
+                "droveReadLog", "Drove's log read: offset -1 without length gives the size as the offset", tag: "logs",
+                parameters: [droveApp, droveId, file,
+                             query("offset", ["type": "integer", "minimum": -1], "first byte, or -1 (default) for the size"),
+                             query("length", ["type": "integer", "minimum": -1, "maximum": 4 << 20], "bytes (default 32768)")],
+                responses: ["200": json(object(["data": string, "offset": integer], required: ["data", "offset"]), "the bytes read, as text")])],
+            "/apis/v1/logs/filestream/{appId}/{instanceId}/download/{file}": ["get": operation(
+                "droveDownloadLog", "Drove's whole log file", tag: "logs", parameters: [droveApp, droveId, file],
+                responses: ["200": ["description": "the file", "content": ["application/octet-stream": ["schema": string]]]])],
             "/apis/v1/stages": ["get": operation("stages", "Stage processor pools, queues and locks", tag: "stages",
                                                  responses: ["200": json(ref("StagesSnapshot"), "the pools")])],
             "/apis/v1/stages/{stage}/jobs": ["post": operation(

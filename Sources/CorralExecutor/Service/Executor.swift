@@ -316,6 +316,12 @@ public actor Executor {
         return logDirectory(appId: i.appId, kind: i.kind, instanceId: i.instanceId, taskId: i.taskId)
     }
 
+    /// The log directory of a workload of `appId` (its source app for a task), as Drove's filestream API names it.
+    public func logDirectory(appId: String, id: String) -> String? {
+        guard let i = known[id] ?? task(id), i.appId == appId else { return nil }
+        return logDirectory(appId: i.appId, kind: i.kind, instanceId: i.instanceId, taskId: i.taskId)
+    }
+
     /// Whether the workload (instance id or taskId) has reached its end.
     public func isFinished(_ id: String) -> Bool {
         let info = known[id] ?? task(id)
