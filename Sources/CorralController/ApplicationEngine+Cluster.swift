@@ -95,7 +95,7 @@ extension ApplicationEngine {
     // MARK: Log files
 
     /// Drove's log file families (`/apis/v1/logfiles/{family}/...`).
-    public enum LogFamily: String, Sendable, CaseIterable { case applications, tasks }
+    public enum LogFamily: String, Sendable, CaseIterable { case applications, tasks, localservices }
 
     /// Where a workload's log files are: its executor, and the appId and
     /// instance id its executor files them under (an ended one's too, while
@@ -109,6 +109,10 @@ extension ApplicationEngine {
         case .tasks:
             guard let t = tasks[Self.taskKey(domain, id)]?.record.info, let e = executors[t.executorId] else { return nil }
             return (e, domain, t.instanceId)
+        case .localservices:
+            guard let info = serviceInstances[domain]?[id] ?? oldServiceInstances[domain]?.first(where: { $0.instanceId == id }),
+                  let e = executors[info.executorId] else { return nil }
+            return (e, domain, id)
         }
     }
 

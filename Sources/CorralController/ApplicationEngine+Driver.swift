@@ -318,6 +318,12 @@ extension ApplicationEngine {
     func expirePending() {
         let now = ContinuousClock.now
         for (iid, p) in pending where now - p.since >= Self.startGrace && !iid.hasPrefix("task:") {
+            if let sid = Self.serviceId(ofBooking: p.appId) {
+                let shown = executors[p.executorId]?.serviceInstances.contains { $0.instanceId == iid } ?? false
+                pending[iid] = nil
+                if !shown { finishServiceInstance(sid, iid, state: .LOST, error: "its executor never showed it running after the start") }
+                continue
+            }
             let shown = executors[p.executorId]?.instances.contains { $0.instanceId == iid } ?? false
             if shown { pending[iid] = nil; continue }
             // Recorded past PENDING (by a leader before this one), it did run there and has ended unreported.
@@ -343,6 +349,7 @@ extension ApplicationEngine {
         expirePending()
         sweepTasks(on: nil, shown: [])
         sweepMissingExecutors()
+        reconcileServices()
         for (appId, app) in apps where app.record.corral.operation == nil && app.driver == nil && app.unrecoverable == nil {
             guard [.RUNNING, .MONITORING].contains(app.record.corral.state) else { continue }
             let active = activeInstances(appId).count

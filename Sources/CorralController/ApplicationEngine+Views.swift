@@ -23,7 +23,12 @@ extension ApplicationEngine {
 
     /// The spec as deployed, env values and INLINE configs' data withheld (they may be secrets).
     func spec(_ appId: String) -> JSONValue? {
-        guard var s = apps[appId]?.record.spec else { return nil }
+        apps[appId].map { Self.redacted($0.record.spec) }
+    }
+
+    /// A stored spec with env values and INLINE configs' data withheld.
+    static func redacted(_ spec: JSONValue) -> JSONValue {
+        var s = spec
         if case .object(let env)? = s["env"] {
             s["env"] = .object(env.mapValues { _ in .string("<redacted>") })
         }

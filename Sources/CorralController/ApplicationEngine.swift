@@ -63,6 +63,14 @@ public actor ApplicationEngine {
     var clusterState = ClusterStateData(state: .NORMAL, updated: 0)
     /// Executor states asked for (blacklist, unblacklist), until the executor's node data shows them.
     var requestedStates: [String: ExecutorNodeData.State] = [:]
+    /// Local services (Drove's LOCAL_SERVICE): their records, instances, and ended instances.
+    var services: [String: Service] = [:]
+    var serviceInstances: [String: [String: DroveLocalServiceInstanceInfo]] = [:]
+    var oldServiceInstances: [String: [DroveLocalServiceInstanceInfo]] = [:]
+    /// Local service instances asked to stop.
+    var serviceStopping: Set<String> = []
+    /// Until when a service does not start instances on an executor again (`serviceId/executorId`) after a start failed.
+    var serviceRetryAt: [String: ContinuousClock.Instant] = [:]
     /// How long an instance may be absent from its executor's node data after its start was accepted.
     static let startGrace = Duration.seconds(15)
 
@@ -98,6 +106,7 @@ public actor ApplicationEngine {
                 instances[record.appId] = byId
             }
             await loadTasks()
+            await loadServices()
             clusterState = try await store.clusterState() ?? ClusterStateData(state: .NORMAL, updated: 0)
             // Every workload recorded as not ended is booked and given the start
             // grace until its executor's node data shows it. The node data at hand
@@ -115,6 +124,13 @@ public actor ApplicationEngine {
             for (appId, byId) in instances {
                 for (id, info) in byId where !Self.isTerminal(info) {
                     if let a = Self.allocation(info) { pending[id] = Pending(appId: appId, executorId: info.executorId, allocation: a, since: now) }
+                }
+            }
+            for (sid, byId) in serviceInstances {
+                for (id, info) in byId where !Self.isTerminal(state: info.state) {
+                    if let a = Self.allocation(resources: info.resources, id: id) {
+                        pending[id] = Pending(appId: Self.serviceBooking(sid), executorId: info.executorId, allocation: a, since: now)
+                    }
                 }
             }
             loaded = true
@@ -144,33 +160,7 @@ public actor ApplicationEngine {
     }
 
     func makeApp(_ record: ApplicationRecord, version: Int32) -> App? {
-        var open = record.spec
-        var problem: String?
-        if case .object(let env)? = record.spec["env"] {
-            var opened: [String: JSONValue] = [:]
-            for (k, v) in env {
-                guard case .string(let s) = v, SecretBox.isSealed(s) else { opened[k] = v; continue }
-                guard let sealer else { problem = "env \(k) is sealed but this controller has no cluster key (clusterAuth CONTROLLER secret)"; continue }
-                do { opened[k] = .string(try sealer.open(s, context: Self.envContext(record.appId, k))) } catch {
-                    problem = "env \(k) cannot be opened with this cluster's key (was the CONTROLLER secret changed?)"
-                }
-            }
-            open["env"] = .object(opened)
-        }
-        if case .array(let configs)? = record.spec["configs"] {
-            var opened: [JSONValue] = []
-            for c in configs {
-                guard case .string(let s)? = c["data"], SecretBox.isSealed(s), let path = c["localFilename"]?.string else { opened.append(c); continue }
-                var o = c
-                if let sealer, let plain = try? sealer.open(s, context: Self.envContext(record.appId, Self.configKey(path))) {
-                    o["data"] = .string(plain)
-                } else {
-                    problem = "config \(path) cannot be opened with this cluster's key (was the CONTROLLER secret changed?)"
-                }
-                opened.append(o)
-            }
-            open["configs"] = .array(opened)
-        }
+        let (open, problem) = opened(record.spec) { Self.envContext(record.appId, $0) }
         let r = ConfigReader(file: "application \(record.appId)", environment: [:])
         r.stringsAreTyped = true
         let data = open.data()
@@ -181,6 +171,40 @@ public actor ApplicationEngine {
         }
         if let problem { logger.error("application is unrecoverable until its spec is redeployed", metadata: ["appId": "\(record.appId)", "reason": "\(problem)"]) }
         return App(record: record, version: version, spec: spec, openSpec: open, unrecoverable: problem)
+    }
+
+    /// A stored spec with its sealed env values and INLINE configs' data
+    /// opened, each with `context(key)` (`configKey(localFilename)` for
+    /// configs); what could not be opened, if anything.
+    func opened(_ spec: JSONValue, context: (String) -> String) -> (JSONValue, problem: String?) {
+        var open = spec
+        var problem: String?
+        if case .object(let env)? = spec["env"] {
+            var opened: [String: JSONValue] = [:]
+            for (k, v) in env {
+                guard case .string(let s) = v, SecretBox.isSealed(s) else { opened[k] = v; continue }
+                guard let sealer else { problem = "env \(k) is sealed but this controller has no cluster key (clusterAuth CONTROLLER secret)"; continue }
+                do { opened[k] = .string(try sealer.open(s, context: context(k))) } catch {
+                    problem = "env \(k) cannot be opened with this cluster's key (was the CONTROLLER secret changed?)"
+                }
+            }
+            open["env"] = .object(opened)
+        }
+        if case .array(let configs)? = spec["configs"] {
+            var opened: [JSONValue] = []
+            for c in configs {
+                guard case .string(let s)? = c["data"], SecretBox.isSealed(s), let path = c["localFilename"]?.string else { opened.append(c); continue }
+                var o = c
+                if let sealer, let plain = try? sealer.open(s, context: context(Self.configKey(path))) {
+                    o["data"] = .string(plain)
+                } else {
+                    problem = "config \(path) cannot be opened with this cluster's key (was the CONTROLLER secret changed?)"
+                }
+                opened.append(o)
+            }
+            open["configs"] = .array(opened)
+        }
+        return (open, problem)
     }
 
     static func envContext(_ appId: String, _ key: String) -> String { "application \(appId) env \(key)" }
@@ -266,6 +290,11 @@ public actor ApplicationEngine {
                 finish(appId: appId, iid, state: .LOST, error: "executor \(info.localInfo.hostname) lost: \(reason)", appsFault: false)
             }
         }
+        for (sid, byId) in serviceInstances {
+            for (iid, info) in byId where info.executorId == id && !Self.isTerminal(state: info.state) {
+                finishServiceInstance(sid, iid, state: .LOST, error: "executor \(info.localInfo.hostname) lost: \(reason)")
+            }
+        }
         for (iid, p) in pending where p.executorId == id { pending[iid] = nil }
         for (key, t) in tasks where t.record.info.executorId == id && !(TaskState(rawValue: t.record.info.state)?.isTerminal ?? false) {
             endTask(key, state: .LOST, result: .init(status: "LOST", exitCode: -1), error: "executor \(t.record.info.hostname) lost: \(reason)")
@@ -295,6 +324,7 @@ public actor ApplicationEngine {
                        error: stopped ? (info.errorMessage ?? "") : "the executor no longer runs it")
             }
         }
+        observeServiceInstances(d)
         var shownTasks = Set<String>()
         for t in d.tasks {
             shownTasks.insert(Self.taskKey(t.sourceAppName, t.taskId))
@@ -409,6 +439,9 @@ public actor ApplicationEngine {
                 try? m.book(exactly: a, appId: info.appId)
             }
         }
+        for si in d.serviceInstances {
+            if let a = Self.allocation(resources: si.resources, id: si.instanceId) { try? m.book(exactly: a, appId: Self.serviceBooking(si.serviceId)) }
+        }
         for (iid, p) in pending where p.executorId == d.state.executorId && !m.holds(iid) {
             try? m.book(exactly: p.allocation, appId: p.appId)
         }
@@ -438,7 +471,8 @@ public actor ApplicationEngine {
                           gpus: [], pinned: true)
     }
 
-    static func isTerminal(_ i: DroveInstanceInfo) -> Bool { InstanceState(rawValue: i.state)?.isTerminal ?? false }
+    static func isTerminal(_ i: DroveInstanceInfo) -> Bool { isTerminal(state: i.state) }
+    static func isTerminal(state: String) -> Bool { InstanceState(rawValue: state)?.isTerminal ?? false }
     static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 }
 

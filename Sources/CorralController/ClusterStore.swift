@@ -31,7 +31,7 @@ public struct ClusterStore: Sendable {
         try await zk.ensurePath(paths.executors)
         try await zk.ensurePath(paths.controllers)
         // The state directories are Corral's alone (their names list the apps).
-        for p in [paths.applications, paths.instances, paths.tasks, paths.cluster] {
+        for p in [paths.applications, paths.instances, paths.tasks, paths.cluster, paths.localServices, paths.localServiceInstances] {
             do { _ = try await zk.create(p, acl: acl, createParents: true) } catch let e as ZooKeeperError where e.code == .nodeExists {}
         }
     }
@@ -131,6 +131,63 @@ public struct ClusterStore: Sendable {
         } catch where error.code == .missing {
             _ = try await run([.create(paths.clusterState, data: data, acl: acl)], fence: fence)
         }
+    }
+
+    // MARK: Local services
+
+    public func loadLocalServices() async throws -> (records: [(LocalServiceRecord, Int32)], unreadable: [String]) {
+        let names = try await zk.getChildren(paths.localServices).children
+        var out: [(LocalServiceRecord, Int32)] = [], bad: [String] = []
+        for name in names.sorted() {
+            guard let (data, stat) = try? await zk.getData(paths.localService(name)) else { continue }
+            if let r = try? ControllerJSON.decoder.decode(LocalServiceRecord.self, from: Data(data)) { out.append((r, stat.version)) } else { bad.append(name) }
+        }
+        return (out, bad)
+    }
+
+    public func loadServiceInstances(_ serviceId: String) async throws -> [DroveLocalServiceInstanceInfo] {
+        let names: [String]
+        do { names = try await zk.getChildren(paths.localServiceInstances(of: serviceId)).children } catch let e as ZooKeeperError where e.code == .noNode { return [] }
+        var out: [DroveLocalServiceInstanceInfo] = []
+        for name in names {
+            guard let (data, _) = try? await zk.getData(paths.localServiceInstance(serviceId, name)),
+                  let info = try? ControllerJSON.decoder.decode(DroveLocalServiceInstanceInfo.self, from: Data(data)) else { continue }
+            out.append(info)
+        }
+        return out
+    }
+
+    public func create(service r: LocalServiceRecord, fence: String) async throws(StoreError) {
+        _ = try await run([.create(paths.localService(r.serviceId), data: Self.encode(r), acl: acl),
+                           .create(paths.localServiceInstances(of: r.serviceId), acl: acl)], fence: fence)
+    }
+
+    public func update(service r: LocalServiceRecord, version: Int32, fence: String) async throws(StoreError) -> Int32 {
+        let results = try await run([.setData(paths.localService(r.serviceId), data: Self.encode(r), version: version)], fence: fence)
+        for x in results { if case .dataSet(let stat) = x { return stat.version } }
+        return version + 1
+    }
+
+    public func delete(service id: String, version: Int32, fence: String) async throws(StoreError) {
+        let children = (try? await zk.getChildren(paths.localServiceInstances(of: id)).children) ?? []
+        var ops: [ZooKeeperOperation] = children.map { .delete(paths.localServiceInstance(id, $0)) }
+        if (try? await zk.exists(paths.localServiceInstances(of: id))) != nil { ops.append(.delete(paths.localServiceInstances(of: id))) }
+        ops.append(.delete(paths.localService(id), version: version))
+        _ = try await run(ops, fence: fence)
+    }
+
+    public func put(serviceInstance info: DroveLocalServiceInstanceInfo, fence: String) async throws(StoreError) {
+        let path = paths.localServiceInstance(info.serviceId, info.instanceId)
+        let data = Self.encode(info)
+        do {
+            _ = try await run([.setData(path, data: data)], fence: fence)
+        } catch where error.code == .missing {
+            _ = try await run([.create(path, data: data, acl: acl)], fence: fence)
+        }
+    }
+
+    public func remove(serviceInstance serviceId: String, _ instanceId: String, fence: String) async throws(StoreError) {
+        do { _ = try await run([.delete(paths.localServiceInstance(serviceId, instanceId))], fence: fence) } catch where error.code == .missing {}
     }
 
     // MARK: Tasks

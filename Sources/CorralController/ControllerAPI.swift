@@ -60,6 +60,7 @@ public enum ControllerAPI {
         api.get("cluster") { _, _ in
             let executors = await roster.executors
             let counts = await engine.applicationCount
+            let services = await engine.serviceCount
             let leader = await c.leadership.leader.map { "\($0.hostname):\($0.port)" } ?? ""
             let s = executors.map(DroveAPI.ExecutorSummary.init)
             let free = s.reduce(0) { $0 + $1.freeCores }, used = s.reduce(0) { $0 + $1.usedCores }
@@ -67,7 +68,7 @@ public enum ControllerAPI {
             return ok(DroveAPI.ClusterSummary(leader: leader, state: await engine.clusterState.state.rawValue, numExecutors: executors.count,
                                               numApplications: counts.all, numActiveApplications: counts.active,
                                               numActiveTasks: await engine.activeTasks.count,
-                                              numLocalServices: 0, numActiveLocalServices: 0, freeCores: free, usedCores: used,
+                                              numLocalServices: services.all, numActiveLocalServices: services.active, freeCores: free, usedCores: used,
                                               totalCores: free + used, freeMemory: freeMem, usedMemory: usedMem, totalMemory: freeMem + usedMem))
         }
         api.get("cluster/executors") { _, _ in ok(await roster.executors.map(DroveAPI.ExecutorSummary.init)) }
@@ -166,6 +167,48 @@ public enum ControllerAPI {
                 } catch {
                     return failed(error)
                 }
+            }
+        }
+        api.get("localservices") { _, _ in ok(await engine.serviceSummaries()) }
+        api.get("localservices/:id") { _, ctx in
+            let id = ctx.parameters.get("id") ?? ""
+            guard let s = await engine.serviceSummary(id) else { return failed(.notFound, "no local service \(id)") }
+            return ok(s)
+        }
+        api.get("localservices/:id/spec") { _, ctx in
+            let id = ctx.parameters.get("id") ?? ""
+            guard let s = await engine.serviceSpec(id) else { return failed(.notFound, "no local service \(id)") }
+            return ok(s)
+        }
+        api.get("localservices/:id/instances") { _, ctx in
+            let id = ctx.parameters.get("id") ?? ""
+            guard let list = await engine.serviceInstanceList(id) else { return failed(.notFound, "no local service \(id)") }
+            return ok(list)
+        }
+        api.get("localservices/:id/instances/old") { _, ctx in
+            let id = ctx.parameters.get("id") ?? ""
+            guard let list = await engine.oldServiceInstanceList(id) else { return failed(.notFound, "no local service \(id)") }
+            return ok(list)
+        }
+        api.get("localservices/:id/instances/:iid") { _, ctx in
+            let id = ctx.parameters.get("id") ?? "", iid = ctx.parameters.get("iid") ?? ""
+            guard let i = await engine.serviceInstance(id, iid) else { return failed(.notFound, "no instance \(iid) of local service \(id)") }
+            return ok(i)
+        }
+        api.post("localservices/operations") { request, _ in
+            guard let data = await body(request) else { return failed(.contentTooLarge, "the body is larger than \(maxBody) bytes") }
+            do throws(OperationRefusal) {
+                return ok(DroveAPI.ServiceIdData(serviceId: try await engine.acceptServiceOperation(data)))
+            } catch {
+                return failed(error)
+            }
+        }
+        api.post("localservices/operations/:id/cancel") { _, ctx in
+            do throws(OperationRefusal) {
+                try await engine.cancelServiceOperation(ctx.parameters.get("id") ?? "")
+                return ok(DroveAPI.MessageData(message: "cancellation requested"))
+            } catch {
+                return failed(error)
             }
         }
         api.get("tasks") { _, _ in ok(await engine.activeTasks.map(\.forAPI)) }

@@ -14,6 +14,11 @@ public struct ControllerPaths: Sendable {
     public var instances: String { base + "/instances" }
     public var tasks: String { base + "/tasks" }
     public var cluster: String { base + "/cluster" }
+    public var localServices: String { base + "/localservices" }
+    public var localServiceInstances: String { base + "/localserviceinstances" }
+    public func localService(_ id: String) -> String { ZooKeeperPath.join(localServices, id) }
+    public func localServiceInstances(of id: String) -> String { ZooKeeperPath.join(localServiceInstances, id) }
+    public func localServiceInstance(_ id: String, _ instanceId: String) -> String { ZooKeeperPath.join(localServiceInstances(of: id), instanceId) }
     /// Maintenance mode (Drove's `ClusterStateData`).
     public var clusterState: String { cluster + "/maintenance" }
 

@@ -71,6 +71,25 @@ public enum DroveAPI {
         public var lastOutcome: String?
     }
 
+    /// Drove's `LocalServiceSummary`.
+    public struct LocalServiceSummary: Codable, Sendable {
+        public var id: String
+        public var name: String
+        public var instancesPerHost: Int
+        public var healthyInstances: Int
+        public var totalCPUs: Int
+        public var totalMemory: UInt64
+        public var tags: [String: String]
+        public var activationState: String
+        public var state: String
+        public var created: Int64
+        public var updated: Int64
+        /// Corral: the operation in flight.
+        public var operation: String?
+    }
+
+    public struct ServiceIdData: Codable, Sendable { public var serviceId: String }
+
     /// Drove's `ExposedAppInfo` (`/apis/v1/endpoints`).
     public struct ExposedApp: Codable, Sendable {
         public struct Host: Codable, Sendable {

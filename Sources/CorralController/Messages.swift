@@ -36,7 +36,13 @@ enum Messages {
             }
             await engine.observeTask(report.instanceInfo)
             return reply(.ACCEPTED, nil)
-        case .LOCAL_SERVICE_INSTANCE_STATE_REPORT, .EXECUTOR_SNAPSHOT:
+        case .LOCAL_SERVICE_INSTANCE_STATE_REPORT:
+            guard let report = try? JSONDecoder().decode(DroveMessage.StateReport<DroveLocalServiceInstanceInfo>.self, from: data) else {
+                return reply(.REJECTED, "LOCAL_SERVICE_INSTANCE_STATE_REPORT needs resourceSnapshot and instanceInfo", code: .badRequest)
+            }
+            await engine.reportServiceInstance(report.instanceInfo)
+            return reply(.ACCEPTED, nil)
+        case .EXECUTOR_SNAPSHOT:
             // Executors' node data (watched) carries the same: taken from there.
             return reply(.ACCEPTED, nil)
         }

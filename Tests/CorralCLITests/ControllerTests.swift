@@ -605,6 +605,105 @@ import Testing
         }
     }
 
+    /// Drove's local services through drove-cli: created inactive, a config
+    /// test runs one instance, activated they run `instancesPerHost` on every
+    /// executor (one that joins gets its own), the count changes, an instance
+    /// killed or replaced is replaced on its executor, a restart replaces
+    /// them all, deactivated they stop, and then it can be destroyed.
+    @Test func localServicesRunOnEveryExecutorThroughDroveCLI() async throws {
+        try await LocalCluster.with { cluster in
+            let controller = try cluster.startController()
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            _ = try await cluster.leader()
+            let e = controller.endpoint
+            _ = try await DroveCLI.await(e, ["executor", "list"]) { $0.components(separatedBy: "ACTIVE").count == 3 }
+            func rows(_ table: String) -> [String] { table.split(separator: "\n").map(String.init).filter { $0.hasPrefix("SI-") } }
+            func healthy(_ table: String) -> [String] { rows(table).filter { $0.contains(" HEALTHY ") } }
+            func ids(_ table: String) -> Set<String> { Self.ids(healthy(table)) }
+            func running() throws -> String { try DroveCLI.run(e, ["lsinstances", "list", "agent-1"]) }
+            let spec = try CLI.writeTemp("""
+            {"name": "agent", "version": "1", "type": "LOCAL_SERVICE",
+             "executable": {"type": "PROCESS", "command": ["/bin/sh", "-c", "echo agent-up; exec sleep 300"]},
+             "exposedPorts": [{"name": "main", "port": 9100, "type": "HTTP"}],
+             "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 32}],
+             "env": {"AGENT_TOKEN": "agent-s3cret-token"},
+             "placementPolicy": {"type": "LOCAL", "hostLevel": false}}
+            """, name: "agent.json")
+            let created = try DroveCLI.run(e, ["localservices", "create", spec, "--instances", "1"])
+            #expect(created.contains("Local service created with service id: agent-1"), "\(created)")
+            #expect(try DroveCLI.run(e, ["localservices", "list"]).contains("INACTIVE"))
+            #expect(try DroveCLI.run(e, ["localservices", "spec", "agent-1"]).contains("<redacted>"))
+            // A bad operation names what is wrong and changes nothing.
+            let bad = try DroveCLI.run(e, ["localservices", "destroy", "nope-1"])
+            #expect(bad.contains("no local service nope-1"), "\(bad)")
+
+            _ = try DroveCLI.run(e, ["localservices", "conftest", "agent-1"])
+            let tested = try await DroveCLI.await(e, ["lsinstances", "list", "agent-1"]) { healthy($0).count == 1 }
+            #expect(healthy(tested).count == 1, "\(tested)")
+            #expect(try DroveCLI.run(e, ["localservices", "summary", "agent-1"]).contains("CONFIG_TESTING"))
+
+            _ = try DroveCLI.run(e, ["localservices", "activate", "agent-1"])
+            let two = try await DroveCLI.await(e, ["lsinstances", "list", "agent-1"]) { healthy($0).count == 2 }
+            #expect(healthy(two).count == 2, "one on each executor: \(two)")
+            var hosts = Set<String>()
+            for id in ids(two) {
+                let info = try DroveCLI.run(e, ["lsinstances", "info", "agent-1", id])
+                #expect(info.contains("HEALTHY") && info.contains("main: 9100->"), "\(info)")
+                let raw = try JSONSerialization.jsonObject(with: Data(try Self.curl([e + "/apis/v1/localservices/agent-1/instances/\(id)"]).utf8)) as? [String: Any]
+                hosts.insert(((raw?["data"] as? [String: Any])?["executorId"] as? String) ?? "?")
+            }
+            #expect(hosts.count == 2, "\(hosts)")
+            // The instance's env came through opened; its logs through the controller.
+            let one = try #require(ids(two).sorted().first)
+            #expect(try DroveCLI.run(e, ["lsinstances", "logs", "agent-1", one]).contains("output.log"))
+            let out = cluster.dir.appendingPathComponent("agent.log").path
+            _ = try DroveCLI.run(e, ["lsinstances", "download", "agent-1", one, "output.log", "--out", out])
+            #expect(((try? String(contentsOfFile: out, encoding: .utf8)) ?? "").contains("agent-up"))
+
+            // A new executor gets its instance.
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            let three = try await DroveCLI.await(e, ["lsinstances", "list", "agent-1"], timeout: .seconds(60)) { healthy($0).count == 3 }
+            #expect(healthy(three).count == 3, "\(three)")
+            // Two per host.
+            _ = try DroveCLI.run(e, ["localservices", "update", "agent-1", "2"])
+            let six = try await DroveCLI.await(e, ["lsinstances", "list", "agent-1"], timeout: .seconds(60)) { healthy($0).count == 6 }
+            #expect(healthy(six).count == 6, "\(six)")
+            #expect(ids(six).isSuperset(of: ids(three)), "the running ones stay")
+            _ = try DroveCLI.run(e, ["localservices", "update", "agent-1", "1"])
+            let back = try await DroveCLI.await(e, ["lsinstances", "list", "agent-1"], timeout: .seconds(60)) { healthy($0).count == 3 && rows($0).count == 3 }
+            #expect(healthy(back).count == 3, "\(back)")
+
+            // Killed: replaced on the same executor. Replaced: a new one first.
+            let victim = try #require(ids(back).sorted().first)
+            _ = try DroveCLI.run(e, ["lsinstances", "kill", "agent-1", victim])
+            let healed = try await DroveCLI.await(e, ["lsinstances", "list", "agent-1"], timeout: .seconds(60)) { healthy($0).count == 3 && !ids($0).contains(victim) }
+            #expect(healthy(healed).count == 3 && !ids(healed).contains(victim), "\(healed)")
+            let before = ids(healed)
+            _ = try DroveCLI.run(e, ["localservices", "restart", "agent-1", "--parallelism", "3"])
+            let restarted = try await DroveCLI.await(e, ["lsinstances", "list", "agent-1"], timeout: .seconds(90)) {
+                healthy($0).count == 3 && ids($0).isDisjoint(with: before)
+            }
+            #expect(healthy(restarted).count == 3 && ids(restarted).isDisjoint(with: before), "\(restarted)")
+            let settled = try await DroveCLI.await(e, ["localservices", "summary", "agent-1"]) { $0.contains("ACTIVE") && !$0.contains("REPLACING") }
+            #expect(!settled.contains("REPLACING_INSTANCES"), "\(settled)")
+            let old = try DroveCLI.run(e, ["lsinstances", "list", "agent-1", "--old"])
+            #expect(Self.ids(rows(old)).isSuperset(of: before.union([victim])), "\(old)")
+
+            // Active services cannot be destroyed; deactivated, they stop, then can be.
+            #expect(try DroveCLI.run(e, ["localservices", "destroy", "agent-1"]).contains("not allowed while agent-1 is ACTIVE"))
+            _ = try DroveCLI.run(e, ["localservices", "deactivate", "agent-1"])
+            let stopped = try await DroveCLI.await(e, ["lsinstances", "list", "agent-1"], timeout: .seconds(60)) { rows($0).isEmpty }
+            #expect(rows(stopped).isEmpty, "\(stopped)")
+            #expect(!"\(try cluster.readState("/drove/localservices/agent-1").asCorral)".contains("agent-s3cret-token"), "sealed in ZooKeeper")
+            let events = try DroveCLI.run(e, ["cluster", "events", "--type", "LOCAL_SERVICE_STATE_CHANGE"])
+            #expect(events.contains("agent-1"), "\(events.prefix(2000))")
+            _ = try DroveCLI.run(e, ["localservices", "destroy", "agent-1"])
+            #expect(!(try DroveCLI.run(e, ["localservices", "list"])).contains("agent-1"))
+            #expect(!controller.log.contains("agent-s3cret-token"))
+        }
+    }
+
     /// kill -9 of the leader in the middle of a SCALE to 20: the follower
     /// takes over, resumes the persisted operation and finishes it; nothing
     /// that ran is stopped, nothing is started twice, nothing runs unknown.

@@ -129,6 +129,23 @@ public struct ClusterScheduler: Sendable {
                       + (roomless.isEmpty ? "" : " (tried \(roomless.joined(separator: ", "))…)"))
     }
 
+    /// Places one instance on one given executor (a local service's instance
+    /// on each executor), with the executor allocator's own rule; `policy`
+    /// is applied as written (no NO_TAG is added).
+    public mutating func place(_ r: Request, id: String, on executorId: String) throws(Refusal) -> Placement {
+        guard let e = executors[executorId] else { throw Refusal(.noExecutor, "executor \(executorId) is not registered") }
+        guard e.takesNewWork else { throw Refusal(.noneAdmitted, "executor \(e.hostname) takes no new work") }
+        let c = PlacementPolicy.Candidate(hostname: e.hostname, tags: e.tags, metadata: e.metadata, instancesOfApp: e.instancesByApp[r.appId] ?? 0)
+        guard r.policy.admits(c) else { throw Refusal(.noneAdmitted, "the placement policy does not admit \(e.hostname)") }
+        let before = e.packKey
+        let a: Allocation
+        do { a = try executors[executorId]!.book(r.resources, id: id, appId: r.appId) } catch {
+            throw Refusal(.noRoom, "\(e.hostname) has no room for \(r.resources.summary): \(error.message)")
+        }
+        reorder(executorId, from: before)
+        return Placement(executorId: executorId, hostname: e.hostname, allocation: a)
+    }
+
     /// Books an allocation made elsewhere (an instance an executor reports).
     public mutating func book(exactly a: Allocation, on executorId: String, appId: String) throws(AllocationError) {
         guard let before = executors[executorId]?.packKey else { throw AllocationError(.unknownAllocation, "executor \(executorId) is not known") }

@@ -5,7 +5,7 @@ import Foundation
 /// field, and kept as the JSON that was sent (the spec is immutable; the
 /// controller echoes it and hands its instance part to executors).
 public struct DroveApplicationSpec: Sendable {
-    public enum AppType: String, Sendable, CaseIterable { case SERVICE, COMPUTATION }
+    public enum AppType: String, Sendable, CaseIterable { case SERVICE, COMPUTATION, LOCAL_SERVICE }
 
     public var name: String
     public var version: String
@@ -24,16 +24,21 @@ public struct DroveApplicationSpec: Sendable {
     static let instanceFields = ["executable", "volumes", "configs", "env", "args", "readiness", "healthcheck", "preShutdown"]
 
     /// Reads a spec node; `allowedMountDirs` bounds `volumes[].pathOnHost` (empty allows none).
+    /// `localService`: Drove's `LocalServiceSpec` (type LOCAL_SERVICE, placement LOCAL allowed).
     public static func read(_ node: ConfigNode, _ r: ConfigReader, _ path: String, json: Data,
-                            allowedMountDirs: [String]) -> DroveApplicationSpec? {
+                            allowedMountDirs: [String], localService: Bool = false) -> DroveApplicationSpec? {
         guard let f = r.mapping(node, at: path, known: keys) else { return nil }
         let name = identifier(f, "name", r)
         let version = identifier(f, "version", r)
-        var type = AppType.SERVICE
+        var type = localService ? AppType.LOCAL_SERVICE : AppType.SERVICE
         if let n = f["type"] {
-            if let s = r.string(n, at: f.path("type")), s.uppercased() == "LOCAL_SERVICE" {
+            if localService {
+                if let s = r.string(n, at: f.path("type")), s.uppercased() != "LOCAL_SERVICE" && s.uppercased() != "SERVICE" {
+                    r.error(f.path("type"), n, value: s, "a local service's type is LOCAL_SERVICE", allowed: "LOCAL_SERVICE")
+                }
+            } else if let s = r.string(n, at: f.path("type")), s.uppercased() == "LOCAL_SERVICE" {
                 r.error(f.path("type"), n, value: s, "a LOCAL_SERVICE is deployed with the localservices API, not as an application",
-                        allowed: AppType.allCases.map(\.rawValue).joined(separator: ", "))
+                        allowed: "SERVICE, COMPUTATION")
             } else if let v = r.choice(n, at: f.path("type"), as: AppType.self) { type = v }
         }
         if f["executable"] == nil {
@@ -41,7 +46,7 @@ public struct DroveApplicationSpec: Sendable {
         }
         var policy = PlacementPolicy.any
         if let n = f["placementPolicy"], let p = PlacementPolicy.read(n, r, f.path("placementPolicy")) {
-            if case .local = p {
+            if case .local = p, !localService {
                 r.error(f.path("placementPolicy.type"), n, value: "LOCAL", "LOCAL placement is for local services only",
                         allowed: "ANY, ONE_PER_HOST, MAX_N_PER_HOST, MATCH_TAG, NO_TAG, COMPOSITE, RULE_BASED")
             } else { policy = p }
