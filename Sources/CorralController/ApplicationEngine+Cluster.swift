@@ -156,3 +156,52 @@ extension ApplicationEngine {
         ])
     }
 }
+
+// MARK: Placement simulation
+
+extension ApplicationEngine {
+    /// drove-cli's `cluster simulate-placement`: where `numInstances` of an
+    /// application, task or local service spec would go now, on a copy of
+    /// the scheduler's books (nothing is booked). `placementPolicy`
+    /// overrides the spec's.
+    func simulatePlacement(_ body: Data) throws(OperationRefusal) -> DroveAPI.PlacementSimulation {
+        let (rootNode, issue) = JSONTree.parse(body, file: "simulation")
+        if let issue { throw OperationRefusal([issue.message]) }
+        let r = ConfigReader(file: "simulation", environment: [:])
+        r.stringsAreTyped = true
+        guard let root = rootNode, let f = r.mapping(root, at: "", known: ["spec", "numInstances", "placementPolicy"]) else { throw refusal(r) }
+        guard let sn = f["spec"], let whole = try? JSONValue.parse(body), let specValue = whole["spec"] else {
+            r.error("spec", root, "a simulation needs a spec", allowed: "an application, task or local service spec")
+            throw refusal(r)
+        }
+        let count = f["numInstances"].flatMap { r.int($0, at: "numInstances", in: 1...2048) } ?? 1
+        var resources: AllocationRequest?, policy: PlacementPolicy?, name = "simulated"
+        if specValue["taskId"] != nil {
+            if let t = DroveTaskSpec.read(sn, r, "spec", json: specValue.data(), allowedMountDirs: options.allowedMountDirs) {
+                resources = t.resources; policy = t.placementPolicy; name = "task:" + t.sourceAppName
+            }
+        } else {
+            let local = specValue["type"]?.string?.uppercased() == "LOCAL_SERVICE"
+            if let a = DroveApplicationSpec.read(sn, r, "spec", json: specValue.data(), allowedMountDirs: options.allowedMountDirs, localService: local) {
+                resources = a.resources; policy = local ? Self.servicePolicy(a.placementPolicy) : a.placementPolicy; name = local ? Self.serviceBooking(a.appId) : a.appId
+            }
+        }
+        if let n = f["placementPolicy"], let p = PlacementPolicy.read(n, r, "placementPolicy") { policy = p }
+        guard let resources, let policy, !r.hasErrors else { throw refusal(r) }
+        var sim = scheduler
+        var placements: [DroveAPI.PlacementSimulation.Placement] = [], errors: [String] = []
+        for i in 0..<count {
+            do throws(ClusterScheduler.Refusal) {
+                let p = try sim.place(.init(appId: name, resources: resources, policy: policy), id: "simulated-\(i)")
+                let e = executors[p.executorId]
+                placements.append(.init(executorId: p.executorId, hostname: p.hostname, port: e?.port ?? 0,
+                                        executorState: e.map { effectiveState($0).rawValue } ?? "UNKNOWN",
+                                        cores: Array(p.allocation.cpus).sorted()))
+            } catch {
+                errors.append("instance \(i + 1) of \(count): \(error.message)")
+                break
+            }
+        }
+        return .init(requested: count, placed: placements.count, errors: errors, placements: placements)
+    }
+}

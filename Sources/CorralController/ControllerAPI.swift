@@ -87,6 +87,16 @@ public enum ControllerAPI {
                 await handle([ctx.parameters.get("id") ?? ""])
             }
         }
+        api.post("cluster/placement/simulate") { request, _ in
+            guard let data = await body(request) else { return failed(.contentTooLarge, "the body is larger than \(maxBody) bytes") }
+            do throws(OperationRefusal) {
+                var result = try await engine.simulatePlacement(data)
+                if request.uri.queryParameters.get("detail") != "true" { result.placements = [] }
+                return ok(result)
+            } catch {
+                return json(HTTPResponse.Status(code: error.status), DroveAPI.Envelope(status: "FAILED", data: ["errors": error.problems], message: error.message))
+            }
+        }
         for (verb, on) in [("set", true), ("unset", false)] {
             api.post(RouterPath("cluster/maintenance/\(verb)")) { _, _ in
                 do throws(OperationRefusal) { return ok(try await engine.setMaintenance(on)) } catch { return failed(error) }
@@ -346,7 +356,8 @@ public enum ControllerAPI {
                 }
             } else if c.users.enabled && !isPing {
                 let role = await c.users.role(authorization: request.headers[.authorization])
-                let isRead = request.method == .get
+                // A placement simulation books nothing: reading is enough.
+                let isRead = request.method == .get || path == "/apis/v1/cluster/placement/simulate"
                 if role == nil && !(isRead && c.options.disableReadAuth) {
                     var h = HTTPFields()
                     h[.wwwAuthenticate] = "Basic realm=\"drove\""

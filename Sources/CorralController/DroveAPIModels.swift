@@ -90,6 +90,21 @@ public enum DroveAPI {
 
     public struct ServiceIdData: Codable, Sendable { public var serviceId: String }
 
+    /// What `cluster simulate-placement` reads (drove-cli's fields, plus the cores Corral would give).
+    public struct PlacementSimulation: Codable, Sendable {
+        public struct Placement: Codable, Sendable {
+            public var executorId: String
+            public var hostname: String
+            public var port: Int
+            public var executorState: String
+            public var cores: [Int]
+        }
+        public var requested: Int
+        public var placed: Int
+        public var errors: [String]
+        public var placements: [Placement]
+    }
+
     /// Drove's `ExposedAppInfo` (`/apis/v1/endpoints`).
     public struct ExposedApp: Codable, Sendable {
         public struct Host: Codable, Sendable {

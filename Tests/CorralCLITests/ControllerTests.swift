@@ -509,6 +509,19 @@ import Testing
                     .first { $0.contains(" \(node.port) ") }.map { String($0.prefix { $0 != " " }) })
             }
             let firstId = try executorId(first), secondId = try executorId(second)
+            // A placement simulation says where instances would go and books nothing.
+            let big = try Self.appSpec(name: "sim", cpus: 40)
+            func placed(_ out: String) -> Int? {
+                out.split(separator: "\n").first { $0.hasPrefix("Placed instances:") }.flatMap { Int($0.split(separator: " ").last ?? "") }
+            }
+            let all = try DroveCLI.run(e, ["cluster", "simulate-placement", big, "--num-instances", "500"])
+            let room = try #require(placed(all), "\(all)")
+            #expect(room >= 2 && room < 500 && all.contains("instance \(room + 1) of 500: no executor"), "\(all)")
+            let fits = try DroveCLI.run(e, ["cluster", "simulate-placement", big, "--num-instances", "\(room)", "--detail"])
+            #expect(placed(fits) == room && fits.contains("Errors:              0") && fits.contains(firstId) && fits.contains(secondId), "\(fits)")
+            let badSim = try DroveCLI.run(e, ["cluster", "simulate-placement", try Self.appSpec(name: "sim", cpus: 0)])
+            #expect(badSim.contains("Placement simulation failed") && badSim.contains("count"), "\(badSim)")
+            #expect(try DroveCLI.run(e, ["cluster", "summary"]).contains("Used: 0 "), "nothing was booked")
             func on(_ id: String) throws -> Set<String> { Self.ids(DroveCLI.instanceRows(try DroveCLI.run(e, ["executor", "appinstances", id]))) }
             let spec = try CLI.writeTemp("""
             {"name": "web", "version": "1", "type": "SERVICE",
