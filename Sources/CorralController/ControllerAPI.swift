@@ -247,6 +247,7 @@ public enum ControllerAPI {
             guard let data = await body(request) else { return failed(.contentTooLarge, "the body is larger than \(maxBody) bytes") }
             return await Messages.handle(data, engine: engine)
         }
+        Console.add(to: router, c)
         return router
     }
 
@@ -347,7 +348,9 @@ public enum ControllerAPI {
 
         func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
             let path = request.uri.path
-            guard path.hasPrefix("/apis/") else { return try await next(request, context) }
+            // The console's pages need what the API needs; its assets need nothing.
+            let isPage = path == "/" || (path.hasPrefix("/ui/") && !path.hasPrefix("/ui/assets/"))
+            guard path.hasPrefix("/apis/") || isPage else { return try await next(request, context) }
             let isPing = path == "/apis/v1/ping"
             if path == "/apis/v1/messages" {
                 let given = Array((request.headers[HTTPField.Name("Cluster-Authorization")!] ?? "").utf8)
@@ -375,7 +378,8 @@ public enum ControllerAPI {
                 }
                 var h = HTTPFields()
                 h[.location] = leader.endpoint + request.uri.description
-                return Response(status: .temporaryRedirect, headers: h)
+                // Drove sends browsers on with 303; API clients keep their method with 307.
+                return Response(status: isPage ? .seeOther : .temporaryRedirect, headers: h)
             }
             return try await next(request, context)
         }

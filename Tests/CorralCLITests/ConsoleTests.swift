@@ -1,0 +1,130 @@
+import CorralTestSupport
+import Foundation
+import Testing
+
+/// The controller's web console, used the way people use it: headless
+/// Chromium (Debian's chromium and chromium-driver, driven by selenium)
+/// against a real local cluster; what the pages show is checked against the
+/// API, a scale is made from the page and seen to land without a reload, and
+/// the screenshots are checked not to be blank.
+@Suite(.serialized) struct ConsoleTests {
+    static var browserPython: String? {
+        if let p = ProcessInfo.processInfo.environment["CORRAL_TEST_BROWSER_PYTHON"], FileManager.default.isExecutableFile(atPath: p) { return p }
+        let p = CLI.packageRoot.appendingPathComponent(".build/browser-tools/bin/python").path
+        return FileManager.default.isExecutableFile(atPath: p) ? p : nil
+    }
+
+    static var unavailable: String? {
+        if browserPython == nil { return "selenium is not installed: scripts/browser-tools installs it" }
+        if !FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") { return "no /usr/bin/chromedriver: scripts/test installs Debian's chromium-driver" }
+        if !FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") { return "no /usr/bin/chromium: scripts/test installs Debian's chromium" }
+        return nil
+    }
+
+    static func json(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "\(text)")
+    }
+
+    @Test func thePagesShowTheClusterLiveAndAScaleFromThePageLandsWithoutAReload() async throws {
+        if let why = Self.unavailable {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record(Comment(rawValue: "CI=true: \(why)")) } else { print("skipped: \(why)") }
+            return
+        }
+        try await LocalCluster.with { cluster in
+            let controller = try cluster.startController()
+            let first = try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            _ = try await cluster.leader()
+            let e = controller.endpoint
+            _ = try await DroveCLI.await(e, ["executor", "list"]) { $0.components(separatedBy: "ACTIVE").count == 3 }
+            _ = try DroveCLI.run(e, ["apps", "create", try ControllerTests.appSpec(name: "web")])
+            #expect(try DroveCLI.run(e, ["apps", "scale", "web-1", "2", "--parallelism", "2", "--wait"]).contains("reached"))
+            let executors = try Self.json(try ControllerTests.curl([e + "/apis/v1/cluster/executors"]))["data"] as? [[String: Any]] ?? []
+            let firstId = try #require(executors.first { $0["port"] as? Int == first.port }?["executorId"] as? String)
+            let held = try Self.json(try ControllerTests.curl([e + "/apis/v1/cluster/executors/\(firstId)"]))
+            let heldIds = ((held["data"] as? [String: Any])?["instances"] as? [[String: Any]] ?? []).compactMap { $0["instanceId"] as? String }
+
+            let shots = cluster.dir.appendingPathComponent("shots")
+            try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: try #require(Self.browserPython))
+            p.arguments = [CLI.packageRoot.appendingPathComponent("Tests/CorralCLITests/Tools/console-check.py").path, e, "web-1", firstId, shots.path]
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0, "\(errors.suffix(3000))")
+            let seen = try Self.json(String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "")
+            print("console: first paint \(seen["firstPaintSeconds"] ?? "?") s, live \(seen["liveSeconds"] ?? "?") s")
+
+            // What the pages show is what the API says.
+            #expect(seen["dashboardTitle"] as? String == "Cluster · Corral")
+            #expect(seen["executorCount"] as? String == "2")
+            #expect(seen["appCount"] as? String == "1")
+            #expect(seen["usedCores"] as? String == "2", "two one-core instances")
+            #expect(Set(seen["executorRows"] as? [String] ?? []) == Set(executors.compactMap { $0["executorId"] as? String }))
+            // The core map names the instances that executor holds.
+            let mapText = seen["mapText"] as? String ?? ""
+            #expect((seen["mapRects"] as? Int ?? 0) > 50, "the map is drawn")
+            for id in heldIds { #expect(mapText.contains(String(id.prefix(11))), "\(id) on the map: \(mapText.prefix(500))") }
+            // The scale from the page: confirmed, landed, seen without a reload.
+            #expect(seen["healthyBefore"] as? Int == 2)
+            #expect((seen["confirmText"] as? String ?? "").contains("Scale web-1 to 3 instances?"))
+            #expect(seen["healthyAfter"] as? Int == 3 && seen["apiHealthy"] as? Int == 3)
+            #expect(seen["reloaded"] as? Bool == false, "the page updated itself")
+            #expect(seen["keyboardFocusable"] as? Bool == true)
+            // The screenshots are pictures, not blank pages.
+            for name in ["console-dashboard.png", "console-executor.png", "console-application.png"] {
+                let png = shots.appendingPathComponent(name).path
+                let py = Process()
+                py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                py.arguments = ["python3", MapTests.analyser, png]
+                let pipe = Pipe()
+                py.standardOutput = pipe
+                try py.run()
+                let colours = try Self.json(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+                py.waitUntilExit()
+                let counts = (colours["colours"] as? [String: Int]) ?? [:]
+                let total = counts.values.reduce(0, +), top = counts.values.max() ?? 0
+                #expect(counts.count > 20 && top < total * 95 / 100, "\(name): \(counts.count) colours")
+                if let keep = ProcessInfo.processInfo.environment["CORRAL_CONSOLE_SHOTS"] {
+                    try? FileManager.default.removeItem(atPath: "\(keep)/\(name)")
+                    try FileManager.default.copyItem(atPath: png, toPath: "\(keep)/\(name)")
+                }
+            }
+            _ = try DroveCLI.run(e, ["apps", "suspend", "web-1", "--wait"])
+        }
+    }
+
+    /// With userAuth, a read-only user sees no actions, and the server refuses them anyway.
+    @Test func readOnlyUsersSeeNoActionsAndCannotAct() async throws {
+        try await LocalCluster.with { cluster in
+            let admin = try ControllerTests.hash("admin-pass"), guest = try ControllerTests.hash("guest-pass")
+            let controller = try cluster.startController(extra: """
+            userAuth:
+              enabled: true
+              encoding: CRYPT
+              users:
+                - { username: admin, password: "\(admin)", role: EXTERNAL_READ_WRITE }
+                - { username: guest, password: "\(guest)", role: EXTERNAL_READ_ONLY }
+            """)
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            _ = try await cluster.leader()
+            let e = controller.endpoint
+            _ = try DroveCLI.run(e, ["apps", "create", try ControllerTests.appSpec(name: "ro")], user: ("admin", "admin-pass"))
+            #expect(try ControllerTests.curl(["-o", "/dev/null", "-w", "%{http_code}", e + "/ui/applications/ro-1"]) == "401", "no user, no page")
+            let asGuest = try ControllerTests.curl(["-u", "guest:guest-pass", e + "/ui/applications/ro-1"])
+            #expect(asGuest.contains("Application ro-1") && !asGuest.contains("scale-form") && !asGuest.contains("data-action"), "\(asGuest.prefix(500))")
+            let asAdmin = try ControllerTests.curl(["-u", "admin:admin-pass", e + "/ui/applications/ro-1"])
+            #expect(asAdmin.contains("scale-form") && asAdmin.contains("data-action=\"destroy\""))
+            let refused = try ControllerTests.curl(["-u", "guest:guest-pass", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Content-Type: application/json",
+                                                    "-d", #"{"type": "SCALE", "appId": "ro-1", "requiredInstances": 1}"#, e + "/apis/v1/applications/operations"])
+            #expect(refused == "403")
+            // The assets need no user (a login page's style must load).
+            #expect(try ControllerTests.curl(["-o", "/dev/null", "-w", "%{http_code}", e + "/ui/assets/console.js"]) == "200")
+        }
+    }
+}
