@@ -37,7 +37,12 @@ import Testing
             _ = try await cluster.leader()
             let e = controller.endpoint
             _ = try await DroveCLI.await(e, ["executor", "list"]) { $0.components(separatedBy: "ACTIVE").count == 3 }
-            _ = try DroveCLI.run(e, ["apps", "create", try ControllerTests.appSpec(name: "web")])
+            let spec = try CLI.writeTemp("""
+            {"name": "web", "version": "1", "type": "SERVICE",
+             "executable": {"type": "PROCESS", "command": ["/bin/sh", "-c", "echo hello-console; while true; do echo tick; sleep 0.5; done"]},
+             "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 64}], "placementPolicy": {"type": "ANY"}}
+            """, name: "web.json")
+            _ = try DroveCLI.run(e, ["apps", "create", spec])
             #expect(try DroveCLI.run(e, ["apps", "scale", "web-1", "2", "--parallelism", "2", "--wait"]).contains("reached"))
             let executors = try Self.json(try ControllerTests.curl([e + "/apis/v1/cluster/executors"]))["data"] as? [[String: Any]] ?? []
             let firstId = try #require(executors.first { $0["port"] as? Int == first.port }?["executorId"] as? String)
@@ -76,6 +81,11 @@ import Testing
             #expect(seen["healthyAfter"] as? Int == 3 && seen["apiHealthy"] as? Int == 3)
             #expect(seen["reloaded"] as? Bool == false, "the page updated itself")
             #expect(seen["keyboardFocusable"] as? Bool == true)
+            // An instance's page: its log files, and its output followed live.
+            #expect((seen["logFiles"] as? [String] ?? []).contains("output.log"), "\(seen["logFiles"] ?? "none")")
+            #expect((seen["tailStart"] as? String ?? "").hasPrefix("hello-console"), "\(seen["tailStart"] ?? "")")
+            #expect((seen["tailTicksLater"] as? Int ?? 0) > (seen["tailTicks"] as? Int ?? 0), "the output keeps coming")
+            #expect(seen["tailReloaded"] as? Bool == false)
             // The screenshots are pictures, not blank pages.
             for name in ["console-dashboard.png", "console-executor.png", "console-application.png"] {
                 let png = shots.appendingPathComponent(name).path

@@ -48,10 +48,37 @@ enum ConsoleAssets {
         refreshing = true;
         fetch(location.pathname + "?fragment=1", { credentials: "same-origin" })
           .then(function (r) { return r.ok ? r.text() : null; })
-          .then(function (html) { if (html !== null) { main.innerHTML = html; document.body.dataset.updated = String(Date.now()); } })
+          .then(function (html) {
+            if (html === null) { return; }
+            // A running tail is kept across the swap: it streams into its own element.
+            var tail = document.getElementById("tail");
+            main.innerHTML = html;
+            var fresh = document.getElementById("tail");
+            if (tail && fresh) { fresh.replaceWith(tail); } else if (fresh) { follow(fresh); }
+            document.body.dataset.updated = String(Date.now());
+          })
           .catch(function () {})
           .then(function () { refreshing = false; });
       }
+      // An instance's output, streamed (the executor's tail, followed) into the page.
+      function follow(pre) {
+        if (!pre || !window.TextDecoder || pre.dataset.following) { return; }
+        pre.dataset.following = "1";
+        fetch(pre.dataset.src, { credentials: "same-origin" }).then(function (r) {
+          if (!r.ok || !r.body) { pre.textContent = "The output cannot be followed now (HTTP " + r.status + ")."; return; }
+          var reader = r.body.getReader(), dec = new TextDecoder();
+          function more() {
+            return reader.read().then(function (x) {
+              if (x.done) { pre.dataset.ended = "1"; return; }
+              pre.textContent = (pre.textContent + dec.decode(x.value, { stream: true })).slice(-200000);
+              pre.scrollTop = pre.scrollHeight;
+              return more();
+            });
+          }
+          return more();
+        }).catch(function () { pre.dataset.following = ""; });
+      }
+      follow(document.getElementById("tail"));
       function schedule() { if (!pending) { pending = setTimeout(function () { pending = null; refresh(); }, 200); } }
       var source = new EventSource("/apis/v1/cluster/events/stream", { withCredentials: true });
       source.onopen = function () { live.textContent = "live"; live.classList.remove("lost"); refresh(); };

@@ -22,6 +22,13 @@ enum Console {
             let id = ctx.parameters.get("id") ?? ""
             return await page(request, c, "application", "Application \(id)") { try await application(c, id) }
         }
+        router.get("ui/applications/:id/instances/:iid") { request, ctx in
+            let id = ctx.parameters.get("id") ?? "", iid = ctx.parameters.get("iid") ?? ""
+            return await page(request, c, "instance", "Instance \(iid)") { try await instance(c, id, iid) }
+        }
+        router.get("ui/applications/:id/instances/:iid/tail") { _, ctx in
+            await tail(c, ctx.parameters.get("id") ?? "", ctx.parameters.get("iid") ?? "")
+        }
         router.get("ui/tasks") { request, _ in await page(request, c, "tasks", "Tasks") { try await tasks(c) } }
         router.get("ui/localservices") { request, _ in await page(request, c, "services", "Local services") { try await services(c) } }
         router.get("ui/assets/console.css") { _, _ in asset(ConsoleAssets.css, "text/css; charset=utf-8") }
@@ -160,7 +167,7 @@ enum Console {
     static func application(_ c: ControllerAPI.Context, _ id: String) async throws -> [String: Any] {
         guard let s = await c.engine.summary(id) else { throw NotFound(what: "application \(id)") }
         func row(_ i: DroveInstanceInfo) -> [String: Any] {
-            ["instanceId": i.instanceId, "executorId": i.executorId, "host": i.localInfo.hostname,
+            ["instanceId": i.instanceId, "appId": i.appId, "executorId": i.executorId, "host": i.localInfo.hostname,
              "ports": i.localInfo.ports.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.hostPort)" }.joined(separator: ", "),
              "cores": cores(i.resources), "memory": memory(i.resources), "state": i.state, "error": i.errorMessage ?? ""]
         }
@@ -171,6 +178,40 @@ enum Console {
         if let o = s.operation { model["operation"] = o }
         if let o = s.lastOutcome { model["lastOutcome"] = o }
         return model
+    }
+
+    static func instance(_ c: ControllerAPI.Context, _ app: String, _ iid: String) async throws -> [String: Any] {
+        guard let i = await c.engine.instance(app, iid) else { throw NotFound(what: "instance \(iid) of \(app)") }
+        var files: [[String: Any]] = []
+        if let at = await c.engine.logLocation(.applications, app, iid),
+           let r = try? await c.messenger.get("/apis/v1/logs/filestream/\(at.appId)/\(at.instanceId)/list", executor: at.executor, timeout: .seconds(5)),
+           r.status.code == 200, let body = try? await r.body.collect(upTo: 1 << 20),
+           let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any] {
+            files = ((object["files"] as? [String]) ?? []).sorted().map { ["name": $0, "appId": app, "instanceId": iid] }
+        }
+        var model: [String: Any] = ["instanceId": iid, "appId": app, "state": i.state, "executorId": i.executorId, "host": i.localInfo.hostname,
+                                    "cores": cores(i.resources), "memory": memory(i.resources), "files": files]
+        let ports = i.localInfo.ports.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.hostPort)" }.joined(separator: ", ")
+        if !ports.isEmpty { model["ports"] = ports }
+        if let e = i.errorMessage, !e.isEmpty { model["error"] = e }
+        return model
+    }
+
+    /// The instance's output as its executor's tail gives it (the last 200
+    /// lines, then followed until the instance ends), streamed through.
+    static func tail(_ c: ControllerAPI.Context, _ app: String, _ iid: String) async -> Response {
+        guard let at = await c.engine.logLocation(.applications, app, iid) else {
+            return html(.notFound, "no instance \(escape(iid)) of \(escape(app)) on a live executor")
+        }
+        guard let upstream = try? await c.messenger.get("/apis/v1/logs/\(at.instanceId)/tail?lines=200&follow=true", executor: at.executor,
+                                                       timeout: .hours(24)), upstream.status.code == 200 else {
+            return html(.badGateway, "the executor did not give the output")
+        }
+        let body = upstream.body
+        return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"], body: ResponseBody { writer in
+            for try await chunk in body { try await writer.write(chunk) }
+            try await writer.finish(nil)
+        })
     }
 
     static func tasks(_ c: ControllerAPI.Context) async throws -> [String: Any] {

@@ -101,7 +101,7 @@ enum ConsoleTemplates {
     <h2>Instances</h2>
     <table id="instances"><thead><tr><th scope="col">Instance</th><th scope="col">Executor</th><th scope="col">Ports</th><th scope="col">Cores</th>
     <th scope="col">Memory (MB)</th><th scope="col">State</th><th scope="col">Error</th></tr></thead>
-    <tbody>{{#instances}}<tr data-instance="{{instanceId}}" data-state="{{state}}"><td>{{instanceId}}</td><td><a href="/ui/executors/{{executorId}}">{{host}}</a></td><td>{{ports}}</td>
+    <tbody>{{#instances}}<tr data-instance="{{instanceId}}" data-state="{{state}}"><td><a href="/ui/applications/{{appId}}/instances/{{instanceId}}">{{instanceId}}</a></td><td><a href="/ui/executors/{{executorId}}">{{host}}</a></td><td>{{ports}}</td>
     <td>{{cores}}</td><td>{{memory}}</td><td>{{state}}</td><td>{{error}}</td></tr>{{/instances}}
     {{^instances}}<tr><td colspan="7">None.</td></tr>{{/instances}}</tbody></table>
     <h2>Old instances</h2>
@@ -110,6 +110,17 @@ enum ConsoleTemplates {
     {{^old}}<tr><td colspan="4">None.</td></tr>{{/old}}</tbody></table>
     <h2>Spec</h2>
     <pre id="spec">{{spec}}</pre>
+    """
+
+    static let instance = """
+    <h1>Instance {{instanceId}}</h1>
+    <p>of <a href="/ui/applications/{{appId}}">{{appId}}</a> · <span class="badge">{{state}}</span> · on <a href="/ui/executors/{{executorId}}">{{host}}</a>
+    · cores {{cores}} · {{memory}} MB{{#ports}} · ports {{ports}}{{/ports}}{{#error}} · {{error}}{{/error}}</p>
+    <h2>Log files</h2>
+    <ul id="log-files">{{#files}}<li><a href="/apis/v1/logfiles/applications/{{appId}}/{{instanceId}}/download/{{name}}" download>{{name}}</a></li>{{/files}}
+    {{^files}}<li>None (its executor keeps no log files for it, or is away).</li>{{/files}}</ul>
+    <h2>Output, live</h2>
+    <pre id="tail" data-src="/ui/applications/{{appId}}/instances/{{instanceId}}/tail" aria-live="off"></pre>
     """
 
     static let tasks = """
@@ -131,7 +142,7 @@ enum ConsoleTemplates {
     static let library: MustacheLibrary = {
         var l = MustacheLibrary()
         for (name, text) in [("layout", layout), ("dashboard", dashboard), ("executors", executors), ("executor", executor),
-                             ("applications", applications), ("application", application), ("tasks", tasks), ("services", services)] {
+                             ("applications", applications), ("application", application), ("instance", instance), ("tasks", tasks), ("services", services)] {
             // The templates are constants of this file: a parse error is a
             // programming error caught by the console's tests.
             try? l.register(text, named: name)

@@ -66,6 +66,18 @@ try:
     out["apiHealthy"] = api("/applications/" + app)["healthyInstances"]
     driver.save_screenshot(os.path.join(shots, "console-application.png"))
 
+    # An instance's page: its files, and its output followed as it comes.
+    driver.find_element(By.CSS_SELECTOR, "#instances tr[data-state=HEALTHY] a").click()
+    live()
+    out["logFiles"] = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "#log-files a")]
+    page = driver.execute_script("return window.corralPage")
+    WebDriverWait(driver, 30).until(lambda d: "tick" in d.find_element(By.ID, "tail").text)
+    text = driver.find_element(By.ID, "tail").text
+    out["tailStart"] = text[:40]
+    out["tailTicks"] = text.count("tick")
+    time.sleep(3)
+    out["tailTicksLater"] = driver.find_element(By.ID, "tail").text.count("tick")
+    out["tailReloaded"] = driver.execute_script("return window.corralPage") != page
     out["keyboardFocusable"] = driver.execute_script(
         "return Array.from(document.querySelectorAll('a,button,input')).every(e => e.tabIndex >= 0)")
 finally:
