@@ -154,6 +154,9 @@ extension ApplicationEngine {
         apps[spec.appId] = App(record: record, version: 0, spec: spec, openSpec: specValue)
         recordAppEvent(apps[spec.appId]!)
         instances[spec.appId] = instances[spec.appId] ?? [:]
+        // Instances of this appId that executors still run (the cluster's
+        // state was lost while they ran) are adopted, not started again.
+        for d in executors.values { for info in d.instances where info.appId == spec.appId { update(info) } }
         logger.info("application created", metadata: ["appId": "\(spec.appId)", "instances": "\(instances)"])
         if record.corral.operation != nil { startDriver(spec.appId) }
         return spec.appId

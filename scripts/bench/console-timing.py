@@ -32,6 +32,13 @@ print("dashboard: %d bytes; first paint median %.3f s (min %.3f, max %.3f); firs
 # At rest: every byte the stream sends in REST seconds (after its opening comment).
 body = subprocess.run(["curl", "-sN", "--max-time", str(rest), base + "/apis/v1/cluster/events/stream"], capture_output=True).stdout
 got = len(body) - len(b": live\n\n")
+kinds = {}
+for line in body.decode(errors="replace").splitlines():
+    if line.startswith("event: "):
+        kinds[line[7:]] = kinds.get(line[7:], 0) + 1
+    elif line.startswith(": keep-alive"):
+        kinds["keep-alive"] = kinds.get("keep-alive", 0) + 1
+sample = [l for l in body.decode(errors="replace").splitlines() if l.startswith("data: ")][:2]
 # A polling console: the summary, the executors and the apps every 10 s.
 polled = 0
 for path in ["/apis/v1/cluster", "/apis/v1/cluster/executors", "/apis/v1/applications"]:
@@ -39,3 +46,5 @@ for path in ["/apis/v1/cluster", "/apis/v1/cluster/executors", "/apis/v1/applica
         polled += len(r.read())
 per_rest = polled * (rest // 10)
 print("at rest for %d s: the event stream pushed %d bytes; polling every 10 s would fetch %d bytes (%d per round)" % (rest, got, per_rest, polled))
+print("what the stream sent:", json.dumps(kinds, sort_keys=True))
+for l in sample: print("  e.g.", l[:400])

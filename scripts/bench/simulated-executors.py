@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # Simulated executors for scripts/bench-console: N ephemeral ExecutorNodeData
 # nodes (two NUMA nodes of 32 CPUs each) holding M HEALTHY instances of
-# app1-1 .. app10-1 between them; they stay while this runs.
+# app1-1 .. app10-1 between them; they stay while this runs, rewritten every
+# 10 s with a fresh `updated` as real executors do (a controller drops stale ones).
 #   simulated-executors.py ZK_HOSTS N M
 import json, sys, time, uuid
 from kazoo.client import KazooClient
@@ -11,6 +12,7 @@ zk = KazooClient(hosts=hosts, timeout=10)
 zk.start()
 zk.ensure_path("/drove/executor")
 now = int(time.time() * 1000)
+nodes = {}
 for e in range(n):
     eid = str(uuid.uuid5(uuid.NAMESPACE_DNS, "sim-%d" % e))
     mine = [i for i in range(m) if i % n == e]
@@ -33,6 +35,10 @@ for e in range(n):
                       "layout": {"cores": {"0": list(range(0, 32)), "1": list(range(32, 64))}, "memory": {"0": 65536, "1": 65536}}},
             "instances": insts, "tasks": [], "serviceInstances": [], "tags": ["sim-%d" % e], "metadata": {}, "executorState": "ACTIVE"}
     zk.create("/drove/executor/" + eid, json.dumps(data).encode(), ephemeral=True)
+    nodes[eid] = data
 print("simulated", n, "executors,", m, "instances", flush=True)
 while True:
-    time.sleep(3600)
+    time.sleep(10)
+    for eid, data in nodes.items():
+        data["updated"] = int(time.time() * 1000)
+        zk.set("/drove/executor/" + eid, json.dumps(data).encode())
