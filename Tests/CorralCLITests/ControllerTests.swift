@@ -959,6 +959,43 @@ import Testing
         }
     }
 
+    /// The cluster's record of an app lost while its instance runs (ZooKeeper
+    /// state wiped): created again, the app adopts the running instance
+    /// instead of starting a second one.
+    @Test func anAppCreatedAgainAdoptsTheInstancesItsExecutorsStillRun() async throws {
+        try await LocalCluster.with { cluster in
+            let first = try cluster.startController()
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            _ = try await cluster.leader()
+            _ = try await DroveCLI.await(first.endpoint, ["executor", "list"]) { $0.contains("ACTIVE") }
+            let spec = try Self.appSpec(name: "keep")
+            _ = try DroveCLI.run(first.endpoint, ["apps", "create", spec])
+            #expect(try DroveCLI.run(first.endpoint, ["apps", "scale", "keep-1", "1", "--wait"]).contains("reached"))
+            let running = Self.ids(Self.healthy(try DroveCLI.run(first.endpoint, ["appinstances", "list", "keep-1"])))
+            #expect(running.count == 1)
+            first.kill9()
+            let auth = try cluster.zookeeperAuth()
+            let cs = cluster.zk.connectionString()
+            for id in running { _ = try KazooPeer.run(cs, ["delete", "/drove/instances/keep-1/\(id)"], auth: auth) }
+            _ = try KazooPeer.run(cs, ["delete", "/drove/instances/keep-1"], auth: auth)
+            _ = try KazooPeer.run(cs, ["delete", "/drove/applications/keep-1"], auth: auth)
+            let second = try cluster.startController()
+            _ = try await cluster.leader(timeout: .seconds(30))
+            _ = try await DroveCLI.await(second.endpoint, ["executor", "list"]) { $0.contains("ACTIVE") }
+            #expect(!(try DroveCLI.run(second.endpoint, ["apps", "list"])).contains("keep-1"), "the record is gone")
+            let created = try Self.curl(["-H", "Content-Type: application/json", "-d",
+                                         #"{"type": "CREATE", "instances": 1, "spec": \#(try String(contentsOfFile: spec, encoding: .utf8))}"#,
+                                         second.endpoint + "/apis/v1/applications/operations"])
+            #expect(created.contains("SUCCESS"), "\(created)")
+            let after = try await DroveCLI.await(second.endpoint, ["appinstances", "list", "keep-1"]) { Self.ids(Self.healthy($0)) == running }
+            #expect(Self.ids(Self.healthy(after)) == running, "the running instance is adopted: \(after)")
+            let eid = try #require(try DroveCLI.run(second.endpoint, ["executor", "list"]).split(separator: "\n").first { $0.contains("ACTIVE") }
+                .map { String($0.prefix { $0 != " " }) })
+            #expect(Self.ids(DroveCLI.instanceRows(try DroveCLI.run(second.endpoint, ["executor", "appinstances", eid]))) == running, "and not started twice")
+            _ = try DroveCLI.run(second.endpoint, ["apps", "suspend", "keep-1", "--wait"])
+        }
+    }
+
     /// The `corral` CLI's client commands against a controller: the same
     /// commands as against an executor, with Drove's specs.
     @Test func theCorralCLIWorksAgainstAControllerToo() async throws {
