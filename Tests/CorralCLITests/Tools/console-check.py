@@ -8,6 +8,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+from selenium.common.exceptions import StaleElementReferenceException
 
 base, app, executor, shots = sys.argv[1:5]
 out = {}
@@ -19,7 +20,27 @@ driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opti
 wait = WebDriverWait(driver, 30)
 
 def live():
-    wait.until(lambda d: d.find_element(By.ID, "live").text == "live")
+    # The stream is open and the page has refreshed itself once from it: from
+    # here on the main part is replaced only when something happens. Reads go
+    # through JavaScript, one call each, so a refresh cannot swap the elements
+    # out from under them.
+    wait.until(lambda d: d.execute_script("return document.getElementById('live').textContent") == "live"
+               and d.execute_script("return document.body.dataset.updated || ''") != "")
+
+def js(expr):
+    return driver.execute_script("return " + expr)
+
+def text(css):
+    return js("(document.querySelector(%s) || {}).textContent || ''" % json.dumps(css)).strip()
+
+def retry(action, tries=5):
+    for i in range(tries):
+        try:
+            return action()
+        except StaleElementReferenceException:
+            if i == tries - 1:
+                raise
+            time.sleep(0.3)
 
 def api(path):
     with urllib.request.urlopen(base + "/apis/v1" + path, timeout=10) as r:
@@ -32,31 +53,33 @@ try:
     out["firstPaintSeconds"] = round(time.time() - t0, 3)
     live()
     out["liveSeconds"] = round(time.time() - t0, 3)
-    out["executorCount"] = driver.find_element(By.ID, "executor-count").text
-    out["appCount"] = driver.find_element(By.ID, "app-count").text
-    out["usedCores"] = driver.find_element(By.ID, "used-cores").text
+    out["executorCount"] = text("#executor-count")
+    out["appCount"] = text("#app-count")
+    out["usedCores"] = text("#used-cores")
     driver.save_screenshot(os.path.join(shots, "console-dashboard.png"))
 
     driver.get(base + "/ui/executors")
-    out["executorRows"] = [r.get_attribute("data-executor") for r in driver.find_elements(By.CSS_SELECTOR, "#executors tbody tr[data-executor]")]
+    live()
+    out["executorRows"] = js("Array.from(document.querySelectorAll('#executors tbody tr[data-executor]')).map(r => r.dataset.executor)")
 
     driver.get(base + "/ui/executors/" + executor)
     live()
-    svg = driver.find_element(By.CSS_SELECTOR, "#core-map svg")
-    out["mapText"] = svg.get_attribute("textContent")
-    out["mapRects"] = len(svg.find_elements(By.TAG_NAME, "rect"))
+    out["mapText"] = text("#core-map svg")
+    out["mapRects"] = js("document.querySelectorAll('#core-map svg rect').length")
     driver.save_screenshot(os.path.join(shots, "console-executor.png"))
 
     driver.get(base + "/ui/applications/" + app)
     live()
     marker = driver.execute_script("return window.corralPage")
-    healthy = lambda d: len(d.find_elements(By.CSS_SELECTOR, "#instances tr[data-state=HEALTHY]"))
+    healthy = lambda d: d.execute_script("return document.querySelectorAll('#instances tr[data-state=HEALTHY]').length")
     out["healthyBefore"] = healthy(driver)
     n = out["healthyBefore"] + 1
-    box = driver.find_element(By.ID, "scale-count")
-    box.clear()
-    box.send_keys(str(n))
-    driver.find_element(By.ID, "scale").click()
+    def scale():
+        box = driver.find_element(By.ID, "scale-count")
+        box.clear()
+        box.send_keys(str(n))
+        driver.find_element(By.ID, "scale").click()
+    retry(scale)
     alert = wait.until(lambda d: d.switch_to.alert)
     out["confirmText"] = alert.text
     alert.accept()
@@ -67,16 +90,16 @@ try:
     driver.save_screenshot(os.path.join(shots, "console-application.png"))
 
     # An instance's page: its files, and its output followed as it comes.
-    driver.find_element(By.CSS_SELECTOR, "#instances tr[data-state=HEALTHY] a").click()
+    retry(lambda: driver.find_element(By.CSS_SELECTOR, "#instances tr[data-state=HEALTHY] a").click())
     live()
-    out["logFiles"] = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "#log-files a")]
+    out["logFiles"] = js("Array.from(document.querySelectorAll('#log-files a')).map(a => a.textContent)")
     page = driver.execute_script("return window.corralPage")
-    WebDriverWait(driver, 30).until(lambda d: "tick" in d.find_element(By.ID, "tail").text)
-    text = driver.find_element(By.ID, "tail").text
-    out["tailStart"] = text[:40]
-    out["tailTicks"] = text.count("tick")
+    WebDriverWait(driver, 30).until(lambda d: "tick" in text("#tail"))
+    shown = text("#tail")
+    out["tailStart"] = shown[:40]
+    out["tailTicks"] = shown.count("tick")
     time.sleep(3)
-    out["tailTicksLater"] = driver.find_element(By.ID, "tail").text.count("tick")
+    out["tailTicksLater"] = text("#tail").count("tick")
     out["tailReloaded"] = driver.execute_script("return window.corralPage") != page
     out["keyboardFocusable"] = driver.execute_script(
         "return Array.from(document.querySelectorAll('a,button,input')).every(e => e.tabIndex >= 0)")
