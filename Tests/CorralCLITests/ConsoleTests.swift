@@ -113,14 +113,7 @@ import Testing
     @Test func readOnlyUsersSeeNoActionsAndCannotAct() async throws {
         try await LocalCluster.with { cluster in
             let admin = try ControllerTests.hash("admin-pass"), guest = try ControllerTests.hash("guest-pass")
-            let controller = try cluster.startController(extra: """
-            userAuth:
-              enabled: true
-              encoding: CRYPT
-              users:
-                - { username: admin, password: "\(admin)", role: EXTERNAL_READ_WRITE }
-                - { username: guest, password: "\(guest)", role: EXTERNAL_READ_ONLY }
-            """)
+            let controller = try cluster.startController(extra: ControllerTests.twoUsers(admin: admin, guest: guest))
             try cluster.startExecutor(fixture: "epyc7642-2s48c")
             _ = try await cluster.leader()
             let e = controller.endpoint

@@ -75,6 +75,18 @@ import Testing
         _ = try DroveCLI.run(endpoint, ["apps", "suspend", "boxed-1", "--wait"])
     }
 
+    /// Controller config: userAuth with `admin` (read-write) and `guest` (read-only), their bcrypt hashes given.
+    static func twoUsers(admin: String, guest: String) -> String {
+        """
+        userAuth:
+          enabled: true
+          encoding: CRYPT
+          users:
+          - { username: admin, password: "\(admin)", role: EXTERNAL_READ_WRITE }
+          - { username: guest, password: "\(guest)", role: EXTERNAL_READ_ONLY }
+        """
+    }
+
     static func healthy(_ table: String) -> [String] { DroveCLI.instanceRows(table).filter { $0.contains(" HEALTHY ") } }
     static func ids(_ rows: [String]) -> Set<String> { Set(rows.map { String($0.prefix { $0 != " " }) }) }
 
@@ -294,14 +306,7 @@ import Testing
             let admin = try Self.hash("admin-pass"), guest = try Self.hash("guest-pass")
             let again = try Self.hash("admin-pass")
             #expect(admin.hasPrefix("$2b$05$") && admin.count == 60 && admin != again, "a random salt each time")
-            let controller = try cluster.startController(extra: """
-            userAuth:
-              enabled: true
-              encoding: CRYPT
-              users:
-              - { username: admin, password: "\(admin)", role: EXTERNAL_READ_WRITE }
-              - { username: guest, password: "\(guest)", role: EXTERNAL_READ_ONLY }
-            """)
+            let controller = try cluster.startController(extra: Self.twoUsers(admin: admin, guest: guest))
             try cluster.startExecutor()
             _ = try await cluster.leader()
             let e = controller.endpoint
