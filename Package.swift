@@ -63,11 +63,22 @@ let package = Package(
             name: "CorralRuntime",
             dependencies: ["CorralCore", "CorralEngines", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
+        // What both web consoles share (the controller's and the executor's
+        // one-node console): the layout, stylesheet and script, rendering,
+        // server-sent events, the stage processors' view.
+        .target(
+            name: "CorralConsole",
+            dependencies: [
+                "CorralCore", "CorralRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
+        ),
         // The executor service: state store, API, recovery.
         .target(
             name: "CorralExecutor",
             dependencies: [
-                "CorralCore", "CorralHost", "CorralEngines", "CorralRuntime",
+                "CorralCore", "CorralHost", "CorralEngines", "CorralRuntime", "CorralConsole",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -87,9 +98,8 @@ let package = Package(
         .target(
             name: "CorralController",
             dependencies: [
-                "CorralCore", "CorralExecutor", "ZooKeeperClient", "CCrypt",
+                "CorralCore", "CorralExecutor", "CorralConsole", "ZooKeeperClient", "CCrypt",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -150,6 +150,7 @@ struct UpCommand: AsyncParsableCommand {
             """
             corral is up: API \(url), admin http://127.0.0.1:\(adminPort)/healthcheck
             the secret is in \(dir)/secret; client commands read it from there.
+            console: \(url)/ (any user name; the password is that secret)
             try:  corral tasks run examples/hello-task.json --wait
                   corral status
             """

@@ -92,6 +92,12 @@ extension ApplicationEngine {
             guard let whole = try? JSONValue.parse(body), let specValue = whole["spec"] else { throw OperationRefusal(["spec: not a JSON object"]) }
             guard let spec = DroveApplicationSpec.read(sn, r, "spec", json: specValue.data(), allowedMountDirs: options.allowedMountDirs,
                                                        localService: true), !r.hasErrors else { throw refusal(r) }
+            if Self.isHostLevel(spec.placementPolicy) && perHost != 1 {
+                r.error("instancesPerHost", f["instancesPerHost"] ?? root, value: String(perHost),
+                        "a host-level local service (placementPolicy LOCAL with hostLevel: true) binds each port on the host at its own number, so one instance per host is all that fits",
+                        allowed: "1")
+                throw refusal(r)
+            }
             if services[spec.appId] != nil { throw OperationRefusal(["local service \(spec.appId) exists; a spec is immutable: create \(spec.name) under a new version"], status: 409) }
             let stored: JSONValue
             do throws(SecretError) { stored = try sealed(specValue) { Self.serviceContext(spec.appId, $0) } } catch {
@@ -135,9 +141,17 @@ extension ApplicationEngine {
             }
             if ids.isEmpty { ids = known.sorted() }
         }
-        let stopFirst = f["stopFirst"].flatMap { r.bool($0, at: "stopFirst") } ?? false
+        // A host-level instance's replacement needs the ports the old one holds: the old goes first.
+        let stopFirst = (f["stopFirst"].flatMap { r.bool($0, at: "stopFirst") } ?? false) || Self.isHostLevel(s.spec.placementPolicy)
         var perHost: Int?
-        if kind == .UPDATE_INSTANCE_COUNT { perHost = count(true) }
+        if kind == .UPDATE_INSTANCE_COUNT {
+            perHost = count(true)
+            if let n = perHost, n != 1, Self.isHostLevel(s.spec.placementPolicy) {
+                r.error("instancesPerHost", f["instancesPerHost"]!, value: String(n),
+                        "\(serviceId) is host-level (placementPolicy LOCAL with hostLevel: true): its ports are bound at their own numbers, one instance per host",
+                        allowed: "1")
+            }
+        }
         if r.hasErrors { throw refusal(r) }
         let now = Self.nowMillis()
         switch kind {
@@ -222,6 +236,12 @@ extension ApplicationEngine {
         return executors.values.filter { d in
             policy.admits(.init(hostname: d.hostname, tags: Set(d.tags), metadata: d.metadata, instancesOfApp: 0))
         }.sorted { $0.state.executorId < $1.state.executorId }
+    }
+
+    /// Drove's host-level local service: host port = container port.
+    static func isHostLevel(_ p: PlacementPolicy) -> Bool {
+        if case .local(hostLevel: true) = p { return true }
+        return false
     }
 
     static func servicePolicy(_ p: PlacementPolicy) -> PlacementPolicy {
@@ -319,7 +339,7 @@ extension ApplicationEngine {
         pending[iid] = Pending(appId: Self.serviceBooking(sid), executorId: eid, allocation: placement.allocation, since: .now)
         recordServiceInstanceEvent(info)
         var spec: [String: JSONValue] = ["serviceId": .string(sid), "serviceName": .string(s.spec.name), "instanceId": .string(iid),
-                                         "hostLevelInstance": .bool(false)]
+                                         "hostLevelInstance": .bool(Self.isHostLevel(s.spec.placementPolicy))]
         for k in ["executable", "volumes", "configs", "healthcheck", "readiness", "env", "args", "devices", "preShutdown", "userSpec"] {
             if let v = s.openSpec[k] { spec[k] = v }
         }

@@ -1,3 +1,4 @@
+import CorralConsole
 import CorralCore
 import CorralExecutor
 import Foundation
@@ -278,40 +279,13 @@ public enum ControllerAPI {
         if let resumed { since = max(since, resumed) }
         let live = events.subscribe()
         let backlog = given ? Array(events.latest(after: since, size: size).events.reversed()) : []
-        var headers = HTTPFields()
-        headers[.contentType] = "text/event-stream"
-        headers[.cacheControl] = "no-cache"
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            func frame(_ e: ClusterEvents.Event) -> ByteBuffer {
-                let data = (try? ControllerJSON.encoder.encode(e)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-                return ByteBuffer(string: "id: \(e.time)\nevent: \(e.type.rawValue)\ndata: \(data)\n\n")
-            }
-            // Subscribed before the backlog was read: what is in both is sent once.
-            let sent = Set(backlog.map(\.id))
-            for e in backlog { try await writer.write(frame(e)) }
-            try await writer.write(ByteBuffer(string: ": live\n\n"))
-            // nil: a keep-alive beat.
-            let (merged, feed) = AsyncStream<ClusterEvents.Event?>.makeStream(bufferingPolicy: .bufferingNewest(1024))
-            let pump = Task {
-                for await e in live { feed.yield(e) }
-                feed.finish()
-            }
-            let beat = Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(15))
-                    feed.yield(nil)
-                }
-            }
-            defer { pump.cancel(); beat.cancel() }
-            for await item in merged {
-                if let e = item {
-                    if !sent.contains(e.id) { try await writer.write(frame(e)) }
-                } else {
-                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                }
-            }
-            try await writer.finish(nil)
-        })
+        @Sendable func frame(_ e: ClusterEvents.Event) -> ByteBuffer {
+            let data = (try? ControllerJSON.encoder.encode(e)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            return ServerSentEvents.frame(id: String(e.time), event: e.type.rawValue, data: data)
+        }
+        // Subscribed before the backlog was read: what is in both is sent once.
+        let sent = Set(backlog.map(\.id))
+        return ServerSentEvents.response(first: backlog.map(frame), live: live.compactMap { sent.contains($0.id) ? nil : frame($0) })
     }
 
     /// Drove's `/apis/v1/logfiles/...`: passed to the workload's executor

@@ -117,7 +117,7 @@ extension InstanceInfo: Codable {
 
 /// Hands out and takes back resources: the executor's allocator and port range.
 public protocol ResourceBroker: Sendable {
-    func reserve(_ request: AllocationRequest, ports: Int, id: String) async throws(AllocationError) -> (Allocation, [Int])
+    func reserve(_ request: AllocationRequest, ports: [HostPortRequest], id: String) async throws(AllocationError) -> (Allocation, [Int])
     func release(id: String) async
 }
 

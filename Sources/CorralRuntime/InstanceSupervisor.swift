@@ -86,7 +86,9 @@ public actor InstanceSupervisor {
     /// Reserves resources and ports. On failure the instance ends STOPPED via
     /// PROVISIONING_FAILED, and the error is returned.
     public func provision() async -> AllocationError? {
-        await driver.provision(spec.resources.allocationRequest, portNames: spec.exposedPorts.map(\.name))
+        let hostLevel = spec.hostLevelInstance == true
+        return await driver.provision(spec.resources.allocationRequest,
+                                      ports: spec.exposedPorts.map { ($0.name, hostLevel ? .exactly($0.port) : .any) })
     }
 
     /// Runs the instance to its end. Call after a successful ``provision()``.

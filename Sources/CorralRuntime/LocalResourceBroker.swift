@@ -16,10 +16,10 @@ public actor LocalResourceBroker: ResourceBroker {
         ports = PortAllocator(range: portRange)
     }
 
-    public func reserve(_ request: AllocationRequest, ports count: Int, id: String) throws(AllocationError) -> (Allocation, [Int]) {
+    public func reserve(_ request: AllocationRequest, ports: [HostPortRequest], id: String) throws(AllocationError) -> (Allocation, [Int]) {
         let a = try allocator.reserve(request, id: id)
         do {
-            return (a, try ports.reserve(count, owner: id))
+            return (a, try self.ports.reserve(ports, owner: id))
         } catch {
             _ = try? allocator.release(id)
             throw error
@@ -38,16 +38,16 @@ public actor LocalResourceBroker: ResourceBroker {
     }
 
     /// Reserves exactly `allocation` (a controller's choice of cores and
-    /// memory), and `count` ports: refused unless every one of those
+    /// memory), and its host ports: refused unless every one of those
     /// resources is free now.
-    public func reserveExact(_ allocation: Allocation, ports count: Int) throws(AllocationError) -> (Allocation, [Int]) {
+    public func reserveExact(_ allocation: Allocation, ports: [HostPortRequest]) throws(AllocationError) -> (Allocation, [Int]) {
         let pooled = allocation.cpus.intersection(withheld)
         guard pooled.isEmpty else {
             throw AllocationError(.conflict, "CPUs \(pooled.listString) belong to the stage processors", context: ["id": allocation.id])
         }
         try allocator.adopt(allocation)
         do {
-            return (allocation, try ports.reserve(count, owner: allocation.id))
+            return (allocation, try self.ports.reserve(ports, owner: allocation.id))
         } catch {
             _ = try? allocator.release(allocation.id)
             throw error
@@ -76,7 +76,7 @@ public struct ExactResourceBroker: ResourceBroker {
         self.allocation = allocation
     }
 
-    public func reserve(_ request: AllocationRequest, ports: Int, id: String) async throws(AllocationError) -> (Allocation, [Int]) {
+    public func reserve(_ request: AllocationRequest, ports: [HostPortRequest], id: String) async throws(AllocationError) -> (Allocation, [Int]) {
         var exact = allocation
         exact.id = id
         return try await base.reserveExact(exact, ports: ports)

@@ -137,17 +137,18 @@ public final class WorkloadDriver<State: LifecycleState> {
 
     // MARK: Provisioning and start
 
-    /// PROVISIONING: reserves resources and `portNames.count` host ports. On
-    /// refusal the workload ends STOPPED via PROVISIONING_FAILED and the error is returned.
-    public func provision(_ request: AllocationRequest, portNames: [String] = [],
+    /// PROVISIONING: reserves resources and a host port for each named port
+    /// (any free one of the range, or exactly the one asked for). On refusal
+    /// the workload ends STOPPED via PROVISIONING_FAILED and the error is returned.
+    public func provision(_ request: AllocationRequest, ports portNames: [(name: String, host: HostPortRequest)] = [],
                           isolation: isolated (any Actor)? = #isolation) async -> AllocationError? {
         guard life.state == .pending else { return nil }
         await move(.provisioning)
         do {
-            let (a, hostPorts) = try await broker.reserve(request, ports: portNames.count, id: instanceId)
+            let (a, hostPorts) = try await broker.reserve(request, ports: portNames.map(\.host), id: instanceId)
             held = true
             allocation = a
-            for (name, host) in zip(portNames, hostPorts) { ports[name] = host }
+            for (p, host) in zip(portNames, hostPorts) { ports[p.name] = host }
             return nil
         } catch {
             await fail(.provisioningFailed, error.message)

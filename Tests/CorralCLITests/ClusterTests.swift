@@ -186,9 +186,29 @@ import ZooKeeperClient
                     && $0["instanceId"] as? String == "SI-one" && $0["state"] as? String == "HEALTHY" }
                     && (n["instances"] as? [[String: Any]] ?? []).isEmpty
             })
-            reply = try Self.message(daemon.api, Self.envelope("START_LOCAL_SERVICE_INSTANCE", service.replacingOccurrences(of: #""hostLevelInstance": false"#, with: #""hostLevelInstance": true"#).replacingOccurrences(of: "SI-one", with: "SI-two"))).1
-            #expect(reply["status"] as? String == "REJECTED" && (reply["message"] as? String ?? "").contains("hostLevelInstance"), "\(reply)")
+            // A host-level one: its port is bound at its own number, and a second one for that port is refused, naming the holder.
+            let fixedPort = try ZooKeeperEnsemble.freePort()
+            let hostLevel = service.replacingOccurrences(of: #""hostLevelInstance": false"#, with: #""hostLevelInstance": true"#)
+                .replacingOccurrences(of: #""ports": []"#, with: #""ports": [{"name": "main", "port": \#(fixedPort), "type": "TCP"}]"#)
+            reply = try Self.message(daemon.api, Self.envelope("START_LOCAL_SERVICE_INSTANCE", hostLevel.replacingOccurrences(of: "SI-one", with: "SI-two"))).1
+            #expect(reply["status"] as? String == "ACCEPTED", "\(reply)")
+            #expect(await eventually {
+                guard let n = try? await Self.nodeData(c, path) else { return false }
+                return (n["serviceInstances"] as? [[String: Any]] ?? []).contains {
+                    $0["instanceId"] as? String == "SI-two"
+                        && (($0["localInfo"] as? [String: Any])?["ports"] as? [String: Any])?["main"].flatMap { ($0 as? [String: Any])?["hostPort"] as? Int } == fixedPort
+                }
+            }, "SI-two bound at \(fixedPort)")
+            // SI-one gives back its CPU (this machine may have two), so that only the port can refuse SI-three.
             reply = try Self.message(daemon.api, Self.envelope("STOP_LOCAL_SERVICE_INSTANCE", #""instanceId": "SI-one""#)).1
+            #expect(reply["status"] as? String == "ACCEPTED")
+            #expect(await eventually {
+                guard let n = try? await Self.nodeData(c, path) else { return false }
+                return !(n["serviceInstances"] as? [[String: Any]] ?? []).contains { $0["instanceId"] as? String == "SI-one" }
+            })
+            reply = try Self.message(daemon.api, Self.envelope("START_LOCAL_SERVICE_INSTANCE", hostLevel.replacingOccurrences(of: "SI-one", with: "SI-three"))).1
+            #expect(reply["status"] as? String != "ACCEPTED" && (reply["message"] as? String ?? "").contains("host port \(fixedPort) is held by SI-two"), "\(reply)")
+            reply = try Self.message(daemon.api, Self.envelope("STOP_LOCAL_SERVICE_INSTANCE", #""instanceId": "SI-two""#)).1
             #expect(reply["status"] as? String == "ACCEPTED")
 
             // The executor's own API shows the membership.

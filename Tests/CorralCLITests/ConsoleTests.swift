@@ -18,6 +18,7 @@ import Testing
         if browserPython == nil { return "selenium is not installed: scripts/browser-tools installs it" }
         if !FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") { return "no /usr/bin/chromedriver: scripts/test installs Debian's chromium-driver" }
         if !FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") { return "no /usr/bin/chromium: scripts/test installs Debian's chromium" }
+        if !FileManager.default.isExecutableFile(atPath: "/usr/bin/firefox-esr") { return "no /usr/bin/firefox-esr: scripts/test installs Debian's firefox-esr" }
         return nil
     }
 
@@ -25,11 +26,52 @@ import Testing
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "\(text)")
     }
 
-    @Test func thePagesShowTheClusterLiveAndAScaleFromThePageLandsWithoutAReload() async throws {
-        if let why = Self.unavailable {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record(Comment(rawValue: "CI=true: \(why)")) } else { print("skipped: \(why)") }
-            return
+    /// False (and a recorded failure under CI=true) when the browser tools are missing.
+    static func browserReady() -> Bool {
+        guard let why = unavailable else { return true }
+        if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record(Comment(rawValue: "CI=true: \(why)")) } else { print("skipped: \(why)") }
+        return false
+    }
+
+    /// Runs one of the browser scripts in Tools/ with the selenium venv's
+    /// python; what it saw (its last line, JSON). It must exit 0.
+    static func runTool(_ script: String, _ arguments: [String]) throws -> [String: Any] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try #require(browserPython))
+        p.arguments = [CLI.packageRoot.appendingPathComponent("Tests/CorralCLITests/Tools/\(script)").path] + arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(script): \(errors.suffix(3000))")
+        return try json(String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "")
+    }
+
+    /// The screenshot is a picture, not a blank page; with CORRAL_CONSOLE_SHOTS=DIR it is kept there.
+    static func expectPicture(_ png: String) throws {
+        let py = Process()
+        py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        py.arguments = ["python3", MapTests.analyser, png]
+        let pipe = Pipe()
+        py.standardOutput = pipe
+        try py.run()
+        let colours = try json(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        py.waitUntilExit()
+        let counts = (colours["colours"] as? [String: Int]) ?? [:]
+        let total = counts.values.reduce(0, +), top = counts.values.max() ?? 0
+        let name = URL(fileURLWithPath: png).lastPathComponent
+        #expect(counts.count > 20 && top < total * 95 / 100, "\(name): \(counts.count) colours")
+        if let keep = ProcessInfo.processInfo.environment["CORRAL_CONSOLE_SHOTS"] {
+            try? FileManager.default.removeItem(atPath: "\(keep)/\(name)")
+            try FileManager.default.copyItem(atPath: png, toPath: "\(keep)/\(name)")
         }
+    }
+
+    @Test func thePagesShowTheClusterLiveAndAScaleFromThePageLandsWithoutAReload() async throws {
+        guard Self.browserReady() else { return }
         try await LocalCluster.with { cluster in
             let controller = try cluster.startController()
             let first = try cluster.startExecutor(fixture: "epyc7642-2s48c")
@@ -51,18 +93,7 @@ import Testing
 
             let shots = cluster.dir.appendingPathComponent("shots")
             try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: try #require(Self.browserPython))
-            p.arguments = [CLI.packageRoot.appendingPathComponent("Tests/CorralCLITests/Tools/console-check.py").path, e, "web-1", firstId, shots.path]
-            let out = Pipe(), err = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            #expect(p.terminationStatus == 0, "\(errors.suffix(3000))")
-            let seen = try Self.json(String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "")
+            let seen = try Self.runTool("console-check.py", [e, "web-1", firstId, shots.path])
             print("console: first paint \(seen["firstPaintSeconds"] ?? "?") s, live \(seen["liveSeconds"] ?? "?") s")
 
             // What the pages show is what the API says.
@@ -87,24 +118,22 @@ import Testing
             #expect((seen["tailTicksLater"] as? Int ?? 0) > (seen["tailTicks"] as? Int ?? 0), "the output keeps coming")
             #expect(seen["tailReloaded"] as? Bool == false)
             // The screenshots are pictures, not blank pages.
+            #expect((seen["stagesNote"] as? String ?? "").contains("no stage processors"), "\(seen["stagesNote"] ?? "")")
+            #expect((seen["spec"] as? String ?? "").contains(#""/bin/sh""#), "slashes are not escaped: \((seen["spec"] as? String ?? "").prefix(300))")
             for name in ["console-dashboard.png", "console-executor.png", "console-application.png"] {
-                let png = shots.appendingPathComponent(name).path
-                let py = Process()
-                py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                py.arguments = ["python3", MapTests.analyser, png]
-                let pipe = Pipe()
-                py.standardOutput = pipe
-                try py.run()
-                let colours = try Self.json(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
-                py.waitUntilExit()
-                let counts = (colours["colours"] as? [String: Int]) ?? [:]
-                let total = counts.values.reduce(0, +), top = counts.values.max() ?? 0
-                #expect(counts.count > 20 && top < total * 95 / 100, "\(name): \(counts.count) colours")
-                if let keep = ProcessInfo.processInfo.environment["CORRAL_CONSOLE_SHOTS"] {
-                    try? FileManager.default.removeItem(atPath: "\(keep)/\(name)")
-                    try FileManager.default.copyItem(atPath: png, toPath: "\(keep)/\(name)")
-                }
+                try Self.expectPicture(shots.appendingPathComponent(name).path)
             }
+
+            // The same walk in Firefox (Debian's firefox-esr): the same counts, a scale to 4 seen without a reload.
+            let fox = try Self.runTool("console-check.py", [e, "web-1", firstId, shots.path, "firefox"])
+            #expect(fox["dashboardTitle"] as? String == "Cluster · Corral")
+            #expect(fox["executorCount"] as? String == "2" && fox["appCount"] as? String == "1")
+            #expect(fox["usedCores"] as? String == "3", "three one-core instances: \(fox["usedCores"] ?? "")")
+            #expect((fox["mapRects"] as? Int ?? 0) > 50)
+            #expect(fox["healthyBefore"] as? Int == 3 && fox["healthyAfter"] as? Int == 4 && fox["apiHealthy"] as? Int == 4)
+            #expect(fox["reloaded"] as? Bool == false && fox["tailReloaded"] as? Bool == false)
+            #expect((fox["tailTicksLater"] as? Int ?? 0) > (fox["tailTicks"] as? Int ?? 0), "the output keeps coming in Firefox")
+            try Self.expectPicture(shots.appendingPathComponent("firefox-console-dashboard.png").path)
             _ = try DroveCLI.run(e, ["apps", "suspend", "web-1", "--wait"])
         }
     }

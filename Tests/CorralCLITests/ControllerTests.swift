@@ -722,6 +722,54 @@ import Testing
         }
     }
 
+    /// A host-level local service (placementPolicy LOCAL, hostLevel: true):
+    /// its port is bound on the host at its own number, so a client finds it
+    /// where the spec says; more than one instance per host is refused with
+    /// why; a restart stops the old instance before the new one takes the port.
+    @Test func hostLevelLocalServicesBindTheirPortsAtTheirOwnNumbers() async throws {
+        try await LocalCluster.with { cluster in
+            let controller = try cluster.startController()
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            _ = try await cluster.leader()
+            let e = controller.endpoint
+            _ = try await DroveCLI.await(e, ["executor", "list"]) { $0.contains("ACTIVE") }
+            let port = try ZooKeeperEnsemble.freePort()
+            let spec = try CLI.writeTemp("""
+            {"name": "node-agent", "version": "1", "type": "LOCAL_SERVICE",
+             "executable": {"type": "PROCESS", "command": ["/bin/sh", "-c", "exec python3 -m http.server $PORT_\(port) --bind 127.0.0.1"]},
+             "exposedPorts": [{"name": "main", "port": \(port), "type": "HTTP"}],
+             "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 32}],
+             "healthcheck": {"mode": {"type": "HTTP", "protocol": "HTTP", "portName": "main", "path": "/", "verb": "GET", "successCodes": [200]},
+                             "timeout": "1s", "interval": "1s", "attempts": 3, "initialDelay": "0s"},
+             "readiness": {"mode": {"type": "HTTP", "protocol": "HTTP", "portName": "main", "path": "/", "verb": "GET", "successCodes": [200]},
+                           "timeout": "1s", "interval": "1s", "attempts": 30, "initialDelay": "0s"},
+             "placementPolicy": {"type": "LOCAL", "hostLevel": true}}
+            """, name: "node-agent.json")
+            let tooMany = try DroveCLI.run(e, ["localservices", "create", spec, "--instances", "2"])
+            #expect(tooMany.contains("instancesPerHost") && tooMany.contains("one instance per host"), "\(tooMany)")
+            #expect(!(try DroveCLI.run(e, ["localservices", "list"])).contains("node-agent-1"), "nothing created")
+            _ = try DroveCLI.run(e, ["localservices", "create", spec, "--instances", "1"])
+            _ = try DroveCLI.run(e, ["localservices", "activate", "node-agent-1"])
+            func healthy(_ t: String) -> [String] { t.split(separator: "\n").map(String.init).filter { $0.hasPrefix("SI-") && $0.contains(" HEALTHY ") } }
+            let up = try await DroveCLI.await(e, ["lsinstances", "list", "node-agent-1"], timeout: .seconds(60)) { healthy($0).count == 1 }
+            let id = try #require(Self.ids(healthy(up)).first, "\(up)")
+            let info = try DroveCLI.run(e, ["lsinstances", "info", "node-agent-1", id])
+            #expect(info.contains("main: \(port)->\(port)"), "host port = container port: \(info)")
+            #expect(try Self.curl(["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/"]) == "200", "the service answers on its own port")
+            let bump = try DroveCLI.run(e, ["localservices", "update", "node-agent-1", "2"])
+            #expect(bump.contains("one instance per host"), "\(bump)")
+            // A restart: the old one stops first (it holds the port), then the new one answers there.
+            _ = try DroveCLI.run(e, ["localservices", "restart", "node-agent-1"])
+            let again = try await DroveCLI.await(e, ["lsinstances", "list", "node-agent-1"], timeout: .seconds(90)) {
+                healthy($0).count == 1 && !Self.ids(healthy($0)).contains(id)
+            }
+            #expect(healthy(again).count == 1 && !Self.ids(healthy(again)).contains(id), "\(again)")
+            #expect(try Self.curl(["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/"]) == "200")
+            _ = try DroveCLI.run(e, ["localservices", "deactivate", "node-agent-1"])
+            _ = try await DroveCLI.await(e, ["lsinstances", "list", "node-agent-1"], timeout: .seconds(60)) { healthy($0).isEmpty }
+        }
+    }
+
     /// kill -9 of the leader in the middle of a SCALE to 20: the follower
     /// takes over, resumes the persisted operation and finishes it; nothing
     /// that ran is stopped, nothing is started twice, nothing runs unknown.

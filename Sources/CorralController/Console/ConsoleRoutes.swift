@@ -1,4 +1,6 @@
+import CorralConsole
 import CorralCore
+import CorralRuntime
 import CorralExecutor
 import Foundation
 import HTTPTypes
@@ -31,53 +33,24 @@ enum Console {
         }
         router.get("ui/tasks") { request, _ in await page(request, c, "tasks", "Tasks") { try await tasks(c) } }
         router.get("ui/localservices") { request, _ in await page(request, c, "services", "Local services") { try await services(c) } }
-        router.get("ui/assets/console.css") { _, _ in asset(ConsoleAssets.css, "text/css; charset=utf-8") }
-        router.get("ui/assets/console.js") { _, _ in asset(ConsoleAssets.js, "text/javascript; charset=utf-8") }
+        ConsoleRenderer.addAssets(to: router)
     }
 
-    struct NotFound: Error { var what: String }
+    typealias NotFound = ConsoleRenderer.NotFound
 
-    static func asset(_ text: String, _ type: String) -> Response {
-        Response(status: .ok, headers: [.contentType: type, .cacheControl: "max-age=300"], body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
+    static func html(_ status: HTTPResponse.Status, _ text: String) -> Response { ConsoleRenderer.html(status, text) }
 
-    static func html(_ status: HTTPResponse.Status, _ text: String) -> Response {
-        Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                 body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
+    static func escape(_ s: String) -> String { ConsoleRenderer.escape(s) }
 
-    /// Renders `template` with what `build` gives (plus whether the user may
-    /// write), inside the layout, or alone with `?fragment=1`.
+    /// Renders `template` with what `build` gives, for a user who may write or not.
     static func page(_ request: Request, _ c: ControllerAPI.Context, _ template: String, _ title: String,
                      _ build: () async throws -> [String: Any]) async -> Response {
-        let writer = await mayWrite(request, c)
-        var model: [String: Any]
-        var status = HTTPResponse.Status.ok
-        do { model = try await build() } catch let e as NotFound {
-            model = [:]
-            status = .notFound
-            return finish(request, "<h1>Not found</h1><p>\(escape(e.what)) is not known to this cluster.</p>", title: "Not found", writer: writer, status: status)
-        } catch {
-            return finish(request, "<h1>Error</h1><p>\(escape("\(error)"))</p>", title: "Error", writer: writer, status: .internalServerError)
-        }
-        model["writer"] = writer
-        let main = ConsoleTemplates.library.render(model, withTemplate: template) ?? ""
-        return finish(request, main, title: title, writer: writer, status: status)
-    }
-
-    static func finish(_ request: Request, _ main: String, title: String, writer: Bool, status: HTTPResponse.Status) -> Response {
-        if request.uri.queryParameters.get("fragment") == "1" { return html(status, main) }
-        let whole = ConsoleTemplates.library.render(["title": title, "writer": writer, "main": main], withTemplate: "layout") ?? main
-        return html(status, whole)
+        await ConsoleTemplates.renderer.page(request, template: template, title: title, writer: await mayWrite(request, c), build)
     }
 
     static func mayWrite(_ request: Request, _ c: ControllerAPI.Context) async -> Bool {
         guard c.users.enabled else { return true }
         return await c.users.role(authorization: request.headers[.authorization])?.mayWrite ?? false
-    }
-
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
     static func time(_ ms: Int64) -> String {
@@ -153,10 +126,23 @@ enum Console {
             if let start = svg.range(of: "<svg") { map = String(svg[start.lowerBound...]) }
         }
         model["map"] = map
+        model.merge(await stages(c, d)) { $1 }
         model["instances"] = d.instances.map { i -> [String: Any] in
             ["instanceId": i.instanceId, "appId": i.appId, "state": i.state, "cores": cores(i.resources)]
         }
         return model
+    }
+
+    /// The executor's stage processors, as its own API gives them.
+    static func stages(_ c: ControllerAPI.Context, _ d: ExecutorNodeData) async -> [String: Any] {
+        guard let r = try? await c.messenger.get("/apis/v1/stages", executor: d, timeout: .seconds(5)) else {
+            return StagesView.model(nil, absent: "The executor did not answer for its stage processors.")
+        }
+        guard r.status.code == 200, let body = try? await r.body.collect(upTo: 4 << 20),
+              let snapshot = try? JSONDecoder().decode(StagesSnapshot.self, from: Data(buffer: body)) else {
+            return StagesView.model(nil, absent: "This executor has no stage processors.")
+        }
+        return StagesView.model(snapshot)
     }
 
     static func applications(_ c: ControllerAPI.Context) async throws -> [String: Any] {
@@ -173,7 +159,7 @@ enum Console {
              "ports": i.localInfo.ports.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.hostPort)" }.joined(separator: ", "),
              "cores": cores(i.resources), "memory": memory(i.resources), "state": i.state, "error": i.errorMessage ?? ""]
         }
-        let spec = await c.engine.spec(id).map { String(decoding: (try? JSONSerialization.data(withJSONObject: (try? JSONSerialization.jsonObject(with: $0.data())) ?? [:], options: [.prettyPrinted, .sortedKeys])) ?? Data(), as: UTF8.self) } ?? ""
+        let spec = await c.engine.spec(id).map { String(decoding: (try? JSONSerialization.data(withJSONObject: (try? JSONSerialization.jsonObject(with: $0.data())) ?? [:], options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data(), as: UTF8.self) } ?? ""
         var model: [String: Any] = ["id": id, "state": s.state, "expected": s.requiredInstances, "healthy": s.healthyInstances,
                                     "instances": (await c.engine.instanceList(id) ?? []).map(row), "old": (await c.engine.oldInstances(id) ?? []).map(row), "spec": spec]
         // Absent, not empty: mustache sections show for any present value.

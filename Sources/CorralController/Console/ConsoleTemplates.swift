@@ -1,39 +1,9 @@
-import Mustache
+import CorralConsole
 
-/// The console's pages as mustache templates, compiled into the binary (no
-/// files to install, nothing fetched from the internet). Every page is the
-/// layout around one `main` partial; a live update asks for the page with
-/// `?fragment=1` and gets the `main` part alone.
+/// The cluster console's pages as mustache templates, compiled into the
+/// binary (no files to install, nothing fetched from the internet), each the
+/// main part of a page inside ``ConsoleRenderer``'s layout.
 enum ConsoleTemplates {
-    static let layout = """
-    <!doctype html>
-    <html lang="en">
-    <head>
-    <meta charset="utf-8">
-    <meta name="viewport" content="width=device-width, initial-scale=1">
-    <title>{{title}} · Corral</title>
-    <link rel="stylesheet" href="/ui/assets/console.css">
-    </head>
-    <body data-writer="{{writer}}">
-    <header>
-      <a class="brand" href="/">Corral</a>
-      <nav aria-label="Sections">
-        <a href="/">Dashboard</a>
-        <a href="/ui/executors">Executors</a>
-        <a href="/ui/applications">Applications</a>
-        <a href="/ui/tasks">Tasks</a>
-        <a href="/ui/localservices">Local services</a>
-      </nav>
-      <span id="live" class="live" role="status" aria-live="polite">connecting…</span>
-    </header>
-    <main id="main">
-    {{{main}}}
-    </main>
-    <script src="/ui/assets/console.js"></script>
-    </body>
-    </html>
-    """
-
     static let dashboard = """
     <h1>Cluster</h1>
     {{#maintenance}}<p class="warn" id="maintenance">Maintenance mode: operations are refused, nothing is replaced.</p>{{/maintenance}}
@@ -76,6 +46,7 @@ enum ConsoleTemplates {
     <table id="executor-instances"><thead><tr><th scope="col">Instance</th><th scope="col">Application</th><th scope="col">State</th><th scope="col">Cores</th></tr></thead>
     <tbody>{{#instances}}<tr><td>{{instanceId}}</td><td><a href="/ui/applications/{{appId}}">{{appId}}</a></td><td>{{state}}</td><td>{{cores}}</td></tr>{{/instances}}
     {{^instances}}<tr><td colspan="4">None.</td></tr>{{/instances}}</tbody></table>
+    {{> stages}}
     """
 
     static let applications = """
@@ -139,14 +110,11 @@ enum ConsoleTemplates {
     {{^rows}}<tr><td colspan="5">No local service.</td></tr>{{/rows}}</tbody></table>
     """
 
-    static let library: MustacheLibrary = {
-        var l = MustacheLibrary()
-        for (name, text) in [("layout", layout), ("dashboard", dashboard), ("executors", executors), ("executor", executor),
-                             ("applications", applications), ("application", application), ("instance", instance), ("tasks", tasks), ("services", services)] {
-            // The templates are constants of this file: a parse error is a
-            // programming error caught by the console's tests.
-            try? l.register(text, named: name)
-        }
-        return l
-    }()
+    /// The cluster console: its pages, its sections, the controller's event stream.
+    static let renderer = ConsoleRenderer(
+        templates: ["dashboard": dashboard, "executors": executors, "executor": executor, "applications": applications,
+                    "application": application, "instance": instance, "tasks": tasks, "services": services],
+        sections: [.init("Dashboard", "/"), .init("Executors", "/ui/executors"), .init("Applications", "/ui/applications"),
+                   .init("Tasks", "/ui/tasks"), .init("Local services", "/ui/localservices")],
+        stream: "/apis/v1/cluster/events/stream")
 }

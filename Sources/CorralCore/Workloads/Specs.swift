@@ -80,6 +80,10 @@ public struct InstanceSpec: Sendable, Hashable, Codable {
     public var waitBeforeKill: ConfigDuration
     public var user: UserSpec?
     public var tags: [String]
+    /// Drove's host-level instance: each exposed port is bound on the host
+    /// at the same number (host port = container port) instead of a free
+    /// port of the executor's range. nil (absent) is false.
+    public var hostLevelInstance: Bool? = nil
 }
 
 /// A task spec (POST /apis/v1/tasks).
@@ -110,7 +114,7 @@ public struct SpecError: CorralError {
 
 extension InstanceSpec {
     static let keys = ["appId", "appName", "instanceId", "executable", "resources", "exposedPorts", "volumes", "configs", "env",
-                       "args", "readiness", "healthcheck", "preShutdown", "user", "tags", "version", "name"]
+                       "args", "readiness", "healthcheck", "preShutdown", "user", "tags", "version", "name", "hostLevelInstance"]
     static let ignored = ["placementPolicy", "devices", "logging"]
 
     /// Parses and validates a JSON body; `environment` fills `env` values left empty.
@@ -172,11 +176,12 @@ extension InstanceSpec {
         }
         let user = SpecFields.user(f, r)
         let tags = f["tags"].flatMap { r.stringList($0, at: "tags") } ?? []
+        let hostLevel = f["hostLevelInstance"].flatMap { r.bool($0, at: "hostLevelInstance") } ?? false
         guard !r.hasErrors, let executable, let resources else { throw SpecError(issues: r.issues) }
         return InstanceSpec(appId: appId, appName: appName, instanceId: instanceId, executable: executable,
                             resources: resources, exposedPorts: ports, volumes: volumes, configs: configs, env: env, args: args,
                             readiness: readiness, healthcheck: health, preShutdownHooks: hooks,
-                            waitBeforeKill: waitBeforeKill, user: user, tags: tags)
+                            waitBeforeKill: waitBeforeKill, user: user, tags: tags, hostLevelInstance: hostLevel ? true : nil)
     }
 }
 

@@ -65,6 +65,7 @@ public enum ExecutorAPI {
             return summary
         }
         MessagesAPI.add(to: api, executor: executor, environment: environment, logger: logger)
+        NodeConsole.add(to: router, .init(executor: executor, stages: stages, cluster: cluster, secret: Array(secret.value.utf8)))
 
         api.post("instances") { request, _ in
             let data = try await body(request)

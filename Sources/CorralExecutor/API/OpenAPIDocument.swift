@@ -298,7 +298,7 @@ public enum OpenAPIDocument {
                                               "type": ["type": "string", "enum": PortSpec.PortType.allCases.map(\.rawValue)]], required: ["name", "port"])),
                 "volumes": volumes, "configs": configs, "env": env, "args": array(string), "readiness": check, "healthcheck": check,
                 "preShutdown": object(["hooks": array(["type": "object"]), "waitBeforeKill": string]),
-                "user": user, "tags": array(string),
+                "user": user, "tags": array(string), "hostLevelInstance": boolean,
             ], required: ["appId", "executable", "resources"])),
             "TaskSpec": nullOptionals(object([
                 "sourceAppName": identifier, "taskId": identifier, "executable": executable, "resources": ["type": "array", "items": resource],

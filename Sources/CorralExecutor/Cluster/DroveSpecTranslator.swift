@@ -39,13 +39,12 @@ public enum DroveSpecTranslator {
 
     /// A local service instance spec (`LocalServiceInstanceSpec`): run as an
     /// application instance whose appId is the serviceId, tagged as a local
-    /// service so it is published and reported as one.
+    /// service so it is published and reported as one. A host-level one
+    /// (`hostLevelInstance: true`) binds each port on the host at its own
+    /// number.
     public static func localService(_ spec: [String: Any], pinned: Bool) throws(Failure) -> Translated {
-        if spec["hostLevelInstance"] as? Bool == true {
-            throw Failure(description: "hostLevelInstance: host-level local service instances (host port = container port) are not run by this executor yet")
-        }
         var out = spec
-        out["hostLevelInstance"] = nil
+        if spec["hostLevelInstance"] as? Bool != true { out["hostLevelInstance"] = nil }
         if let id = out.removeValue(forKey: "serviceId") { out["appId"] = id }
         if let name = out.removeValue(forKey: "serviceName") { out["appName"] = name }
         out["tags"] = ((out["tags"] as? [String]) ?? []) + [localServiceTag]

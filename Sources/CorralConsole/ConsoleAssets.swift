@@ -1,6 +1,7 @@
-/// The console's stylesheet and script, served from the binary.
-enum ConsoleAssets {
-    static let css = """
+/// The consoles' stylesheet and script, served from the binary (the
+/// controller's cluster console and the executor's one-node console).
+public enum ConsoleAssets {
+    public static let css = """
     :root { --ink: #1b1f24; --muted: #5b6470; --line: #d7dbe0; --accent: #0b5cad; --warn: #8a4b00; }
     * { box-sizing: border-box; }
     body { margin: 0; font: 15px/1.45 "DejaVu Sans", system-ui, sans-serif; color: var(--ink); background: #f7f8fa; }
@@ -29,24 +30,30 @@ enum ConsoleAssets {
     button:focus { outline: 2px solid var(--accent); outline-offset: 1px; }
     pre { background: #fff; border: 1px solid var(--line); padding: .6rem; overflow: auto; max-height: 24rem; }
     figure { margin: 0; background: #fff; border: 1px solid var(--line); padding: .5rem; overflow: auto; }
+    .muted { color: var(--muted); }
     #notice { position: fixed; bottom: 1rem; right: 1rem; background: #10243e; color: #fff; padding: .5rem .8rem; border-radius: .3rem; }
     """
 
-    /// Live updates: the controller's event stream (server-sent events) says
-    /// something changed; the page's main part is fetched again and swapped in
-    /// (no reload). A lost stream is shown and the browser reconnects by itself.
-    /// Actions ask for confirmation, then call Drove's API.
-    static let js = """
+    /// Live updates: the server's event stream (server-sent events, at the
+    /// body's `data-stream`) says something changed; the page's main part is
+    /// fetched again and swapped in (no reload). A lost stream is shown and the
+    /// browser reconnects by itself. Actions ask for confirmation, then call
+    /// Drove's API.
+    public static let js = """
     (function () {
       "use strict";
       window.corralPage = window.corralPage || Math.random().toString(36).slice(2);
       var live = document.getElementById("live");
       var main = document.getElementById("main");
       var pending = null, refreshing = false;
+      // Absolute, without a user and password: fetch refuses a URL that
+      // carries them, and a page opened as http://user:secret@host/ would
+      // resolve relative URLs with them.
+      function at(path) { return location.origin + path; }
       function refresh() {
         if (refreshing) { pending = pending || setTimeout(function () { pending = null; refresh(); }, 250); return; }
         refreshing = true;
-        fetch(location.pathname + "?fragment=1", { credentials: "same-origin" })
+        fetch(at(location.pathname + "?fragment=1"), { credentials: "same-origin" })
           .then(function (r) { return r.ok ? r.text() : null; })
           .then(function (html) {
             if (html === null) { return; }
@@ -64,7 +71,7 @@ enum ConsoleAssets {
       function follow(pre) {
         if (!pre || !window.TextDecoder || pre.dataset.following) { return; }
         pre.dataset.following = "1";
-        fetch(pre.dataset.src, { credentials: "same-origin" }).then(function (r) {
+        fetch(at(pre.dataset.src), { credentials: "same-origin" }).then(function (r) {
           if (!r.ok || !r.body) { pre.textContent = "The output cannot be followed now (HTTP " + r.status + ")."; return; }
           var reader = r.body.getReader(), dec = new TextDecoder();
           function more() {
@@ -80,7 +87,7 @@ enum ConsoleAssets {
       }
       follow(document.getElementById("tail"));
       function schedule() { if (!pending) { pending = setTimeout(function () { pending = null; refresh(); }, 200); } }
-      var source = new EventSource("/apis/v1/cluster/events/stream", { withCredentials: true });
+      var source = new EventSource(at(document.body.dataset.stream), { withCredentials: true });
       source.onopen = function () { live.textContent = "live"; live.classList.remove("lost"); refresh(); };
       source.onerror = function () { live.textContent = "connection lost, reconnecting…"; live.classList.add("lost"); };
       source.onmessage = schedule;
@@ -93,7 +100,7 @@ enum ConsoleAssets {
         n.textContent = text;
       }
       function call(method, path, body) {
-        return fetch(path, { method: method, credentials: "same-origin", headers: { "Content-Type": "application/json" },
+        return fetch(at(path), { method: method, credentials: "same-origin", headers: { "Content-Type": "application/json" },
                              body: body === undefined ? undefined : JSON.stringify(body) })
           .then(function (r) { return r.json().then(function (j) { notice(j.status === "SUCCESS" ? "Done." : "Refused: " + j.message); }); })
           .catch(function (e) { notice("Failed: " + e); });
