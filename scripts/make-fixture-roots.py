@@ -115,6 +115,36 @@ def gpu(root, bus, model, minor, node):
     w(root, f"/sys/bus/pci/devices/{bus}/numa_node", str(node))
 
 
+def node_prep(root, ncpus, pid1, executor, cmdline, numa_balancing, thp, zone_reclaim, irqs, governor,
+              nr_open, daemons, smt_active, extra=()):
+    """The files `corral doctor` reads: PID 1's and this process's affinity,
+    the kernel command line, NUMA balancing, hugepages, zone reclaim, IRQ
+    affinities (with /proc/interrupts names), cpufreq governors, fs.nr_open,
+    running daemons (comm, status, cgroup) and SMT."""
+    w(root, "/proc/1/status", f"Name:\tsystemd\nPid:\t1\nCpus_allowed_list:\t{pid1}\n")
+    if executor is not None:
+        w(root, "/proc/self/status", f"Name:\tcorral\nCpus_allowed_list:\t{executor}\nMems_allowed_list:\t0-1\n")
+    w(root, "/proc/cmdline", cmdline)
+    w(root, "/proc/sys/kernel/numa_balancing", str(numa_balancing))
+    w(root, "/sys/kernel/mm/transparent_hugepage/enabled", thp)
+    w(root, "/proc/sys/vm/zone_reclaim_mode", str(zone_reclaim))
+    w(root, "/proc/sys/fs/nr_open", str(nr_open))
+    w(root, "/sys/devices/system/cpu/smt/active", "1" if smt_active else "0")
+    lines = ["           CPU0       CPU1"]
+    for n, (aff, name) in sorted(irqs.items()):
+        w(root, f"/proc/irq/{n}/smp_affinity_list", aff)
+        lines.append(f" {n:>3}:          0          0  PCI-MSI  {name}")
+    w(root, "/proc/interrupts", "\n".join(lines))
+    for c in range(ncpus):
+        w(root, f"/sys/devices/system/cpu/cpu{c}/cpufreq/scaling_governor", governor)
+    for pid, (name, aff) in daemons.items():
+        w(root, f"/proc/{pid}/comm", name)
+        w(root, f"/proc/{pid}/status", f"Name:\t{name}\nPid:\t{pid}\nCpus_allowed_list:\t{aff}\n")
+        w(root, f"/proc/{pid}/cgroup", f"0::/system.slice/{name}.service")
+    for path, text in extra:
+        w(root, path, text)
+
+
 # Two sockets, 8 cores x 2 threads each, one node per socket, 3 GPUs (one with
 # no NUMA node), and the executor confined by cgroup v2 and its status file.
 r = machine("gpu-2s8c2t", sockets=2, cores_per_socket=8, threads=2, l3_cores=4, mem_gib=32)
@@ -127,6 +157,15 @@ w(r, "/sys/fs/cgroup/corral.slice/cpuset.cpus.effective", "0-15,17-31")
 w(r, "/sys/fs/cgroup/corral.slice/cpuset.mems.effective", "0-1")
 w(r, "/proc/self/status", "Name:\tcorral\nCpus_allowed_list:\t0-30\nMems_allowed_list:\t0-1\n")
 w(r, "/proc/sys/kernel/hostname", "gpu-node-7")
+# A node nobody prepared (corral doctor's failing case, with osCores 0,16):
+# init and the engine on every CPU, isolcpus over an OS core and unlike
+# nohz_full, NUMA balancing and zone reclaim on, hugepages always, IRQs
+# everywhere with irqbalance running unbanned, powersave, a tiny fs.nr_open.
+node_prep(r, 32, pid1="0-31", executor=None, numa_balancing=1, thp="[always] madvise never", zone_reclaim=1,
+          cmdline="BOOT_IMAGE=/boot/vmlinuz-6.1.0-13-amd64 root=UUID=5d1e ro quiet isolcpus=domain,managed_irq,0-3 nohz_full=2-7",
+          irqs={24: ("0-31", "eth0-TxRx-0"), 25: ("0-31", "eth0-TxRx-1"), 120: ("5", "nvme0q5")},
+          governor="powersave", nr_open=1024, smt_active=True,
+          daemons={812: ("dockerd", "0-31"), 901: ("irqbalance", "0-31")})
 
 # An old kernel: hex masks only, per-CPU online files, no NUMA directory.
 r = machine("old-kernel-no-numa", sockets=1, cores_per_socket=4, threads=2, hex_only=True, no_node_dir=True,
@@ -148,3 +187,17 @@ r = machine("epyc7642-2s48c", sockets=2, cores_per_socket=48, threads=1, l3_core
 gpu(r, "0000:41:00.0", "NVIDIA GeForce RTX 3080", 0, 0)
 gpu(r, "0000:c1:00.0", "NVIDIA GeForce RTX 3080", 1, 1)
 w(r, "/proc/sys/kernel/hostname", "sealer-01")
+# A node prepared as the setup guide says, and more (corral doctor's passing
+# case, with osCores 0,48): init, the executor and dockerd on the OS cores,
+# no isolcpus, NUMA balancing and zone reclaim off, hugepages on madvise,
+# movable IRQs on the OS cores, performance governor, SMT off, cgroup v2
+# delegated, the NVIDIA container toolkit installed.
+node_prep(r, 96, pid1="0,48", executor="0,48", numa_balancing=0, thp="always [madvise] never", zone_reclaim=0,
+          cmdline="BOOT_IMAGE=/boot/vmlinuz-6.1.0-13-amd64 root=UUID=9a2f ro quiet transparent_hugepage=madvise",
+          irqs={24: ("0,48", "eth0-TxRx-0"), 25: ("0,48", "eth0-TxRx-1"), 120: ("5", "nvme0q5")},
+          governor="performance", nr_open=1048576, smt_active=False,
+          daemons={812: ("dockerd", "0,48")},
+          extra=[("/proc/mounts", "cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid,nodev,noexec,relatime 0 0\n"),
+                 ("/sys/fs/cgroup/cgroup.controllers", "cpuset cpu io memory pids"),
+                 ("/sys/fs/cgroup/cgroup.subtree_control", "cpuset cpu io memory pids"),
+                 ("/usr/bin/nvidia-ctk", "#!/bin/sh\n")])

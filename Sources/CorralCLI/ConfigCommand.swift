@@ -52,6 +52,15 @@ struct ConfigCommand: ParsableCommand {
             }
             let r = ResourceReport(file: file, hostname: hostname, resources: eff, config: loaded.config, warnings: all)
             if json { try printJSON(r) } else { print(r.text, terminator: "") }
+            if !json {
+                // A valid config on an unprepared node still leaves workloads sharing cores: say so, and where to look.
+                let facts = NodeFactsReader(root: root).read(paths: [])
+                let findings = NodeDoctor(facts: facts, resources: eff, config: loaded.config).run()
+                let fails = findings.filter { $0.status == .fail }, warns = findings.filter { $0.status == .warn }
+                if !fails.isEmpty || !warns.isEmpty {
+                    print("node preparation: \(fails.count) FAIL, \(warns.count) WARN (\((fails + warns).map(\.check.rawValue).joined(separator: ", "))): corral doctor --config \(file) explains each and its fix")
+                }
+            }
         }
 
         struct Invalid: Encodable {

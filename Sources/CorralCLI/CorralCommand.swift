@@ -14,7 +14,7 @@ public struct CorralCommand: AsyncParsableCommand {
         version: CorralVersion.current,
         subcommands: [UpCommand.self, ExecutorCommand.self, ControllerCommand.self, PasswordHashCommand.self, StatusCommand.self, InstancesCommand.self, TasksCommand.self, AppsCommand.self,
                       TopologyCommand.self, ConfigCommand.self, ProcessorsCommand.self, AllocateCommand.self,
-                      JobsCommand.self, StagesCommand.self, PlanCommand.self, MapCommand.self]
+                      JobsCommand.self, StagesCommand.self, PlanCommand.self, MapCommand.self, DoctorCommand.self]
     )
 
     public init() {}

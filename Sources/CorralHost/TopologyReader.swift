@@ -16,8 +16,14 @@ import Foundation
 ///   directory at all, the machine is one node 0 holding /proc/meminfo's memory.
 ///   A node listing CPUs an earlier node already has is dropped (broken firmware
 ///   tables), as hwloc drops it.
-/// - "Allowed" CPUs and memory nodes are the intersection of
-///   /proc/self/status and the process's cpuset cgroup (v1, legacy cpuset fs, v2).
+/// - "Allowed" CPUs are the process's cpuset cgroup's (v1, legacy cpuset fs,
+///   v2), as hwloc's allowed set: what the executor can grant. The process's
+///   own scheduling affinity (`Cpus_allowed_list` in /proc/self/status) is
+///   not a limit: a child may be pinned anywhere in the cpuset, and an
+///   executor kept on the OS cores by systemd's `CPUAffinity=` (as its unit
+///   asks) must still offer the other cores. `corral doctor` reports that
+///   affinity. Memory nodes are narrowed by `Mems_allowed_list` (the cpuset's
+///   memory nodes) and the cgroup.
 /// - NVIDIA GPUs come from /proc/driver/nvidia/gpus/BUS/information, with their
 ///   NUMA node from /sys/bus/pci/devices/BUS/numa_node (-1 means unknown).
 public struct TopologyReader: Sendable {
@@ -244,9 +250,7 @@ public struct TopologyReader: Sendable {
         }
         if let status = root.read("/proc/self/status") {
             for line in status.split(separator: "\n") {
-                if line.hasPrefix("Cpus_allowed_list:") {
-                    narrow(&cpus, try? CPUSet(list: String(line.dropFirst("Cpus_allowed_list:".count))))
-                } else if line.hasPrefix("Mems_allowed_list:") {
+                if line.hasPrefix("Mems_allowed_list:") {
                     narrow(&mems, try? CPUSet(list: String(line.dropFirst("Mems_allowed_list:".count))))
                 }
             }

@@ -39,6 +39,7 @@ import Testing
         """)
         let state = dir.appendingPathComponent("state").path
         let daemon = try RecoveryTests.Daemon(config: config, stateDir: state)
+        defer { if daemon.process.isRunning { daemon.kill9() } }
         let rec = RecoveryTests()
         let created = try rec.call(daemon.api, "POST", "/instances", body: """
         {"appId": "web", "instanceId": "web-on-node", "executable": {"type": "PROCESS", "command": ["sleep", "600"]},
@@ -62,7 +63,6 @@ import Testing
         let seen = try ConsoleTests.runTool("node-console-check.py", [daemon.api, RecoveryTests.secret, shots.path,
                                                                       String(daemon.process.processIdentifier), String(decoding: restart, as: UTF8.self)])
         if let pid = seen["restartedPid"] as? Int { kill(pid_t(pid), SIGKILL) }
-        daemon.process.waitUntilExit()
 
         #expect((seen["title"] as? String ?? "").hasPrefix("Node "), "\(seen["title"] ?? "")")
         #expect(seen["usedCores"] as? String == "1", "one one-core instance; pool CPUs are not offered")

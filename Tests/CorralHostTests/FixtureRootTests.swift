@@ -21,13 +21,15 @@ import Testing
         #expect(t.gpus[1].minor == 1)
     }
 
-    @Test func cgroupV2AndStatusBothNarrowTheAllowedCPUs() throws {
+    @Test func theCpusetCgroupNarrowsTheAllowedCPUsAndTheProcessAffinityDoesNot() throws {
         let t = try TopologyReader(fsroot: Self.root("gpu-2s8c2t")).read()
-        // cgroup: 0-15,17-31; status: 0-30 -> 16 and 31 are not allowed.
+        // cgroup: 0-15,17-31 -> 16 is not allowed. status (the process's own
+        // affinity, as systemd's CPUAffinity= sets it): 0-30 -> 31 is still
+        // offered: a workload may be pinned there.
         #expect(t.onlineCPUs.count == 32)
-        #expect(t.usableCPUs == (try CPUSet(list: "0-15,17-30")))
+        #expect(t.usableCPUs == (try CPUSet(list: "0-15,17-31")))
         #expect(t.cpu(16)?.allowed == false)
-        #expect(t.cpu(31)?.allowed == false)
+        #expect(t.cpu(31)?.allowed == true)
         #expect(t.cpu(0)?.siblings == [0, 16])
         #expect(t.l3Groups.count == 4)
         #expect(t.cpu(0)?.l3 == t.cpu(19)?.l3)
@@ -98,11 +100,15 @@ import Testing
         #expect(!t.usableCPUs.isEmpty)
         #expect(t.numaNodes.contains { !$0.cpus.isEmpty })
         #expect(t.totalMemoryBytes > 0)
-        // What sched_getaffinity says this process may use is what we call allowed.
-        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
-        if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }) {
-            let allowed = try CPUSet(list: String(line.dropFirst("Cpus_allowed_list:".count)))
-            #expect(t.usableCPUs == allowed.intersection(t.onlineCPUs))
+        // What this process's cpuset cgroup (v2) grants is what we call allowed.
+        let cgroup = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
+        if let line = cgroup.split(separator: "\n").first(where: { $0.hasPrefix("0::") }),
+           let text = try? String(contentsOfFile: "/sys/fs/cgroup" + line.dropFirst(3) + "/cpuset.cpus.effective", encoding: .utf8),
+           !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            let granted = try CPUSet(list: text.trimmingCharacters(in: .whitespacesAndNewlines))
+            #expect(t.usableCPUs == granted.intersection(t.onlineCPUs))
+        } else {
+            #expect(t.usableCPUs == t.onlineCPUs)
         }
     }
 }

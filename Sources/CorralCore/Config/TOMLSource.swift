@@ -128,6 +128,27 @@ enum TOMLSource {
         ("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c) || c == "_" || c == "-" || c == "\"" || c == "'"
     }
 
+    /// Fills in the line and column of issues about top-level keys of a
+    /// flat file (no tables), which the JSON conversion loses: the line where
+    /// `key =` starts. Issues of a nested path keep what they have.
+    static func locateTopLevelKeys(_ issues: [ConfigIssue], text: String) -> [ConfigIssue] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        var lineOf: [String: SourceLocation] = [:]
+        for (n, raw) in lines.enumerated() {
+            let line = raw.drop { $0 == " " || $0 == "\t" }
+            guard let eq = line.firstIndex(of: "="), !line.hasPrefix("#"), !line.hasPrefix("[") else { continue }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+            if lineOf[key] == nil { lineOf[key] = SourceLocation(line: n + 1, column: raw.count - line.count + 1) }
+        }
+        return issues.map { issue in
+            guard issue.location == nil else { return issue }
+            let top = String(issue.path.prefix { $0 != "." && $0 != "[" })
+            var located = issue
+            located.location = lineOf[top]
+            return located
+        }
+    }
+
     /// A reader for these files: `${VAR}` is left as written (damocles never expanded it).
     static func reader(file: String) -> ConfigReader {
         let r = ConfigReader(file: file, environment: [:])

@@ -206,10 +206,14 @@ public enum ExecutorAPI {
         /// Cluster membership (shown, not counted against health: a
         /// ZooKeeper outage leaves the executor serving what it runs).
         public var cluster: ClusterMember.Status?
+        /// The node preparation checks (`corral doctor`) that were not OK at
+        /// the start: warnings, not counted against health.
+        public var preparation: [DoctorFinding] = []
     }
 
     public static func adminRouter(executor: Executor, metrics: Metrics, logPath: String,
-                                   stages: StageDispatcher? = nil, cluster: ClusterMember? = nil) -> Router<CorralRequestContext> {
+                                   stages: StageDispatcher? = nil, cluster: ClusterMember? = nil,
+                                   preparation: [DoctorFinding] = []) -> Router<CorralRequestContext> {
         let router = Router(context: CorralRequestContext.self)
         router.get("ping") { _, _ in "pong\n" }
         router.get("metrics") { _, _ in
@@ -226,7 +230,7 @@ public enum ExecutorAPI {
             return EditedResponse(status: healthy ? .ok : .serviceUnavailable,
                                   response: Health(healthy: healthy, engines: summary.engines, stateStoreWritable: writable,
                                                    logDiskFreeBytes: free, stateWriteFailures: await executor.stateWriteFailures,
-                                                   cluster: await cluster?.status()))
+                                                   cluster: await cluster?.status(), preparation: preparation))
         }
         return router
     }

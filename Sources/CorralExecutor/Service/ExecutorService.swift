@@ -30,6 +30,9 @@ public struct ExecutorService: Sendable {
         public var secrets: SecretBox? = nil
         /// Where that key lives.
         public var secretKeyFile: String = ""
+        /// `corral doctor`'s checks of this node, made at the start: logged
+        /// once, and the ones not OK shown on /healthcheck.
+        public var preparation: [DoctorFinding] = []
     }
 
     public enum Failure: Error, CustomStringConvertible {
@@ -101,9 +104,12 @@ public struct ExecutorService: Sendable {
         } catch {
             throw Failure.refused("options.secretKeyFile: \(error.message)")
         }
+        let facts = NodeFactsReader(root: root).read(paths: DoctorReport.writtenPaths(config: config, stateDir: stateDir),
+                                                     selfName: "the executor")
+        let preparation = NodeDoctor(facts: facts, resources: resources, config: config).run()
         return Plan(config: config, resources: resources, hostname: hostname, stateDir: stateDir, secret: secret,
                     engines: engines, warnings: warnings, processors: processors, withheld: withheld,
-                    secrets: secrets, secretKeyFile: keyFile)
+                    secrets: secrets, secretKeyFile: keyFile, preparation: preparation)
     }
 
     public struct Listening: Sendable {
@@ -122,10 +128,16 @@ public struct ExecutorService: Sendable {
                                     stateDir: plan.stateDir, engines: plan.engines, withheld: plan.withheld, metrics: metrics,
                                     logger: logger)
         for note in executor.store.tightened { logger.notice("\(note): state files are Corral's alone") }
-        let report = try await executor.recover()
+        let report = DoctorReport(hostname: plan.hostname, config: nil, findings: plan.preparation)
+        logger.info("node preparation checked (corral doctor explains each)",
+                    metadata: ["ok": "\(report.summary.ok)", "warn": "\(report.summary.warn)", "fail": "\(report.summary.fail)"])
+        for f in plan.preparation where f.status != .ok {
+            logger.warning("node preparation \(f.status.rawValue): \(f.check.rawValue)\(f.subject.map { " (\($0))" } ?? ""): \(f.saw)\(f.fix.map { "; fix: \($0)" } ?? "")")
+        }
+        let recovered = try await executor.recover()
         let apps = AppReconciler(executor: executor, store: executor.store, secrets: plan.secrets)
-        logger.info("recovered state", metadata: ["adopted": "\(report.adopted.count)", "lost": "\(report.lost.count)",
-                                                  "finished": "\(report.finished.count)", "reaped": "\(report.reaped.count)"])
+        logger.info("recovered state", metadata: ["adopted": "\(recovered.adopted.count)", "lost": "\(recovered.lost.count)",
+                                                  "finished": "\(recovered.finished.count)", "reaped": "\(recovered.reaped.count)"])
         let env = ProcessInfo.processInfo.environment
         let logPath = plan.config.logging.instanceLogs?.logPath ?? "\(plan.stateDir)/logs"
         // Shut down in reverse order: listeners first, then stages, apps, and last the supervisors.
@@ -173,7 +185,8 @@ public struct ExecutorService: Sendable {
                 ? ExecutorAPI.applicationRouter(executor: executor, secret: plan.secret, metrics: metrics, environment: env,
                                                 apps: apps, stages: stages, requestLog: plan.config.server.requestLog.appenders,
                                                 cluster: cluster, logger: logger)
-                : ExecutorAPI.adminRouter(executor: executor, metrics: metrics, logPath: logPath, stages: stages, cluster: cluster)
+                : ExecutorAPI.adminRouter(executor: executor, metrics: metrics, logPath: logPath, stages: stages, cluster: cluster,
+                                          preparation: plan.preparation.filter { $0.status != .ok })
             var appLogger = logger
             appLogger.logLevel = .warning
             let app = Application(

@@ -1,0 +1,108 @@
+import CorralCore
+import PropertyBased
+import Testing
+
+/// `corral run`'s config (exorun's dockerWrapper.toml as written), image
+/// references, the environment filter and the start retries' backoff.
+@Suite struct RunConfigTests {
+    @Test func exorunsFileLoadsAsWritten() throws {
+        let (c, issues) = RunConfig.load(text: """
+        container_image = "docker-base"
+        approved_container_images = ["docker-base", "registry.site:5000/hpc/rocky9:2024.1"]
+        log_level = "debug"
+        env_var_filter = ["SLURM_*", "SECRET_TOKEN", "LS_COLORS"]
+        container_start_timeout = 10
+        rand_backoff_ration = 0.25
+        container_startup = "/etc/corral/run/startup.sh"
+        job_startup_root = "/etc/corral/run/job_startup_root.sh"
+        job_startup_user = "/etc/corral/run/job_startup_user.sh"
+        job_cleanup_user = "/etc/corral/run/job_cleanup_user.sh"
+        job_cleanup_root = "/etc/corral/run/job_cleanup_root.sh"
+        runtime = "crun"
+        """, file: "run.toml")
+        #expect(issues.isEmpty, "\(issues)")
+        let config = try #require(c)
+        #expect(config.containerStartTimeout == .seconds(600))
+        #expect(config.randBackoffRatio == 0.25)
+        #expect(config.logLevel == .debug && config.runtime == "crun")
+        #expect(config.approves("docker.io/library/docker-base:latest"))
+        #expect(config.approves("registry.site:5000/hpc/rocky9:2024.1"))
+        #expect(!config.approves("registry.site:5000/hpc/rocky9"), "another tag is another image")
+        #expect(!config.approves("ubuntu"))
+    }
+
+    @Test func theDefaultsAreExorunsAndEveryBadValueIsNamed() {
+        let (d, none) = RunConfig.load(text: "", file: "run.toml")
+        #expect(none.isEmpty && d?.containerImage == "docker-base" && d?.containerStartTimeout == .seconds(1800) && d?.randBackoffRatio == 0.5)
+        let (c, issues) = RunConfig.load(text: """
+        container_imag = "x"
+        rand_backoff_ratio = 1.0
+        log_level = "loud"
+        container_start_timeout = "soon"
+        job_startup_root = "relative.sh"
+        env_var_filter = ["OK_*", "NOT-A-NAME"]
+        runtime = "run c"
+        """, file: "/etc/corral/run.toml")
+        #expect(c == nil, "nothing half-applied")
+        let text = issues.map(\.description).joined(separator: "\n")
+        for needle in ["/etc/corral/run.toml:1:1", "run.toml:2:1", "run.toml:7:1", "unknown key \"container_imag\"; did you mean \"container_image\"?",
+                       "rand_backoff_ratio", "0 <= x < 1", "\"loud\" is not a log level", "error, warn, info, debug, trace",
+                       "container_start_timeout", "minutes from 0 to 1440", "job_startup_root", "absolute path",
+                       "env_var_filter[1]", "NOT-A-NAME", "runtime", "runc, crun, runsc"] {
+            #expect(text.contains(needle), "missing \(needle) in:\n\(text)")
+        }
+        let (both, twice) = RunConfig.load(text: "rand_backoff_ration = 0.1\nrand_backoff_ratio = 0.2", file: "run.toml")
+        #expect(both == nil && twice.contains { $0.message.contains("one key") })
+    }
+
+    @Test func imageReferencesNormaliseAsDockerReadsThem() {
+        let same = ["docker-base", "docker-base:latest", "library/docker-base", "docker.io/library/docker-base:latest",
+                    "index.docker.io/library/docker-base", "DOCKER-BASE"]
+        #expect(Set(same.map(ImageReference.normalized)) == ["docker.io/library/docker-base:latest"])
+        #expect(ImageReference.normalized("user/tool") == "docker.io/user/tool:latest")
+        #expect(ImageReference.normalized("localhost/tool") == "localhost/tool:latest")
+        #expect(ImageReference.normalized("reg:5000/a/b:1") == "reg:5000/a/b:1")
+        #expect(ImageReference.normalized("alpine@sha256:abc") == "docker.io/library/alpine@sha256:abc")
+        #expect(ImageReference.problem("a b") != nil && ImageReference.problem("-x") != nil && ImageReference.problem("a//b") != nil)
+        #expect(ImageReference.problem("reg:5000/a/b:1") == nil)
+    }
+
+    @Test func normalisingTwiceChangesNothing() async {
+        let part = Gen.letterOrNumber.string(of: 1...6)
+        let refs = zip(Gen.int(in: 0...2), part, part, Gen.int(in: 0...2), part).map { host, a, b, tag, t -> String in
+            let h = ["", "docker.io/", "reg.example:5000/"][host]
+            return h + (host == 0 && a.count % 2 == 0 ? a : "\(a)/\(b)") + ["", ":\(t)", ":latest"][tag]
+        }
+        await propertyCheck(count: 300, input: refs) { ref in
+            let once = ImageReference.normalized(ref)
+            #expect(ImageReference.normalized(once) == once, "\(ref) -> \(once)")
+            #expect(once.contains(":") || once.contains("@"))
+        }
+    }
+
+    @Test func theEnvironmentFilterDropsPatternsAndWhatWouldBreakTheContainer() {
+        let f = EnvFilter(["SLURM_*", "SECRET_TOKEN", "A?C"])
+        let out = f.apply(["SLURM_JOB_ID": "1", "SECRET_TOKEN": "t", "ABC": "x", "ABBC": "y", "LD_PRELOAD": "/evil.so",
+                           "LD_LIBRARY_PATH": "/x", "PATH": "/host/bin", "HOME": "/home/u", "CORRAL_CPUS": "9", "OMP_NUM_THREADS": "4"])
+        #expect(out == ["ABBC": "y", "OMP_NUM_THREADS": "4"])
+        #expect(EnvFilter.matches("*", "") && EnvFilter.matches("A*B*C", "AxxBxC") && !EnvFilter.matches("A*B", "AxBc"))
+    }
+
+    @Test func backoffFollowsTheFormula() async {
+        let b = StartBackoff(ratio: 0.5, timeout: .seconds(600))
+        #expect(b.interval(0) == .milliseconds(500) && b.interval(1) == .milliseconds(750) && b.interval(20) == .seconds(60))
+        #expect(b.wait(0, u: 0) == .milliseconds(250) && b.wait(0, u: 1) == .milliseconds(750))
+        #expect(b.next(3, elapsed: .seconds(600), u: 0.5) == nil, "past the timeout: give up")
+        #expect(b.next(30, elapsed: .seconds(599), u: 0.5) == .seconds(1), "cut to what is left")
+        await propertyCheck(count: 500, input: Gen.int(in: 0...40), Gen.double(in: 0...0.99), Gen.double(in: 0...1)) { n, r, u in
+            let x = StartBackoff(ratio: r, timeout: .seconds(3600))
+            let w = x.wait(n, u: u).seconds, i = x.interval(n).seconds
+            #expect(w >= i * (1 - r) - 0.001 && w <= i * (1 + r) + 0.001, "n \(n) r \(r) u \(u): \(w) vs \(i)")
+            #expect(i <= 60 && (n == 0 || x.interval(n) >= x.interval(n - 1)), "grows to the cap")
+        }
+    }
+}
+
+private extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
