@@ -952,7 +952,7 @@ import Testing
             let end = ContinuousClock.now + .seconds(30)
             while try executors(old).first?["state"] as? String != "ACTIVE", ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(200)) }
             let capacity = try #require(try executors(old).first?["freeCores"] as? Int)
-            #expect(capacity == 30, "the fixture's 32 CPUs less the 2 kept for the system")
+            #expect(capacity == 31, "the fixture's 32 CPUs less CPU 16, outside its cpuset")
             _ = try DroveCLI.run(old.endpoint, ["apps", "create", try Self.appSpec(name: "race")])
             #expect(try DroveCLI.run(old.endpoint, ["apps", "scale", "race-1", String(capacity), "--parallelism", "1"]).contains("accepted"))
             _ = try await DroveCLI.await(old.endpoint, ["appinstances", "list", "race-1"]) { Self.healthy($0).count >= 5 }

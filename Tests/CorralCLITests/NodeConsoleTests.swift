@@ -14,18 +14,7 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let port = try ZooKeeperEnsemble.freePort()
-        let toml = try CLI.writeTemp("""
-        [processors.limitation.concurrent]
-        pc2 = 1
-
-        [processors.ext_locks]
-        gpu = 1
-
-        [[processors.pc2]]
-        bin = "\(StageServiceTests.script)"
-        args = ["pc2"]
-        locks = ["gpu"]
-        """, name: "processors.toml")
+        let toml = try StageServiceTests.onePC2Pool()
         let config = try CLI.writeTemp("""
         server:
           applicationConnectors: [{ type: http, port: \(port), bindHost: 127.0.0.1 }]

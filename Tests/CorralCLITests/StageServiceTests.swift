@@ -7,9 +7,10 @@ import Testing
 @Suite(.serialized) struct StageServiceTests {
     static let script = CLI.packageRoot.appendingPathComponent("Tests/CorralEnginesTests/Processors/test-processor.py").path
 
-    @Test func jobsRunThroughTheExecutorAndSurviveItsCrash() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-stages-\(UUID().uuidString)").path
-        let toml = try CLI.writeTemp("""
+    /// A processors TOML with one pc2 processor (the test processor) that
+    /// holds the lock `gpu`, one pc2 job at a time.
+    static func onePC2Pool() throws -> String {
+        try CLI.writeTemp("""
         [processors.limitation.concurrent]
         pc2 = 1
 
@@ -17,10 +18,15 @@ import Testing
         gpu = 1
 
         [[processors.pc2]]
-        bin = "\(Self.script)"
+        bin = "\(script)"
         args = ["pc2"]
         locks = ["gpu"]
         """, name: "processors.toml")
+    }
+
+    @Test func jobsRunThroughTheExecutorAndSurviveItsCrash() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-stages-\(UUID().uuidString)").path
+        let toml = try Self.onePC2Pool()
         let check = try CLI.run(["processors", "check", toml])
         #expect(check.status == 0 && check.stdout.contains("pc2#0"), "\(check.stdout)\(check.stderr)")
         let config = try RecoveryTests.writeConfig("""
