@@ -61,6 +61,18 @@ enum ZooKeeperBenchmark {
                     try await c.delete("/bench/c\(i)")
                 }
             }
+            // The same calls made on the client's event loop (withTaskExecutorPreference):
+            // no thread hop to send or to resume.
+            try await withTaskExecutorPreference(c.taskExecutor) {
+                corral["getData@loop"] = try await rate(sequential) { for _ in 0..<sequential { _ = try await c.getData("/bench") } }
+                corral["getDataPipelined@loop"] = try await rate(pipelined) {
+                    try await inFlight(pipelined, window: window) { _ in _ = try await c.getData("/bench") }
+                }
+                corral["setData@loop"] = try await rate(sequential) { for _ in 0..<sequential { try await c.setData("/bench", data: data) } }
+                corral["setDataPipelined@loop"] = try await rate(pipelined) {
+                    try await inFlight(pipelined, window: window) { _ in try await c.setData("/bench", data: data) }
+                }
+            }
             await c.close()
 
             let p = Process()
@@ -74,14 +86,18 @@ enum ZooKeeperBenchmark {
             let kazoo = (try? JSONSerialization.jsonObject(with: bytes) as? [String: Double]) ?? [:]
 
             print("ZooKeeper \(zk.mode(1) ?? "?") on loopback; \(sequential) sequential calls, \(pipelined) with \(window) in flight; 128-byte nodes")
-            print("operation              corral/s      kazoo/s   corral/kazoo")
-            for key in ["getData", "getDataPipelined", "setData", "setDataPipelined", "createDelete"] {
-                let a = corral[key] ?? 0, b = kazoo[key] ?? 0
-                print(key.padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: " %10.0f   %10.0f   %8.2fx", a, b, b > 0 ? a / b : 0))
+            print("operation                  corral/s      kazoo/s   corral/kazoo")
+            for key in ["getData", "getDataPipelined", "setData", "setDataPipelined", "createDelete",
+                        "getData@loop", "getDataPipelined@loop", "setData@loop", "setDataPipelined@loop"] {
+                let a = corral[key] ?? 0, b = kazoo[key.replacingOccurrences(of: "@loop", with: "")] ?? 0
+                print(key.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: " %10.0f   %10.0f   %8.2fx", a, b, b > 0 ? a / b : 0))
             }
             print(String(format: "pipelined/sequential: getData %.1fx, setData %.1fx (corral); %.1fx, %.1fx (kazoo)",
                          (corral["getDataPipelined"] ?? 0) / (corral["getData"] ?? 1), (corral["setDataPipelined"] ?? 0) / (corral["setData"] ?? 1),
                          (kazoo["getDataPipelined"] ?? 0) / (kazoo["getData"] ?? 1), (kazoo["setDataPipelined"] ?? 0) / (kazoo["setData"] ?? 1)))
+            print(String(format: "on the client's event loop: getData %.1fx, setData %.1fx",
+                         (corral["getDataPipelined@loop"] ?? 0) / (corral["getData@loop"] ?? 1),
+                         (corral["setDataPipelined@loop"] ?? 0) / (corral["setData@loop"] ?? 1)))
         } catch {
             FileHandle.standardError.write(Data("zookeeper benchmark failed: \(error)\n".utf8))
             exit(1)

@@ -169,6 +169,29 @@ import ZooKeeperClient
         }
     }
 
+    /// Calls made on the client's own event loop (its task executor) get the
+    /// same answers, in flight together, and watches still fire.
+    @Test func callsOnTheClientsEventLoopWork() async throws {
+        try await withZooKeeper { zk in
+            let c = try client(zk.connectionString())
+            defer { Task { await c.close() } }
+            for i in 0..<16 { try await c.create("/e\(i)", data: "v\(i)".bytes) }
+            try await withTaskExecutorPreference(c.taskExecutor) {
+                #expect(c.taskExecutor.eventLoop.inEventLoop, "the body runs on the client's event loop")
+                let answers = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                    for i in 0..<256 { group.addTask { (i, try await c.getData("/e\(i % 16)").data.text) } }
+                    var out: [Int: String] = [:]
+                    for try await (i, v) in group { out[i] = v }
+                    return out
+                }
+                #expect(answers.count == 256 && answers.allSatisfy { $0.value == "v\($0.key % 16)" })
+                let (_, _, watch) = try await c.getDataWatch("/e0")
+                try await c.setData("/e0", data: "changed".bytes)
+                #expect(try await firstEvent(watch).get() == ZooKeeperWatchEvent(kind: .nodeDataChanged, path: "/e0"))
+            }
+        }
+    }
+
     @Test func callsHaveDeadlinesWhenNoServerIsThere() async throws {
         let port = try ZooKeeperEnsemble.freePort()
         let c = try client("127.0.0.1:\(port)", requestTimeout: .milliseconds(800))

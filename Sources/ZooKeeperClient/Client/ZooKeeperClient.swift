@@ -16,6 +16,9 @@ import Synchronization
 /// every call has a deadline.
 public actor ZooKeeperClient {
     public nonisolated let configuration: ZooKeeperClientConfiguration
+    /// The event loop every connection of this client runs on, as a task
+    /// executor: calls made with it as their preference avoid thread hops.
+    public nonisolated let taskExecutor: EventLoopTaskExecutor
     nonisolated let watches = WatchRegistry()
     nonisolated let zxid = ZxidTracker()
     nonisolated let chroot: Chroot
@@ -36,6 +39,7 @@ public actor ZooKeeperClient {
 
     public init(_ configuration: ZooKeeperClientConfiguration) {
         self.configuration = configuration
+        self.taskExecutor = EventLoopTaskExecutor(configuration.eventLoopGroup.next())
         self.chroot = Chroot(root: configuration.connectionString.chroot)
     }
 
@@ -216,7 +220,7 @@ public actor ZooKeeperClient {
         let timeout = max(.milliseconds(500), min(sessionTimeout / count, sessionTimeout / 3))
         let (limit, watches, chroot, zxid, logger) = (configuration.maxFrameSize, self.watches, self.chroot, self.zxid, configuration.logger)
         let onAuthFailed: @Sendable () -> Void = { [weak self] in Task { await self?.authenticationFailed() } }
-        let channel = try await ClientBootstrap(group: configuration.eventLoopGroup)
+        let channel = try await ClientBootstrap(group: taskExecutor.eventLoop)
             .connectTimeout(timeout.timeAmount)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { [onAuthFailed] channel in
