@@ -106,3 +106,68 @@ import Testing
 private extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
+
+/// The caller's account inside the container, and exorun's memory argument.
+@Suite struct RunIdentityTests {
+    static let image = """
+    root:x:0:0:root:/root:/bin/sh
+    daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+    alice:x:1001:1001::/home/alice:/bin/bash
+    other:x:4242:100::/nonexistent:/bin/false
+
+    """
+
+    @Test func theCallersEntryReplacesClashesAndKeepsTheRest() {
+        let me = RunIdentity(uid: 4242, gid: 4242, groups: [27, 4242, 5000], user: "alice", groupNames: [27: "sudo", 4242: "alice", 5000: "hpc"],
+                             home: "/home/alice")
+        let passwd = me.passwd(merging: Self.image)
+        #expect(passwd == """
+        root:x:0:0:root:/root:/bin/sh
+        daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+        alice:x:4242:4242::/home/alice:/bin/sh
+
+        """, "the image's alice (other uid) and uid 4242 (other name) give way")
+        let group = me.group(merging: "root:x:0:\nsudo:x:27:\nalice:x:1001:\nstaff:x:50:\n")
+        let lines = group.split(separator: "\n").map(String.init)
+        #expect(lines.contains("sudo:x:27:alice"), "a group of the image gets the caller as a member: \(lines)")
+        #expect(lines.contains("alice:x:4242:") && !lines.contains("alice:x:1001:"), "the primary group under the host's id")
+        #expect(lines.contains("hpc:x:5000:alice") && lines.contains("staff:x:50:"))
+        #expect(me.groups == [27, 5000], "the primary group is not a supplementary one")
+    }
+
+    @Test func anImageWithoutTheFilesGetsRootAndTheCaller() {
+        let me = RunIdentity(uid: 1000, gid: 1000, groups: [], user: "bob", groupNames: [:], home: "/home/bob")
+        #expect(me.passwd(merging: nil) == "root:x:0:0:root:/root:/bin/sh\nbob:x:1000:1000::/home/bob:/bin/sh\n")
+        #expect(me.group(merging: nil) == "root:x:0:\ng1000:x:1000:\n")
+        let root = RunIdentity(uid: 0, gid: 0, groups: [], user: "root", groupNames: [0: "root"], home: "/root")
+        #expect(root.passwd(merging: Self.image).split(separator: "\n").filter { $0.hasPrefix("root:") }.count == 1, "root once")
+    }
+
+    @Test func everyUidAndGroupIdAppearsOnceAfterAMerge() async {
+        await propertyCheck(count: 200, input: Gen.int(in: 0...5000), Gen.int(in: 1...5000), Gen.int(in: 0...5000).array(of: 0...4)) { uid, gid, groups in
+            let me = RunIdentity(uid: UInt32(uid), gid: UInt32(gid), groups: groups.map(UInt32.init), user: "u\(uid)", groupNames: [:], home: "/h")
+            let passwd = me.passwd(merging: Self.image).split(separator: "\n")
+            let uids = passwd.compactMap { $0.split(separator: ":", omittingEmptySubsequences: false).dropFirst(2).first }
+            #expect(Set(uids).count == uids.count, "\(passwd)")
+            #expect(passwd.contains { $0.hasPrefix("u\(uid):x:\(uid):\(gid):") } || uid == 0)
+            let group = me.group(merging: "root:x:0:\nusers:x:100:\n").split(separator: "\n")
+            let gids = group.compactMap { $0.split(separator: ":", omittingEmptySubsequences: false).dropFirst(2).first }
+            #expect(Set(gids).count == gids.count, "\(group)")
+            for g in Set(groups).subtracting([gid]) {
+                #expect(group.contains { $0.split(separator: ":", omittingEmptySubsequences: false).dropFirst(2).first == Substring(String(g)) && $0.hasSuffix("u\(uid)") || $0.contains(",u\(uid)") },
+                        "\(g) lists the caller: \(group)")
+            }
+        }
+    }
+
+    @Test func memoryIsExorunsGigabytesOrASize() throws {
+        #expect(try RunMemory.parse("2").get() == 2_000_000_000)
+        #expect(try RunMemory.parse("2.5").get() == 3_000_000_000, "rounded up, as exorun's wrappers do")
+        #expect(try RunMemory.parse("512MiB").get() == 512 << 20)
+        #expect(try RunMemory.parse("4G").get() == 4_000_000_000)
+        for bad in ["0", "-1", "lots", "nan"] {
+            guard case .failure(let e) = RunMemory.parse(bad) else { Issue.record("\(bad) accepted"); continue }
+            #expect(e.message.contains("-m \(bad)") && e.message.contains("allowed"), "\(e.message)")
+        }
+    }
+}
