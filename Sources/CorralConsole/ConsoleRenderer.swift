@@ -98,6 +98,7 @@ public struct ConsoleRenderer: Sendable {
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>{{title}} · {{brand}}</title>
+    <link rel="icon" href="data:,">
     <link rel="stylesheet" href="{{css}}">
     </head>
     <body data-writer="{{writer}}" data-stream="{{stream}}">

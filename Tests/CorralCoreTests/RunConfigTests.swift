@@ -171,3 +171,32 @@ private extension Duration {
         }
     }
 }
+
+/// The frames between `corral run` and the executor.
+@Suite struct RunFrameTests {
+    static let frames = zip(Gen.int(in: 0...(RunFrame.Kind.allCases.count - 1)), Gen.int(in: 0...255).array(of: 0...300))
+        .map { k, bytes in RunFrame(RunFrame.Kind.allCases[k], bytes.map(UInt8.init)) }
+
+    @Test func anyFramesRoundTripWhateverTheSplits() async {
+        await propertyCheck(count: 300, input: Self.frames.array(of: 1...8), Gen.int(in: 1...64)) { frames, chunk in
+            let wire = frames.flatMap(\.encoded)
+            var buffer: [UInt8] = [], out: [RunFrame] = []
+            var i = 0
+            while i < wire.count {
+                buffer += wire[i..<min(i + chunk, wire.count)]
+                i += chunk
+                while let (f, used) = try! RunFrame.decode(buffer[...]) {
+                    out.append(f)
+                    buffer.removeFirst(used)
+                }
+            }
+            #expect(out == frames && buffer.isEmpty)
+        }
+    }
+
+    @Test func badFramesAreRefusedNotCrashedOn() {
+        #expect(throws: RunFrame.DecodeError.unknownKind(99)) { try RunFrame.decode([99, 0, 0, 0, 0][...]) }
+        #expect(throws: RunFrame.DecodeError.tooLarge(0x7fff_ffff)) { try RunFrame.decode([1, 0x7f, 0xff, 0xff, 0xff][...]) }
+        #expect(try! RunFrame.decode([1, 0, 0, 0, 9, 1, 2][...]) == nil, "truncated: wait for more")
+    }
+}
