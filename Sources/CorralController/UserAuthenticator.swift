@@ -19,11 +19,9 @@ public actor UserAuthenticator {
 
     /// The caller's role, nil when the credentials are wrong or missing.
     public func role(authorization header: String?) -> UserAuthConfig.Role? {
-        guard let header, header.lowercased().hasPrefix("basic "),
-              let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-              let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return nil }
-        let user = String(text[..<colon]), password = String(text[text.index(after: colon)...])
-        let key = Data(SHA256.hash(data: Data(text.utf8)))
+        guard let given = BasicCredentials(authorization: header) else { return nil }
+        let user = given.user, password = given.password
+        let key = Data(SHA256.hash(data: Data("\(user):\(password)".utf8)))
         if let hit = verified[key], hit.until > Date() { return hit.role }
         guard let entry = config.users.first(where: { $0.username == user }) else { return nil }
         let ok: Bool

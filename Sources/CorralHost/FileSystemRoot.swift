@@ -37,6 +37,19 @@ public struct FileSystemRoot: Sendable {
         FileManager.default.fileExists(atPath: resolve(absolute))
     }
 
+    /// `path` itself if it exists, else its nearest existing parent (`/`,
+    /// or `.` for a relative path, at the latest): where a directory that is
+    /// yet to be made would live, to measure its filesystem.
+    public func nearestExisting(_ path: String) -> String {
+        var p = path
+        while !exists(p) {
+            let up = (p as NSString).deletingLastPathComponent
+            if up == p || up.isEmpty { return path.hasPrefix("/") ? "/" : "." }
+            p = up
+        }
+        return p
+    }
+
     /// Names in a directory, or [] when it is missing.
     public func list(_ absolute: String) -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: resolve(absolute))) ?? []

@@ -16,8 +16,8 @@ public struct NodeFactsReader: Sendable {
     /// `paths`: role ("state directory", "instance logs", ...) to the directory Corral writes.
     public func read(paths: [(role: String, path: String)], selfName: String = "this process") -> NodeFacts {
         var f = NodeFacts(cgroups: cgroupLayout(), selfName: selfName)
-        f.pid1Affinity = affinity(status: root.read("/proc/1/status"))
-        f.selfAffinity = affinity(status: root.read("/proc/self/status"))
+        f.pid1Affinity = affinity("1")
+        f.selfAffinity = affinity("self")
         f.kernelCommandLine = root.readTrimmed("/proc/cmdline")
         f.numaBalancing = root.readInt("/proc/sys/kernel/numa_balancing")
         f.zoneReclaimMode = root.readInt("/proc/sys/vm/zone_reclaim_mode")
@@ -51,9 +51,9 @@ public struct NodeFactsReader: Sendable {
         return String(text[text.index(after: open)..<close])
     }
 
-    func affinity(status: String?) -> CPUSet? {
-        guard let line = status?.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }) else { return nil }
-        return try? CPUSet(list: String(line.dropFirst("Cpus_allowed_list:".count)).trimmingCharacters(in: .whitespaces))
+    /// A process's scheduling affinity (`process`: a pid or `self`).
+    func affinity(_ process: String) -> CPUSet? {
+        ProcReader.statusField(process: process, "Cpus_allowed_list", root: root).flatMap { try? CPUSet(list: $0) }
     }
 
     /// Every /proc/irq/N with its affinity, named from /proc/interrupts' last column.
@@ -75,7 +75,7 @@ public struct NodeFactsReader: Sendable {
         let wanted = Self.engineNames.union(["irqbalance"])
         return root.list("/proc").compactMap(Int.init).sorted().compactMap { pid in
             guard let name = root.readTrimmed("/proc/\(pid)/comm"), wanted.contains(name) else { return nil }
-            return NodeFacts.Daemon(name: name, pid: pid, affinity: affinity(status: root.read("/proc/\(pid)/status")), cgroupCPUs: cgroupCPUs(pid))
+            return NodeFacts.Daemon(name: name, pid: pid, affinity: affinity(String(pid)), cgroupCPUs: cgroupCPUs(pid))
         }
     }
 
@@ -122,11 +122,7 @@ public struct NodeFactsReader: Sendable {
 
     /// Free space and inodes of the filesystem holding `path` (its nearest existing directory).
     func storage(role: String, path: String) -> NodeFacts.Storage? {
-        var measured = path
-        while !root.exists(measured), measured != "/" {
-            measured = (measured as NSString).deletingLastPathComponent
-            if measured.isEmpty { measured = "/" }
-        }
+        let measured = root.nearestExisting(path)
         var s = statvfs()
         guard statvfs(root.resolve(measured), &s) == 0 else { return nil }
         var st = stat(), rootStat = stat()

@@ -43,7 +43,13 @@ public enum ProcReader {
 
     /// A `Key:\tvalue` line of /proc/PID/status.
     public static func statusField(pid: Int32, _ key: String) -> String? {
-        guard let status = FileSystemRoot().read("/proc/\(pid)/status") else { return nil }
+        statusField(process: String(pid), key)
+    }
+
+    /// A `Key:\tvalue` line of /proc/`process`/status (`process`: a pid or
+    /// `self`), read through `root`.
+    public static func statusField(process: String, _ key: String, root: FileSystemRoot = FileSystemRoot()) -> String? {
+        guard let status = root.read("/proc/\(process)/status") else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix(key + ":") {
             return line.dropFirst(key.count + 1).trimmingCharacters(in: .whitespaces)
         }

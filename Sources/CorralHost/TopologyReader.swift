@@ -248,13 +248,7 @@ public struct TopologyReader: Sendable {
             guard let new else { return }
             current = current.map { $0.intersection(new) } ?? new
         }
-        if let status = root.read("/proc/self/status") {
-            for line in status.split(separator: "\n") {
-                if line.hasPrefix("Mems_allowed_list:") {
-                    narrow(&mems, try? CPUSet(list: String(line.dropFirst("Mems_allowed_list:".count))))
-                }
-            }
-        }
+        narrow(&mems, ProcReader.statusField(process: "self", "Mems_allowed_list", root: root).flatMap { try? CPUSet(list: $0) })
         if let cg = cpusetCgroup() {
             narrow(&cpus, cg.cpus)
             narrow(&mems, cg.mems)

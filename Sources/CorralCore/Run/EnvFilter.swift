@@ -9,12 +9,12 @@ public struct EnvFilter: Sendable {
     public init(_ patterns: [String]) { self.patterns = patterns }
 
     /// Never passed, whatever the config: variables that load code into every
-    /// process (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT), point at the host's
+    /// process (LD_*: LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT, ...), point at the host's
     /// paths or sockets that mean nothing inside (the host's PATH, HOME,
     /// XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS, SSH_AUTH_SOCK, TMPDIR), or
     /// are the container's own (HOSTNAME). HOME and the working directory are
     /// set by Corral; PATH stays the image's.
-    public static let never: [String] = ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_*", "PATH", "HOME", "HOSTNAME",
+    public static let never: [String] = ["LD_*", "PATH", "HOME", "HOSTNAME",
                                          "XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "SSH_AUTH_SOCK", "TMPDIR",
                                          "CORRAL_*", "PWD", "OLDPWD", "SHLVL", "_"]
 

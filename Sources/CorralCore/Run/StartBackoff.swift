@@ -1,3 +1,5 @@
+import Foundation
+
 /// The wait before each retry of a container that failed to start, as
 /// exorun's `rand_backoff_ration` suggests (the formula of Google's
 /// ExponentialBackOff, which fits its default 0.5 and range 0 <= r < 1):
@@ -22,7 +24,7 @@ public struct StartBackoff: Sendable, Equatable {
 
     /// interval_n, before randomisation.
     public func interval(_ n: Int) -> Duration {
-        let seconds = min(cap.seconds, initial.seconds * pow15(n))
+        let seconds = min(cap.seconds, initial.seconds * pow(multiplier, Double(max(0, n))))
         return .milliseconds(Int64((seconds * 1000).rounded()))
     }
 
@@ -36,12 +38,6 @@ public struct StartBackoff: Sendable, Equatable {
     public func next(_ n: Int, elapsed: Duration, u: Double) -> Duration? {
         guard elapsed < timeout else { return nil }
         return min(wait(n, u: u), timeout - elapsed)
-    }
-
-    func pow15(_ n: Int) -> Double {
-        var v = 1.0
-        for _ in 0..<max(0, min(n, 64)) { v *= multiplier; if v > 1e9 { break } }
-        return v
     }
 }
 

@@ -1,4 +1,5 @@
 import CorralCore
+import CorralHost
 import CorralRuntime
 import Foundation
 import HTTPTypes
@@ -225,7 +226,7 @@ public enum ExecutorAPI {
         router.get("healthcheck") { _, _ in
             let summary = await executor.summary()
             let writable = await executor.storeWritable
-            let free = (try? FileManager.default.attributesOfFileSystem(forPath: existingParent(logPath)))?[.systemFreeSize] as? UInt64
+            let free = (try? FileManager.default.attributesOfFileSystem(forPath: FileSystemRoot().nearestExisting(logPath)))?[.systemFreeSize] as? UInt64
             let healthy = writable && summary.engines.values.contains(true) && (free ?? 1) > 64 << 20
             return EditedResponse(status: healthy ? .ok : .serviceUnavailable,
                                   response: Health(healthy: healthy, engines: summary.engines, stateStoreWritable: writable,
@@ -233,12 +234,6 @@ public enum ExecutorAPI {
                                                    cluster: await cluster?.status(), preparation: preparation))
         }
         return router
-    }
-
-    static func existingParent(_ path: String) -> String {
-        var p = path
-        while !FileManager.default.fileExists(atPath: p), p != "/" { p = (p as NSString).deletingLastPathComponent }
-        return p.isEmpty ? "/" : p
     }
 }
 

@@ -43,10 +43,8 @@ enum NodeConsole {
 
     /// Basic authentication whose password is the CONTROLLER secret, compared in constant time.
     static func authorized(_ request: Request, _ c: Context) -> Bool {
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("basic "),
-              let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-              let colon = decoded.firstIndex(of: UInt8(ascii: ":")) else { return false }
-        return ExecutorAPI.constantTimeEqual(Array(decoded[decoded.index(after: colon)...]), c.secret)
+        guard let given = BasicCredentials(authorization: request.headers[.authorization]) else { return false }
+        return ExecutorAPI.constantTimeEqual(Array(given.password.utf8), c.secret)
     }
 
     static func challenge() -> Response {
@@ -95,8 +93,8 @@ enum NodeConsole {
     static func node(_ c: Context) async -> [String: Any] {
         let e = c.executor
         let summary = await e.summary()
-        let all = await e.list()
-        let running = all.filter { !$0.state.isTerminal }
+        let running = await e.list().filter { !$0.state.isTerminal }
+        let instances = running.filter { $0.kind == .application }, tasks = running.filter { $0.kind == .task }
         func row(_ i: InstanceInfo) -> [String: Any] {
             var m: [String: Any] = ["instanceId": i.instanceId, "appId": i.appId, "state": i.state.name, "engine": i.engine.rawValue,
                                     "cores": i.allocation.map { $0.pinned ? $0.cpus.listString : "\($0.cpuCount) unpinned" } ?? "",
@@ -118,9 +116,7 @@ enum NodeConsole {
                 ["id": n.id, "cpus": n.cpus, "free": n.freeCpus.isEmpty ? "none" : n.freeCpus, "used": n.usedCpus,
                  "memory": n.memoryBytes >> 20, "freeMemory": n.freeMemoryBytes >> 20, "gpus": n.gpus.isEmpty ? "none" : n.gpus.map(String.init).joined(separator: ",")]
             },
-            "instances": running.filter { $0.kind == .application }.map(row),
-            "tasks": running.filter { $0.kind == .task }.map(row),
-            "instanceCount": running.filter { $0.kind == .application }.count, "taskCount": running.filter { $0.kind == .task }.count,
+            "instances": instances.map(row), "tasks": tasks.map(row), "instanceCount": instances.count, "taskCount": tasks.count,
             "map": await MachineMapAPI.render(executor: e, stages: c.stages),
         ]
         if let st = summary.cluster {

@@ -42,7 +42,7 @@ public struct PeerCredentials: Sendable, Equatable {
 
     /// The `Groups:` line of /proc/<pid>/status.
     static func groups(pid: Int32, root: FileSystemRoot) -> [UInt32] {
-        guard let line = root.read("/proc/\(pid)/status")?.split(separator: "\n").first(where: { $0.hasPrefix("Groups:") }) else { return [] }
-        return line.dropFirst("Groups:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { UInt32($0) }
+        (ProcReader.statusField(process: String(pid), "Groups", root: root) ?? "")
+            .split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { UInt32($0) }
     }
 }
