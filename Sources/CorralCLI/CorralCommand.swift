@@ -14,10 +14,18 @@ public struct CorralCommand: AsyncParsableCommand {
         version: CorralVersion.current,
         subcommands: [UpCommand.self, ExecutorCommand.self, ControllerCommand.self, PasswordHashCommand.self, StatusCommand.self, InstancesCommand.self, TasksCommand.self, AppsCommand.self,
                       TopologyCommand.self, ConfigCommand.self, ProcessorsCommand.self, AllocateCommand.self,
-                      JobsCommand.self, StagesCommand.self, PlanCommand.self, MapCommand.self, DoctorCommand.self]
+                      JobsCommand.self, StagesCommand.self, PlanCommand.self, MapCommand.self, DoctorCommand.self, RunCommand.self]
     )
 
     public init() {}
+
+    /// The arguments as `corral` reads them when called as `exorun` (a
+    /// symlink): `exorun run ...` is `corral run ...`, `exorun config` is
+    /// `corral run config`, anything else (`-h`) goes to `corral run`.
+    public static func arguments(invokedAs name: String, _ args: [String]) -> [String] {
+        guard (name as NSString).lastPathComponent == "exorun" else { return args }
+        return args.first == "run" ? args : ["run"] + args
+    }
 }
 
 public enum CorralVersion {

@@ -26,6 +26,9 @@ public final class DockerEngine: Engine {
     public static let labelApp = "corral.app-id"
     public static let labelKind = "corral.kind"
     public static let labelSpecHash = "corral.spec-hash"
+    /// On `corral run` jobs' containers: their image stays when they go
+    /// (the site's job image serves every job; pulling it for each would be waste).
+    public static let labelRunJob = "corral.run-job"
 
     public init(socketPath: String, commandTimeout: Duration = .seconds(30), cacheImages: Bool = true, owner: String? = nil) {
         client = DockerClient(socketPath: socketPath, timeout: commandTimeout)
@@ -83,11 +86,31 @@ public final class DockerEngine: Engine {
                       labelSpecHash: launch.specHash]
         if let owner { labels[Self.labelOwner] = owner }
         let user = launch.user.map { u in u.group.map { "\(u.user):\($0)" } ?? u.user }
-        let body = Docker.ContainerCreate(
+        var body = Docker.ContainerCreate(
             Image: image, Cmd: launch.args.isEmpty ? nil : launch.args,
             Env: launch.env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }, Labels: labels, User: user,
             WorkingDir: nil, ExposedPorts: exposed.isEmpty ? nil : exposed, HostConfig: host, Tty: false, OpenStdin: false)
+        if let job = launch.job { confine(&body, job) }
         return (body, warnings)
+    }
+
+    /// A `corral run` job's container: its first process is the runner in
+    /// job mode, started as root with only ``RunJob/rootCapabilities`` and
+    /// no-new-privileges, whatever the image's USER; the runner switches to
+    /// the caller for the user hooks and the job. The runner and hooks are
+    /// bound read-only beside the job's own binds (home, working directory).
+    static func confine(_ body: inout Docker.ContainerCreate, _ job: RunJob) {
+        body.Entrypoint = job.entrypoint
+        body.User = "0:0"
+        body.WorkingDir = job.workingDir
+        body.Hostname = job.hostname
+        body.Tty = job.tty
+        body.HostConfig.CapDrop = ["ALL"]
+        body.HostConfig.CapAdd = RunJob.rootCapabilities
+        body.HostConfig.SecurityOpt = ["no-new-privileges"]
+        body.HostConfig.Runtime = job.runtime
+        body.HostConfig.Binds = (body.HostConfig.Binds ?? []) + job.binds
+        body.Labels?[labelRunJob] = job.identity.user
     }
 
     // MARK: Start
@@ -109,7 +132,8 @@ public final class DockerEngine: Engine {
         guard created.status == 201 else {
             let msg = DockerClient.message(created)
             let conflict = created.status == 409 || msg.contains("already in use")
-            throw EngineError(.startFailed, conflict
+            // A create the engine refuses (an unknown runtime, a bad setting) fails the same way again.
+            throw EngineError(conflict || created.status >= 500 ? .startFailed : .refused, conflict
                 ? "a container named \(launch.name) already exists: \(msg)"
                 : "creating the container failed: \(msg)", context: ["image": image])
         }
@@ -124,18 +148,48 @@ public final class DockerEngine: Engine {
                     throw EngineError(.startFailed, "writing the config files into the container failed: \(DockerClient.message(put))")
                 }
             }
+            if let job = launch.job { try await prepare(id, for: job) }
             let started = try await client.call(.POST, "/containers/\(id)/start")
             guard started.status == 204 || started.status == 304 else {
                 throw EngineError(.startFailed, "starting the container failed: \(DockerClient.message(started))")
             }
             let info = try await inspect(id)
-            attachLogs(id: id, since: nil, output: output)
+            attachLogs(id: id, since: nil, raw: launch.job?.tty ?? false, output: output)
             return WorkloadHandle(engine: kind, id: id, instanceID: launch.instanceID, pid: info?.State.Pid.map { Int32($0) },
                                   confinement: "container (\(launch.allocation.pinned ? "cpuset" : "cpu shares"), memory limit)",
                                   warnings: warnings + (createdBody.Warnings ?? []))
         } catch {
             _ = try? await client.call(.DELETE, "/containers/\(id)", query: [("v", "1"), ("force", "1")])
             throw error
+        }
+    }
+
+    /// Before a job's container starts: the engine must honour the runtime
+    /// asked for (Podman's Docker API ignores `HostConfig.Runtime` and would
+    /// run the job under its default), and the caller's account goes into
+    /// the image's /etc/passwd and /etc/group (``RunIdentity``).
+    func prepare(_ id: String, for job: RunJob) async throws(EngineError) {
+        if let runtime = job.runtime {
+            let used = try await inspect(id)?.HostConfig?.Runtime
+            guard used == runtime else {
+                throw EngineError(.refused, "the engine does not honour runtime = \"\(runtime)\" (it would use \(used.map { "\"\($0)\"" } ?? "its default")): "
+                    + "Podman's Docker API ignores the runtime asked for; set it in containers.conf ([engine] runtime) and leave runtime unset, or use Docker with the runtime configured",
+                    context: ["runtime": runtime])
+            }
+        }
+        func current(_ path: String) async throws(EngineError) -> String? {
+            let r = try await client.call(.GET, "/containers/\(id)/archive", query: [("path", path)])
+            guard r.status == 200 else { return nil }
+            return TarArchive.firstFile(in: r.body).map { String(decoding: $0, as: UTF8.self) }
+        }
+        let passwd = job.identity.passwd(merging: try await current("/etc/passwd"))
+        let group = job.identity.group(merging: try await current("/etc/group"))
+        let files = TarArchive([.init(path: "etc/passwd", data: Data(passwd.utf8), mode: 0o644),
+                                .init(path: "etc/group", data: Data(group.utf8), mode: 0o644)])
+        let put = try await client.call(.PUT, "/containers/\(id)/archive", query: [("path", "/")], body: files.bytes,
+                                        contentType: "application/x-tar")
+        guard put.status == 200 else {
+            throw EngineError(.startFailed, "writing the caller's account into the container failed: \(DockerClient.message(put))")
         }
     }
 
@@ -182,15 +236,20 @@ public final class DockerEngine: Engine {
         return try DockerClient.decode(Docker.ContainerInspect.self, r, "container inspect")
     }
 
-    /// Follows the container's output into `output` until it ends.
-    func attachLogs(id: String, since: Int?, output: any LogSink) {
+    /// Follows the container's output into `output` until it ends. `raw`:
+    /// the container has a terminal, and its output is one unframed stream.
+    func attachLogs(id: String, since: Int?, raw: Bool = false, output: any LogSink) {
         let client = self.client
         Task.detached {
             var query = [("follow", "1"), ("stdout", "1"), ("stderr", "1")]
             if let since { query.append(("since", String(since))) }
             let demux = DemuxBox()
             _ = try? await client.stream(.GET, "/containers/\(id)/logs", query: query) { chunk in
-                for (_, payload) in demux.feed(chunk) { output.write(payload) }
+                if raw {
+                    output.write(chunk, from: .stdout)
+                    return true
+                }
+                for (stream, payload) in demux.feed(chunk) { output.write(payload, from: stream == .stderr ? .stderr : .stdout) }
                 return true
             }
             output.finish()
@@ -249,6 +308,15 @@ public final class DockerEngine: Engine {
         var bytes: [UInt8] { lock.lock(); defer { lock.unlock() }; return data }
     }
 
+    public func signal(_ handle: WorkloadHandle, _ signal: Int32) async throws(EngineError) {
+        let r = try await client.call(.POST, "/containers/\(handle.id)/kill", query: [("signal", String(signal))])
+        switch r.status {
+        case 204: return
+        case 404, 409: throw EngineError(.notFound, "container \(handle.id.prefix(12)) is not running: \(DockerClient.message(r))")
+        default: throw EngineError(.failed, "signal \(signal) to container \(handle.id.prefix(12)): \(DockerClient.message(r))")
+        }
+    }
+
     public func stop(_ handle: WorkloadHandle, grace: Duration) async throws(EngineError) {
         let seconds = max(0, Int((Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18).rounded(.up)))
         // The engine signals, waits `t`, then kills: allow it that long.
@@ -265,7 +333,7 @@ public final class DockerEngine: Engine {
         guard [200, 204, 404].contains(r.status) else {
             throw EngineError(.failed, "removing container \(handle.id.prefix(12)): \(DockerClient.message(r))")
         }
-        if !cacheImages, let image = info?.Config?.Image {
+        if !cacheImages, info?.Config?.Labels?[Self.labelRunJob] == nil, let image = info?.Config?.Image {
             try await removeImageIfUnused(image)
         }
     }

@@ -1,9 +1,17 @@
 import CorralCore
 
+/// Which of a workload's output streams bytes came on.
+public enum OutputChannel: Sendable, Hashable {
+    case stdout, stderr
+}
+
 /// Where a workload's output goes: straight into the instance's log files
 /// (never re-logged through a logger).
 public protocol LogSink: Sendable {
     func write(_ bytes: [UInt8])
+    /// Output whose stream is known (a container's without a terminal). By
+    /// default the same as `write(_:)`: log files keep both streams in one.
+    func write(_ bytes: [UInt8], from channel: OutputChannel)
     /// The same, from a buffer the caller owns (valid only during the call):
     /// the engines' readers pass their read buffer, so a sink that writes to a
     /// file needs no copy. By default the bytes are copied into an array.
@@ -17,6 +25,7 @@ public protocol LogSink: Sendable {
 extension LogSink {
     public func waitUntilFinished(timeout: Duration) async {}
     public func write(borrowing bytes: UnsafeRawBufferPointer) { write(Array(bytes)) }
+    public func write(_ bytes: [UInt8], from channel: OutputChannel) { write(bytes) }
 }
 
 /// Names one running workload for its engine; persisted so that a restarted
@@ -96,6 +105,9 @@ public enum EngineErrorCode: String, Sendable, Equatable {
     case startFailed = "start_failed"
     case notFound = "not_found"
     case limitTooHigh = "limit_too_high"
+    /// The engine refused the container's configuration (create failed, or
+    /// it would not honour a setting): trying again cannot help.
+    case refused = "engine_refused"
     case failed = "engine_failed"
 }
 
@@ -112,6 +124,9 @@ public protocol Engine: Sendable {
     /// Returns when the workload has ended, with how. A cancelled waiter may
     /// return early, with a result that means nothing; it never keeps polling.
     func waitForExit(_ handle: WorkloadHandle) async -> WorkloadExit
+    /// Sends one signal to the workload (a container's first process; a
+    /// native process's group) and returns: what it does is the workload's.
+    func signal(_ handle: WorkloadHandle, _ signal: Int32) async throws(EngineError)
     /// Asks it to stop, then kills it after `grace`.
     func stop(_ handle: WorkloadHandle, grace: Duration) async throws(EngineError)
     /// Frees what the engine kept for it (container, cgroup, state files).

@@ -359,6 +359,16 @@ public final class ProcessEngine: Engine {
         return ProcReader.isAlive(pid: pid, startTime: start)
     }
 
+    public func signal(_ handle: WorkloadHandle, _ signal: Int32) async throws(EngineError) {
+        guard let pid = handle.pid, isRunning(handle) else {
+            throw EngineError(.notFound, "process \(handle.pid.map(String.init) ?? "?") of \(handle.instanceID) is not running")
+        }
+        // The runner leads the group and ignores the stop signals: the command gets it.
+        guard kill(-pid, signal) == 0 else {
+            throw EngineError(.failed, "signal \(signal) to process group \(pid): \(String(cString: strerror(errno)))")
+        }
+    }
+
     public func stop(_ handle: WorkloadHandle, grace: Duration) async throws(EngineError) {
         guard let pid = handle.pid, isRunning(handle) else { return }
         // The runner leads the session's process group: one signal reaches the command and its children.

@@ -2,6 +2,7 @@
 // exit status outlives the executor.
 //
 //   corral-runner --status-fd N [--instance ID] -- PROGRAM [ARGS...]
+//   corral-runner job ...   (inside a `corral run` container: job.c)
 //
 // The executor sets up pinning, cgroups, limits and descriptors, then execs
 // this runner, which inherits all of it. The runner starts PROGRAM (same
@@ -12,6 +13,7 @@
 // signals so that it stays to record the result, and hands PROGRAM one that
 // arrived before PROGRAM existed. It uses a few hundred KiB of memory.
 #define _GNU_SOURCE
+#include "runner.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -33,6 +35,7 @@ static void record(int fd, const char *text) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "job") == 0) return job_main(argc, argv);
     int status_fd = -1;
     int i = 1;
     for (; i < argc; i++) {

@@ -15,6 +15,9 @@ public actor TaskSupervisor {
     /// The reason of a task cancelled while still PENDING.
     public static let cancelledBeforeStartReason = "cancelled before it started"
     private var cancelGrace: Duration = .seconds(5)
+    /// Why the engine could not start it, when it could not (its code tells
+    /// a retry that may help from one that cannot).
+    public private(set) var startError: EngineError?
 
     public init(spec: TaskSpec, instanceId: String, engine: any Engine, broker: any ResourceBroker,
                 observer: (any InstanceObserver)? = nil, output: any LogSink, executorHost: String = "localhost",
@@ -68,9 +71,10 @@ public actor TaskSupervisor {
         env["CORRAL_TASK_ID"] = spec.taskId
         let launch = Launch(instanceID: instanceId, appID: spec.sourceAppName, kind: .task, executable: spec.executable,
                             args: spec.args, env: env, allocation: allocation, volumes: spec.volumes, configs: spec.configs, user: spec.user,
-                            maxOpenFiles: 65_536, specHash: SpecHash.of(spec))
+                            maxOpenFiles: 65_536, specHash: SpecHash.of(spec), job: spec.job)
         switch await driver.start(launch) {
         case .failure(let error):
+            startError = error
             await driver.move(.RUN_FAILED, error.message)
             await driver.finish(reason: error.message)
         case .success(let h):
@@ -116,4 +120,12 @@ public actor TaskSupervisor {
     }
 
     public func untilDone() async -> InstanceInfo { await driver.untilDone() }
+
+    /// Sends `signal` to the running workload (its container's first process).
+    public func signal(_ signal: Int32) async throws(EngineError) {
+        guard let h = driver.handle, driver.state == .RUNNING else {
+            throw EngineError(.notFound, "task \(spec.taskId) is not running (\(driver.state))")
+        }
+        try await driver.engine.signal(h, signal)
+    }
 }

@@ -163,6 +163,10 @@ public final class WorkloadDriver<State: LifecycleState> {
         env["CORRAL_APP_ID"] = appId
         env["CORRAL_EXECUTOR_HOST"] = executorHost
         env["CORRAL_CPUS"] = a.pinned ? a.cpus.listString : String(a.cpuCount)
+        env["CORRAL_CPU_COUNT"] = String(a.cpuCount)
+        if !a.numaNodes.isEmpty { env["CORRAL_NUMA_NODES"] = CPUSet(a.numaNodes).listString }
+        env["CORRAL_MEMORY_BYTES"] = String(a.memoryBytes)
+        if !a.gpus.isEmpty { env["CORRAL_GPUS"] = a.gpus.map(String.init).joined(separator: ",") }
         return env
     }
 

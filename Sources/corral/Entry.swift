@@ -3,6 +3,7 @@ import CorralCLI
 @main
 struct Entry {
     static func main() async {
-        await CorralCommand.main()
+        let args = CommandLine.arguments
+        await CorralCommand.main(CorralCommand.arguments(invokedAs: args.first ?? "corral", Array(args.dropFirst())))
     }
 }

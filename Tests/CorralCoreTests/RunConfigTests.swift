@@ -19,9 +19,15 @@ import Testing
         job_cleanup_user = "/etc/corral/run/job_cleanup_user.sh"
         job_cleanup_root = "/etc/corral/run/job_cleanup_root.sh"
         runtime = "crun"
+        stop_grace_period = 2.5
+        hook_timeout = 60
+        container_hostname = "compute-1.site"
         """, file: "run.toml")
         #expect(issues.isEmpty, "\(issues)")
         let config = try #require(c)
+        #expect(config.hooks.count == 5 && config.hooks[.jobCleanupRoot] == "/etc/corral/run/job_cleanup_root.sh")
+        #expect(config.stopGracePeriod == .milliseconds(2500) && config.hookTimeout == .seconds(60))
+        #expect(config.containerHostname == "compute-1.site")
         #expect(config.containerStartTimeout == .seconds(600))
         #expect(config.randBackoffRatio == 0.25)
         #expect(config.logLevel == .debug && config.runtime == "crun")
@@ -42,13 +48,18 @@ import Testing
         job_startup_root = "relative.sh"
         env_var_filter = ["OK_*", "NOT-A-NAME"]
         runtime = "run c"
+        stop_grace_period = -1
+        hook_timeout = 0
+        container_hostname = "not a host"
         """, file: "/etc/corral/run.toml")
         #expect(c == nil, "nothing half-applied")
         let text = issues.map(\.description).joined(separator: "\n")
         for needle in ["/etc/corral/run.toml:1:1", "run.toml:2:1", "run.toml:7:1", "unknown key \"container_imag\"; did you mean \"container_image\"?",
                        "rand_backoff_ratio", "0 <= x < 1", "\"loud\" is not a log level", "error, warn, info, debug, trace",
                        "container_start_timeout", "minutes from 0 to 1440", "job_startup_root", "absolute path",
-                       "env_var_filter[1]", "NOT-A-NAME", "runtime", "runc, crun, runsc"] {
+                       "env_var_filter[1]", "NOT-A-NAME", "runtime", "runc, crun, runsc",
+                       "stop_grace_period", "seconds from 0 to 3600 (default 10)", "hook_timeout", "seconds from 1 to 86400",
+                       "\"not a host\" is not a host name"] {
             #expect(text.contains(needle), "missing \(needle) in:\n\(text)")
         }
         let (both, twice) = RunConfig.load(text: "rand_backoff_ration = 0.1\nrand_backoff_ratio = 0.2", file: "run.toml")

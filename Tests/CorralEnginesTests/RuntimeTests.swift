@@ -219,6 +219,7 @@ actor StateLog: InstanceObserver {
             return how
         }
         func stop(_ handle: WorkloadHandle, grace: Duration) async throws(EngineError) { try await inner.stop(handle, grace: grace) }
+        func signal(_ handle: WorkloadHandle, _ signal: Int32) async throws(EngineError) { try await inner.signal(handle, signal) }
         func remove(_ handle: WorkloadHandle) async throws(EngineError) { try await inner.remove(handle) }
         func exec(_ handle: WorkloadHandle, command: [String], timeout: Duration) async throws(EngineError) -> ExecResult {
             try await inner.exec(handle, command: command, timeout: timeout)

@@ -46,4 +46,29 @@ import Testing
             #expect(FileManager.default.contents(atPath: "\(dir)/\(path)") == Data(bytes))
         }
     }
+
+    /// What GNU tar writes for one file (as an engine's archive GET answers)
+    /// reads back byte for byte; a directory, a cut stream and an empty one are nil.
+    @Test func theFirstFileOfAnEnginesArchiveIsReadBack() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-tar-read-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir + "/etc", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let passwd = Data("root:x:0:0:root:/root:/bin/sh\n".utf8) + Data((0..<700).map { _ in UInt8(ascii: "a") })
+        try passwd.write(to: URL(fileURLWithPath: dir + "/etc/passwd"))
+        for format in ["gnu", "pax", "ustar"] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["tar", "--format=\(format)", "-c", "-C", dir + "/etc", "passwd"]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let bytes = Array(out.fileHandleForReading.readDataToEndOfFile())
+            p.waitUntilExit()
+            #expect(TarArchive.firstFile(in: bytes) == Array(passwd), "format \(format)")
+            #expect(TarArchive.firstFile(in: Array(bytes.prefix(700))) == nil, "cut short: \(format)")
+        }
+        #expect(TarArchive.firstFile(in: []) == nil && TarArchive.firstFile(in: [UInt8](repeating: 0, count: 1024)) == nil)
+        let written = TarArchive([.init(path: "etc/group", data: Data("root:x:0:\n".utf8), mode: 0o644)])
+        #expect(TarArchive.firstFile(in: written.bytes) == Array("root:x:0:\n".utf8))
+    }
 }

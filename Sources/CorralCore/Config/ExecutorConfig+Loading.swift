@@ -420,7 +420,7 @@ extension ExecutorConfig {
         guard let f = r.mapping(node, at: path,
                                 known: ["hostname", "cacheImages", "containerCommandTimeout", "dockerSocketPath",
                                         "maxOpenFiles", "logBufferSize", "cacheFileSize", "cacheFileCount", "stateDir",
-                                        "secretKeyFile"])
+                                        "secretKeyFile", "runSocketPath", "runConfigPath"])
         else { return o }
         if let n = f["hostname"], let v = r.string(n, at: f.path("hostname"), nonEmpty: true) { o.hostname = v }
         if let n = f["cacheImages"], let v = r.bool(n, at: f.path("cacheImages")) { o.cacheImages = v }
@@ -445,6 +445,14 @@ extension ExecutorConfig {
         if let n = f["cacheFileCount"], let v = r.int(n, at: f.path("cacheFileCount"), in: 1...1024) { o.cacheFileCount = v }
         if let n = f["stateDir"], let v = r.string(n, at: f.path("stateDir"), nonEmpty: true) { o.stateDir = v }
         if let n = f["secretKeyFile"], let v = r.string(n, at: f.path("secretKeyFile"), nonEmpty: true) { o.secretKeyFile = v }
+        if let n = f["runSocketPath"], let v = r.string(n, at: f.path("runSocketPath")) {
+            if v.isEmpty || v.hasPrefix("/") { o.runSocketPath = v }
+            else { r.error(f.path("runSocketPath"), n, value: v, "the run socket must be an absolute path", allowed: "an absolute path, or \"\" for no socket") }
+        }
+        if let n = f["runConfigPath"], let v = r.string(n, at: f.path("runConfigPath"), nonEmpty: true) {
+            if v.hasPrefix("/") { o.runConfigPath = v }
+            else { r.error(f.path("runConfigPath"), n, value: v, "the run configuration must be named by an absolute path", allowed: "an absolute path") }
+        }
         return o
     }
 }

@@ -217,5 +217,10 @@ public struct ExecutorOptions: Sendable {
     public var stateDir: String? = nil
     /// Corral addition: the key file for values stored encrypted (default `<stateDir>/keys/secrets.key`).
     public var secretKeyFile: String? = nil
+    /// Corral addition: the unix socket `corral run` talks to (mode 0666:
+    /// any local user may run jobs, each as themselves); empty: no socket.
+    public var runSocketPath = "/run/corral/run.sock"
+    /// Corral addition: `corral run`'s site configuration (exorun's dockerWrapper.toml format).
+    public var runConfigPath = "/etc/corral/run.toml"
     public init() {}
 }

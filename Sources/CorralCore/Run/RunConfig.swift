@@ -20,21 +20,25 @@ public struct RunConfig: Sendable, Equatable {
     public var containerStartTimeout: Duration = .seconds(30 * 60)
     /// The randomisation factor r of the start retries' backoff, 0 <= r < 1.
     public var randBackoffRatio = 0.5
-    /// Scripts on the host, copied into the container and run in this order
-    /// around the job; nil: none.
-    public var containerStartup: String?
-    public var jobStartupRoot: String?
-    public var jobStartupUser: String?
-    public var jobCleanupUser: String?
-    public var jobCleanupRoot: String?
+    /// Scripts on the host (absolute paths), bound read-only into the
+    /// container and run around the job in ``RunHook``'s order.
+    public var hooks: [RunHook: String] = [:]
     /// The OCI runtime the engine starts the container with (runc, crun, runsc, ...); nil: the engine's default.
     public var runtime: String?
+    /// Corral's own keys, beside exorun's:
+    /// `stop_grace_period` (seconds, 0-3600, default 10): after a stop signal, how long the job has before SIGKILL.
+    public var stopGracePeriod: Duration = .seconds(10)
+    /// `hook_timeout` (seconds, 1-86400, default 300): how long each hook may run.
+    public var hookTimeout: Duration = .seconds(300)
+    /// `container_hostname`: the container's host name; default: the node's.
+    public var containerHostname: String?
 
     public init() {}
 
     static let keys = ["container_image", "approved_container_images", "log_level", "env_var_filter",
                        "container_start_timeout", "rand_backoff_ration", "rand_backoff_ratio", "container_startup",
-                       "job_startup_root", "job_startup_user", "job_cleanup_user", "job_cleanup_root", "runtime"]
+                       "job_startup_root", "job_startup_user", "job_cleanup_user", "job_cleanup_root", "runtime",
+                       "stop_grace_period", "hook_timeout", "container_hostname"]
 
     /// Parses the TOML. Every problem is reported with file, line, key, the
     /// bad value and what is allowed; a config with any error is nil.
@@ -95,11 +99,28 @@ public struct RunConfig: Sendable, Equatable {
             }
             return s
         }
-        c.containerStartup = script("container_startup")
-        c.jobStartupRoot = script("job_startup_root")
-        c.jobStartupUser = script("job_startup_user")
-        c.jobCleanupUser = script("job_cleanup_user")
-        c.jobCleanupRoot = script("job_cleanup_root")
+        for hook in RunHook.allCases {
+            if let path = script(hook.rawValue) { c.hooks[hook] = path }
+        }
+        func seconds(_ key: String, _ range: ClosedRange<Double>, default d: Int) -> Duration? {
+            guard let n = f[key] else { return nil }
+            let s = r.text(n, at: key) ?? ""
+            guard let v = Double(s.trimmingCharacters(in: .whitespaces)), v.isFinite, range.contains(v) else {
+                r.error(key, n, value: s, "not a number of seconds in range",
+                        allowed: "seconds from \(Int(range.lowerBound)) to \(Int(range.upperBound)) (default \(d))")
+                return nil
+            }
+            return .milliseconds(Int64((v * 1000).rounded()))
+        }
+        if let g = seconds("stop_grace_period", 0...3600, default: 10) { c.stopGracePeriod = g }
+        if let t = seconds("hook_timeout", 1...86_400, default: 300) { c.hookTimeout = t }
+        if let n = f["container_hostname"], let s = r.string(n, at: "container_hostname", nonEmpty: true) {
+            let ok = s.count <= 64 && s.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+                !label.isEmpty && !label.hasPrefix("-") && !label.hasSuffix("-") && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+            }
+            if ok { c.containerHostname = s }
+            else { r.error("container_hostname", n, value: s, "\"\(s)\" is not a host name", allowed: "up to 64 characters: letters, digits and -, in dot-separated labels") }
+        }
         if let n = f["runtime"], let s = r.string(n, at: "runtime", nonEmpty: true) {
             if s.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) { c.runtime = s }
             else { r.error("runtime", n, value: s, "\"\(s)\" is not a runtime name", allowed: "an OCI runtime the engine knows: runc, crun, runsc, ...") }

@@ -2,7 +2,7 @@
 /// gid and supplementary groups as the executor read them off the socket
 /// (never as the client claims), with the account entries the container
 /// needs so that `id`, `whoami` and `ls -l` read right.
-public struct RunIdentity: Sendable, Equatable {
+public struct RunIdentity: Sendable, Hashable, Codable {
     public var uid: UInt32
     public var gid: UInt32
     /// Supplementary groups (the primary one excluded).

@@ -73,11 +73,13 @@ public struct Launch: Sendable, Hashable, Codable {
     public var maxOpenFiles: Int
     /// A hash of the spec (never the spec itself: it may hold secrets).
     public var specHash: String
+    /// Set for a `corral run` job: who it runs as, its hooks, its confinement.
+    public var job: RunJob?
 
     public init(instanceID: String, appID: String, kind: WorkloadKind, executable: Executable, args: [String] = [],
                 env: [String: String] = [:], allocation: Allocation, ports: [PortBinding] = [],
                 volumes: [VolumeMount] = [], configs: [ConfigSpec] = [], user: UserSpec? = nil, maxOpenFiles: Int = 65_536,
-                specHash: String = "") {
+                specHash: String = "", job: RunJob? = nil) {
         self.instanceID = instanceID
         self.appID = appID
         self.kind = kind
@@ -91,6 +93,7 @@ public struct Launch: Sendable, Hashable, Codable {
         self.user = user
         self.maxOpenFiles = maxOpenFiles
         self.specHash = specHash
+        self.job = job
     }
 
     /// Container name and process group label: `<appId>-<instanceId>`.

@@ -98,6 +98,25 @@ public struct TaskSpec: Sendable, Hashable, Codable {
     public var args: [String]
     public var user: UserSpec?
     public var tags: [String]
+    /// Set for a `corral run` job (never from a spec's JSON: only the
+    /// executor's run socket makes one).
+    public var job: RunJob? = nil
+
+    public init(sourceAppName: String, taskId: String, executable: Executable, resources: ResourceRequest, volumes: [VolumeMount] = [],
+                configs: [ConfigSpec] = [], env: [String: String] = [:], args: [String] = [], user: UserSpec? = nil,
+                tags: [String] = [], job: RunJob? = nil) {
+        self.sourceAppName = sourceAppName
+        self.taskId = taskId
+        self.executable = executable
+        self.resources = resources
+        self.volumes = volumes
+        self.configs = configs
+        self.env = env
+        self.args = args
+        self.user = user
+        self.tags = tags
+        self.job = job
+    }
 }
 
 /// A spec that failed validation: every problem, with its field path.

@@ -50,6 +50,11 @@ public enum Docker {
         public var Binds: [String]?
         public var DeviceRequests: [DeviceRequest]?
         public var AutoRemove: Bool?
+        public var CapAdd: [String]?
+        public var CapDrop: [String]?
+        public var SecurityOpt: [String]?
+        /// The OCI runtime by name (Docker: one of its configured runtimes).
+        public var Runtime: String?
 
         public init() {}
     }
@@ -57,7 +62,9 @@ public enum Docker {
     /// Body of `POST /containers/create`.
     public struct ContainerCreate: Codable, Sendable {
         public var Image: String
+        public var Entrypoint: [String]?
         public var Cmd: [String]?
+        public var Hostname: String?
         public var Env: [String]?
         public var Labels: [String: String]?
         public var User: String?

@@ -33,6 +33,40 @@ struct TarArchive {
 
     private mutating func append(_ block: [UInt8]) { bytes += block }
 
+    /// The contents of the first entry of a tar stream when it is a regular
+    /// file (what `GET /containers/{id}/archive` answers for one file); nil
+    /// for anything else or a stream cut short.
+    static func firstFile(in tar: [UInt8]) -> [UInt8]? {
+        var offset = 0
+        var size: Int?
+        while offset + 512 <= tar.count {
+            let h = tar[offset..<(offset + 512)]
+            if h.allSatisfy({ $0 == 0 }) { return nil }
+            let sizeField = h.dropFirst(124).prefix(12).prefix { $0 != 0 && $0 != 32 }
+            guard let n = Int(String(decoding: sizeField, as: UTF8.self), radix: 8) else { return nil }
+            let type = h[h.startIndex + 156]
+            let body = offset + 512
+            guard body + n <= tar.count else { return nil }
+            switch type {
+            case UInt8(ascii: "x"), UInt8(ascii: "g"):
+                // A PAX record for the next entry: read its size, if it gives one.
+                let record = String(decoding: tar[body..<(body + n)], as: UTF8.self)
+                size = record.split(separator: "\n").compactMap { line -> Int? in
+                    guard let eq = line.firstIndex(of: "="), line[..<eq].hasSuffix(" size") else { return nil }
+                    return Int(line[line.index(after: eq)...])
+                }.last ?? size
+            case UInt8(ascii: "0"), 0:
+                let length = size ?? n
+                guard body + length <= tar.count else { return nil }
+                return Array(tar[body..<(body + length)])
+            default:
+                return nil
+            }
+            offset = body + (n + 511) / 512 * 512
+        }
+        return nil
+    }
+
     private func padded(_ data: [UInt8]) -> [UInt8] {
         data + [UInt8](repeating: 0, count: (512 - data.count % 512) % 512)
     }

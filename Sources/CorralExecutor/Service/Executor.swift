@@ -259,7 +259,9 @@ public actor Executor {
 
     // MARK: Tasks
 
-    public func startTask(_ spec: TaskSpec, instanceId given: String? = nil, exact: Allocation? = nil) async throws(ExecutorError) -> InstanceInfo {
+    /// Starts a task; `watcher` also gets its output as it comes (a `corral run` client).
+    public func startTask(_ spec: TaskSpec, instanceId given: String? = nil, exact: Allocation? = nil,
+                          watcher: (any LogSink)? = nil) async throws(ExecutorError) -> InstanceInfo {
         try requireActive("tasks")
         if let live = taskIDs[spec.taskId] {
             throw ExecutorError(.conflict, "task \(spec.taskId) is already running (instance \(live))",
@@ -272,9 +274,10 @@ public actor Executor {
         }
         let chosen: any ResourceBroker = exact.map { ExactResourceBroker(base: broker, allocation: $0) } ?? broker
         taskSpecs[instanceId] = spec
+        let log = sink(appId: spec.sourceAppName, kind: .task, instanceId: instanceId, taskId: spec.taskId)
         let t = TaskSupervisor(spec: spec, instanceId: instanceId, engine: engine, broker: chosen,
                                observer: Recorder(self, spec: StateStore.redacted(spec)),
-                               output: sink(appId: spec.sourceAppName, kind: .task, instanceId: instanceId, taskId: spec.taskId),
+                               output: watcher.map { TeeSink(log: log, watcher: $0) } ?? log,
                                executorHost: hostname)
         tasks[instanceId] = t
         taskIDs[spec.taskId] = instanceId
@@ -286,6 +289,9 @@ public actor Executor {
         workloads.submit { await t.run() }
         return await t.info
     }
+
+    /// The supervisor of a live task instance.
+    public func taskSupervisor(_ instanceId: String) -> TaskSupervisor? { tasks[instanceId] }
 
     /// The newest task with this taskId.
     public func task(_ taskId: String) -> InstanceInfo? {
@@ -411,6 +417,20 @@ public actor Executor {
     }
 
     /// Reconciles the state database with what the engines run (see the type's documentation).
+    /// A `corral run` job found after a restart has lost its client (the
+    /// connection died with the old executor): nobody waits for it, so it
+    /// is stopped as a cancelled job is: SIGTERM to the runner (grace period,
+    /// cleanup hooks), then, past its stop bound, killed.
+    private func stopOrphaned(_ job: RunJob, handle: WorkloadHandle, engine: any Engine, taskId: String) {
+        logger.warning("corral run job \(taskId) lost its client in the restart: stopping it", metadata: ["taskId": "\(taskId)"])
+        workloads.submit {
+            try? await engine.signal(handle, SIGTERM)
+            // The executor stopping (the sleep cancelled) leaves it to the next start.
+            guard (try? await Task.sleep(for: job.stopBound)) != nil else { return }
+            if await engine.isAlive(handle) == true { try? await engine.stop(handle, grace: .zero) }
+        }
+    }
+
     public func recover() async throws(ExecutorError) -> RecoveryReport {
         var report = RecoveryReport()
         let rows = try store.load(liveOnly: false)
@@ -462,6 +482,7 @@ public actor Executor {
                     if found!.running {
                         try? await engine.reattach(found!.handle, output: output)
                         report.adopted.append(info.instanceId)
+                        if let job = spec.job { stopOrphaned(job, handle: found!.handle, engine: engine, taskId: spec.taskId) }
                     } else {
                         report.finished.append(info.instanceId)
                     }

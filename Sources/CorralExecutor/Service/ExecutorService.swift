@@ -176,6 +176,20 @@ public struct ExecutorService: Sendable {
             // Before the listeners: it leaves the cluster after they stop.
             services.append(cluster!)
         }
+        // `corral run`'s socket, bound before anything listens: a job can be
+        // sent as soon as the executor says it is up. A socket that cannot be
+        // bound leaves the rest of the executor running.
+        let runSocketPath = plan.config.options.runSocketPath
+        if !runSocketPath.isEmpty {
+            let desk = RunDesk(configPath: plan.config.options.runConfigPath, executor: executor, logger: logger)
+            do {
+                let socket = try await RunSocket.bind(path: runSocketPath, desk: desk, executor: executor, logger: logger)
+                services.append(socket)
+                logger.info("corral run socket listening", metadata: ["path": "\(runSocketPath)", "config": "\(desk.configPath)"])
+            } catch {
+                logger.error("corral run socket \(runSocketPath) could not be bound: corral run is unavailable here", metadata: ["error": "\(error)"])
+            }
+        }
         let bound = BoundAddresses()
         let appCount = plan.config.server.applicationConnectors.count
         let total = appCount + plan.config.server.adminConnectors.count

@@ -1,0 +1,84 @@
+/// What `corral run` asks of the executor (the `.request` frame's JSON).
+/// It carries no identity: the executor reads that off the socket.
+public struct RunRequest: Sendable, Hashable, Codable {
+    public enum Action: String, Sendable, Codable {
+        /// Run `command` as a job.
+        case run
+        /// Reload the run configuration (root only).
+        case reloadConfig
+    }
+
+    public var action: Action
+    public var command: [String]
+    /// Cores, each dedicated (`-c`).
+    public var cpus: Int
+    /// `-m` as given: a bare number is GB (rounded up, as exorun reads it), or a size such as 512M.
+    public var memory: String?
+    /// `-i`; nil: the site's `container_image`.
+    public var image: String?
+    public var gpus: Int
+    /// The caller's environment, before the site's filter.
+    public var env: [String: String]
+    /// Whether the client's output is a terminal.
+    public var tty: Bool
+
+    public init(action: Action = .run, command: [String] = [], cpus: Int = 1, memory: String? = nil, image: String? = nil,
+                gpus: Int = 0, env: [String: String] = [:], tty: Bool = false) {
+        self.action = action
+        self.command = command
+        self.cpus = cpus
+        self.memory = memory
+        self.image = image
+        self.gpus = gpus
+        self.env = env
+        self.tty = tty
+    }
+}
+
+/// How a job ended, the `.exit` frame's JSON: the status `corral run` exits
+/// with (128+N for a job killed by signal N), and where it ran.
+public struct RunOutcome: Sendable, Hashable, Codable {
+    public var status: Int32
+    public var taskId: String
+    public var summary: String
+
+    public init(status: Int32, taskId: String, summary: String) {
+        self.status = status
+        self.taskId = taskId
+        self.summary = summary
+    }
+}
+
+/// A refusal or failure, the `.error` frame's JSON.
+public struct RunFailure: Error, Sendable, Hashable, Codable, CustomStringConvertible {
+    public enum Code: String, Sendable, Codable {
+        /// Bad arguments (cpus, memory, command, ...).
+        case invalidRequest = "invalid_request"
+        /// The image is not on approved_container_images.
+        case imageNotApproved = "image_not_approved"
+        /// The run configuration did not load.
+        case badConfig = "bad_config"
+        /// The caller may not do this (config reload by non-root).
+        case forbidden
+        /// Not enough free cores, memory or GPUs on this node.
+        case doesNotFit = "does_not_fit"
+        /// The container could not be started (after the retries).
+        case startFailed = "start_failed"
+        /// This executor cannot run jobs (no container engine).
+        case unavailable
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    /// The exit status `corral run` ends with for it (Docker's and Podman's
+    /// for their own failures).
+    public var exitStatus: Int32 { 125 }
+}
