@@ -218,14 +218,18 @@ struct TasksCommand: AsyncParsableCommand {
             if !client.json { FileHandle.standardError.write(Data("task \(taskId): \(info.state)\n".utf8)) }
             guard wait else { return client.json ? client.printRaw(data) : () }
             var last = info.state
+            // Its output as it comes (not with --json, whose stdout is the result).
+            var output = TaskOutputFollower.executor(client, source: info.appId, taskId: taskId)
             while !info.state.isTerminal {
                 try await Task.sleep(for: .milliseconds(200))
+                if !client.json { await output.poll() }
                 info = try client.decode(InstanceInfo.self, try client.expect(try await client.call(.GET, "/tasks/\(taskId)"), [200]))
                 if info.state != last, !client.json {
                     FileHandle.standardError.write(Data("task \(taskId): \(info.state)\n".utf8))
                     last = info.state
                 }
             }
+            if !client.json { await output.drain() }
             if client.json {
                 client.printRaw(try JSONEncoder().encode(info))
             } else {

@@ -137,12 +137,15 @@ struct ControllerClient {
         if !client.json { FileHandle.standardError.write(Data("task \(source)/\(taskId): started\n".utf8)) }
         guard wait else { return }
         var last = ""
+        var output = TaskOutputFollower.controller(client, source: source, taskId: taskId)
         while true {
             let t = try await call(.GET, "/tasks/\(source)/instances/\(taskId)") as? [String: Any] ?? [:]
             let state = t["state"] as? String ?? "?"
             if state != last, !client.json { FileHandle.standardError.write(Data("task \(source)/\(taskId): \(state)\n".utf8)) }
             last = state
+            if !client.json { await output.poll() }
             if let result = t["taskResult"] as? [String: Any], state == "STOPPED" || state == "LOST" {
+                if !client.json { await output.drain() }
                 if client.json { printJSON(t) } else { print("task \(source)/\(taskId) \(result["status"] ?? "?") with exit code \(result["exitCode"] ?? "?")") }
                 let code = Int32(result["exitCode"] as? Int ?? 1)
                 if code != 0 { throw ExitCode(code == -1 ? 1 : code) }

@@ -1076,9 +1076,10 @@ import Testing
             #expect(list.count == 2 && list.allSatisfy { $0["appId"] as? String == "cli-1" })
             #expect(try CLI.run(["apps", "scale", "cli-1", "--instances", "1"] + url).status == 0)
             _ = try await DroveCLI.await(controller.endpoint, ["appinstances", "list", "cli-1"]) { DroveCLI.instanceRows($0).count == 1 }
-            let task = try CLI.writeTemp(#"{"sourceAppName": "cli", "taskId": "t-7", "executable": {"type": "PROCESS", "command": ["/bin/sh", "-c", "exit 7"]}, "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}]}"#, name: "task.json")
+            let task = try CLI.writeTemp(#"{"sourceAppName": "cli", "taskId": "t-7", "executable": {"type": "PROCESS", "command": ["/bin/sh", "-c", "echo task-says-hello; sleep 0.5; echo and-goodbye; exit 7"]}, "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}]}"#, name: "task.json")
             let ran = try CLI.run(["tasks", "run", task, "--wait"] + url)
             #expect(ran.status == 7 && ran.stdout.contains("exit code 7"), "the task's exit code is the command's: \(ran.stdout)\(ran.stderr)")
+            #expect(ran.stdout.contains("task-says-hello\nand-goodbye\n"), "--wait shows the task's output: \(ran.stdout)")
             let bad = try CLI.run(["apps", "deploy", try CLI.writeTemp(#"{"name": "x y", "version": "1"}"#, name: "bad.json"), "--instances", "1"] + url)
             #expect(bad.status != 0 && bad.stderr.contains("spec.name") && bad.stderr.contains("spec.executable"), "\(bad.stderr)")
             let destroyed = try CLI.run(["apps", "destroy", "cli-1"] + url)

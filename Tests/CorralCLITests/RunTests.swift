@@ -63,7 +63,8 @@ import Testing
         let runToml: String
         let hooksLog: String
         let work: String
-        let daemon: RecoveryTests.Daemon
+        var daemon: RecoveryTests.Daemon
+        let config: String
 
         init(engine: String = RecoveryTests.podman, runToml extra: String = "", user: User?) throws {
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-run-\(UUID().uuidString.prefix(8))").path
@@ -85,7 +86,7 @@ import Testing
                 chmod(path, 0o755)
             }
             try Self.toml(dir: dir, extra: extra).write(toFile: runToml, atomically: true, encoding: .utf8)
-            let config = try RecoveryTests.writeConfig("""
+            config = try RecoveryTests.writeConfig("""
             options:
               dockerSocketPath: \(engine)
               runSocketPath: \(socket)
@@ -107,6 +108,12 @@ import Testing
         }
 
         deinit { daemon.kill9() }
+
+        /// SIGKILL, then a new executor on the same state.
+        func restart() throws {
+            daemon.kill9()
+            daemon = try RecoveryTests.Daemon(config: config, stateDir: dir + "/state")
+        }
 
         /// An empty hooks log that root's hooks and the user's may both append to.
         func resetHooks() {
@@ -338,6 +345,60 @@ import Testing
         #expect(try Self.run(node, as: nil, ["config"]).status == 0)
         let ok = try Self.run(node, as: user, ["--", "sh", "-c", "id -u; exit 4"])
         #expect(ok.status == 4 && ok.stdout.contains(String(user.uid)), "\(ok.stderr)")
+    }
+
+    /// An executor killed under a job: its client loses the connection (and
+    /// says so), and the next executor stops the job it adopts, as nobody
+    /// waits for it, running its cleanup.
+    @Test func aJobWhoseExecutorDiedIsStoppedByTheNextOne() async throws {
+        guard Self.ready(RecoveryTests.podman), let user = try Self.user() else { return }
+        let node = try Node(user: user)
+        let p = Self.client(node, as: user, ["--", "sh", "-c", "echo started; sleep 300"])
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        var seen = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !seen.contains("started"), Date() < deadline {
+            seen += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        try node.restart()
+        p.waitUntilExit()
+        let said = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationStatus == 125 && said.contains("closed the connection before the job ended"), "\(said)")
+        var free = -1, total = 0
+        for _ in 0..<100 {
+            (free, total) = try node.freeCPUs()
+            if free == total { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(free == total, "the adopted job was stopped and its cores freed")
+        #expect(node.hooks.suffix(2) == ["job_cleanup_user \(user.uid)", "job_cleanup_root 0"], "\(node.hooks)")
+        let log = try String(contentsOf: node.daemon.output, encoding: .utf8)
+        #expect(log.contains("lost its client in the restart"))
+    }
+
+    /// `corral tasks run --wait` on an executor prints what the task prints, as it comes.
+    @Test func waitingForATaskShowsItsOutput() throws {
+        guard Self.ready(RecoveryTests.podman) else { return }
+        let node = try Node(user: nil)
+        let task = try CLI.writeTemp(#"{"sourceAppName": "cli", "taskId": "t-out", "executable": {"type": "PROCESS", "command": ["/bin/sh", "-c", "echo first-line; sleep 0.6; echo second-line; exit 6"]}, "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}]}"#, name: "task.json")
+        let ran = try CLI.run(["tasks", "run", task, "--wait", "--url", node.daemon.api, "--secret", RecoveryTests.secret])
+        #expect(ran.status == 6, "\(ran.stderr)")
+        #expect(ran.stdout.contains("first-line\nsecond-line\n") && ran.stdout.contains("exit code 6"), "\(ran.stdout)")
+    }
+
+    /// A terminal: the job gets one when `corral run` has one.
+    @Test func aTerminalIsPassedOnWhenThereIsOne() throws {
+        guard Self.ready(RecoveryTests.podman) else { return }
+        let node = try Node(user: nil)
+        // script(1) gives corral run a pseudo-terminal.
+        let command = "\(CLI.binary.path) run --socket \(node.socket) -- sh -c 'test -t 1 && echo has-a-tty; exit 2'"
+        let (status, out) = try Self.sh("cd \(node.work) && script -qec \"\(command)\" /dev/null")
+        #expect(status == 2 && out.contains("has-a-tty"), "\(out)")
+        let piped = try Self.run(node, as: nil, ["--", "sh", "-c", "test -t 1 && echo has-a-tty; exit 2"])
+        #expect(piped.status == 2 && !piped.stdout.contains("has-a-tty"))
     }
 
     /// Podman's Docker API ignores the runtime asked for: the job is refused

@@ -83,6 +83,19 @@ import Testing
         #expect(refused.map(\.path).sorted() == ["resources.overProvisioning.cpuMultiplier", "resources.overProvisioning.enabled"])
     }
 
+    /// `corral run`'s two keys: defaults, a good value, a bad one named with what is allowed.
+    @Test func theRunSocketAndConfigPaths() throws {
+        let d = try load("").config.options
+        #expect(d.runSocketPath == "/run/corral/run.sock" && d.runConfigPath == "/etc/corral/run.toml")
+        let c = try load("options:\n  runSocketPath: /var/run/corral-run.sock\n  runConfigPath: /srv/corral/run.toml").config.options
+        #expect(c.runSocketPath == "/var/run/corral-run.sock" && c.runConfigPath == "/srv/corral/run.toml")
+        #expect(try load("options:\n  runSocketPath: \"\"").config.options.runSocketPath.isEmpty, "no socket")
+        let issues = errors("options:\n  runSocketPath: run.sock\n  runConfigPath: run.toml")
+        let byPath = Dictionary(grouping: issues, by: \.path)
+        #expect(byPath["options.runSocketPath"]?.first?.value == "run.sock" && byPath["options.runSocketPath"]?.first?.allowed?.contains("absolute path") == true)
+        #expect(byPath["options.runConfigPath"]?.first?.value == "run.toml" && byPath["options.runConfigPath"]?.first?.location?.line == 3)
+    }
+
     @Test func everyErrorIsReportedWithPathValueAndAllowed() {
         let issues = errors("""
         server:
