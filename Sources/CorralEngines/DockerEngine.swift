@@ -20,6 +20,7 @@ public final class DockerEngine: Engine {
     /// Which executor the containers belong to: set on every container it
     /// creates, and discovery sees only those. Nil: every Corral container.
     public let owner: String?
+    let streamEnds = StreamEnds()
 
     public static let labelInstance = "corral.instance-id"
     public static let labelOwner = "corral.owner"
@@ -148,13 +149,20 @@ public final class DockerEngine: Engine {
                     throw EngineError(.startFailed, "writing the config files into the container failed: \(DockerClient.message(put))")
                 }
             }
-            if let job = launch.job { try await prepare(id, for: job) }
+            // A job's output comes through an attach made before it starts:
+            // it ends the moment the job does (a logs stream may lag by half
+            // a second), and its end tells the exit (``waitForExit``).
+            var attached = false
+            if let job = launch.job {
+                try await prepare(id, for: job)
+                attached = await attach(id: id, raw: job.tty, output: output)
+            }
             let started = try await client.call(.POST, "/containers/\(id)/start")
             guard started.status == 204 || started.status == 304 else {
                 throw EngineError(.startFailed, "starting the container failed: \(DockerClient.message(started))")
             }
             let info = try await inspect(id)
-            attachLogs(id: id, since: nil, raw: launch.job?.tty ?? false, output: output)
+            if !attached { attachLogs(id: id, since: nil, raw: launch.job?.tty ?? false, output: output) }
             return WorkloadHandle(engine: kind, id: id, instanceID: launch.instanceID, pid: info?.State.Pid.map { Int32($0) },
                                   confinement: "container (\(launch.allocation.pinned ? "cpuset" : "cpu shares"), memory limit)",
                                   warnings: warnings + (createdBody.Warnings ?? []))
@@ -236,15 +244,15 @@ public final class DockerEngine: Engine {
         return try DockerClient.decode(Docker.ContainerInspect.self, r, "container inspect")
     }
 
-    /// Follows the container's output into `output` until it ends. `raw`:
-    /// the container has a terminal, and its output is one unframed stream.
-    func attachLogs(id: String, since: Int?, raw: Bool = false, output: any LogSink) {
-        let client = self.client
+    /// Attaches to a created container's output (before it starts); whether
+    /// the attach is in place. Its end is noted in ``streamEnds``.
+    func attach(id: String, raw: Bool, output: any LogSink) async -> Bool {
+        let client = self.client, ends = streamEnds
+        let (heads, head) = AsyncStream.makeStream(of: Int.self)
         Task.detached {
-            var query = [("follow", "1"), ("stdout", "1"), ("stderr", "1")]
-            if let since { query.append(("since", String(since))) }
             let demux = DemuxBox()
-            _ = try? await client.stream(.GET, "/containers/\(id)/logs", query: query) { chunk in
+            let status = try? await client.stream(.POST, "/containers/\(id)/attach", query: [("stream", "1"), ("stdout", "1"), ("stderr", "1")],
+                                                  onHead: { head.yield($0); head.finish() }) { chunk in
                 if raw {
                     output.write(chunk, from: .stdout)
                     return true
@@ -252,6 +260,85 @@ public final class DockerEngine: Engine {
                 for (stream, payload) in demux.feed(chunk) { output.write(payload, from: stream == .stderr ? .stderr : .stdout) }
                 return true
             }
+            head.finish()
+            if status == 200 || status == 101 {
+                ends.end(id)
+                output.finish()
+            }
+        }
+        for await status in heads { return status == 200 || status == 101 }
+        return false
+    }
+
+    /// Which containers' output streams have ended (each end is their
+    /// process's exit, or the container's removal).
+    final class StreamEnds: @unchecked Sendable {
+        // @unchecked: every field under `lock`.
+        private let lock = NSLock()
+        private var ended: Set<String> = []
+        private var waiters: [String: [UInt64: CheckedContinuation<Void, Never>]] = [:]
+        private var nextToken: UInt64 = 0
+
+        func end(_ id: String) {
+            lock.lock()
+            ended.insert(id)
+            let w = waiters.removeValue(forKey: id) ?? [:]
+            lock.unlock()
+            for c in w.values { c.resume() }
+        }
+
+        /// Returns once the stream of `id` has ended (at once when it has),
+        /// or once the calling task is cancelled.
+        func wait(_ id: String) async {
+            let token = lock.withLock {
+                nextToken += 1
+                return nextToken
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    lock.lock()
+                    if ended.contains(id) || Task.isCancelled {
+                        lock.unlock()
+                        c.resume()
+                    } else {
+                        waiters[id, default: [:]][token] = c
+                        lock.unlock()
+                    }
+                }
+            } onCancel: {
+                lock.lock()
+                let c = waiters[id]?.removeValue(forKey: token)
+                lock.unlock()
+                c?.resume()
+            }
+        }
+
+        func forget(_ id: String) {
+            lock.lock()
+            ended.remove(id)
+            let w = waiters.removeValue(forKey: id) ?? [:]
+            lock.unlock()
+            for c in w.values { c.resume() }
+        }
+    }
+
+    /// Follows the container's output into `output` until it ends. `raw`:
+    /// the container has a terminal, and its output is one unframed stream.
+    func attachLogs(id: String, since: Int?, raw: Bool = false, output: any LogSink) {
+        let client = self.client, ends = streamEnds
+        Task.detached {
+            var query = [("follow", "1"), ("stdout", "1"), ("stderr", "1")]
+            if let since { query.append(("since", String(since))) }
+            let demux = DemuxBox()
+            let status = try? await client.stream(.GET, "/containers/\(id)/logs", query: query) { chunk in
+                if raw {
+                    output.write(chunk, from: .stdout)
+                    return true
+                }
+                for (stream, payload) in demux.feed(chunk) { output.write(payload, from: stream == .stderr ? .stderr : .stdout) }
+                return true
+            }
+            if status == 200 { ends.end(id) }
             output.finish()
         }
     }
@@ -268,7 +355,30 @@ public final class DockerEngine: Engine {
 
     // MARK: Exit, stop, remove
 
+    /// The first of: the engine's wait, or (sooner on Podman, whose wait
+    /// answers half a second or more after the exit) the end of the
+    /// container's output stream confirmed by an inspect that says it stopped.
     public func waitForExit(_ handle: WorkloadHandle) async -> WorkloadExit {
+        await withTaskGroup(of: WorkloadExit?.self) { group in
+            group.addTask { await self.waitThroughAPI(handle) }
+            group.addTask {
+                await self.streamEnds.wait(handle.id)
+                for _ in 0..<5 where !Task.isCancelled {
+                    if let info = try? await self.inspect(handle.id), !info.State.Running, let code = info.State.ExitCode {
+                        return .exited(code: Int32(code))
+                    }
+                    try? await Task.sleep(for: .milliseconds(40))
+                }
+                return nil
+            }
+            var result: WorkloadExit?
+            while result == nil, let next = await group.next() { result = next }
+            group.cancelAll()
+            return result ?? .vanished(reason: "no longer watched")
+        }
+    }
+
+    func waitThroughAPI(_ handle: WorkloadHandle) async -> WorkloadExit {
         var delay: Duration = .milliseconds(100)
         while true {
             do {
@@ -328,6 +438,7 @@ public final class DockerEngine: Engine {
     }
 
     public func remove(_ handle: WorkloadHandle) async throws(EngineError) {
+        defer { streamEnds.forget(handle.id) }
         let info = try? await inspect(handle.id)
         let r = try await client.call(.DELETE, "/containers/\(handle.id)", query: [("v", "1"), ("force", "1")])
         guard [200, 204, 404].contains(r.status) else {

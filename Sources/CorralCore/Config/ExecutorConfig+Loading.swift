@@ -6,9 +6,10 @@ public struct Loaded<Config: Sendable>: Sendable {
 }
 
 extension ExecutorConfig {
-    static let topLevelKeys = ["server", "logging", "zookeeper", "clusterAuth", "resources", "options", "processors"]
+    static let topLevelKeys = ["server", "logging", "zookeeper", "clusterAuth", "resources", "options", "processors",
+                               "dockerAuth", "controllers", "metrics"]
     /// Dropwizard keys an old config may carry that Corral accepts and ignores.
-    static let ignoredTopLevelKeys = ["metrics", "health"]
+    static let ignoredTopLevelKeys = ["health"]
 
     /// Loads Drove-style executor YAML. Throws every error found (with the
     /// warnings) when anything is wrong; nothing is half-loaded.
@@ -28,6 +29,14 @@ extension ExecutorConfig {
                 if let n = top["clusterAuth"] { config.clusterAuth = readClusterAuth(n, r, "clusterAuth") }
                 if let n = top["resources"] { config.resources = readResources(n, r, "resources") }
                 if let n = top["options"] { config.options = readOptions(n, r, "options") }
+                if let n = top["dockerAuth"] { config.dockerAuth = readDockerAuth(n, r, "dockerAuth") }
+                if let n = top["controllers"] { config.controllers = readControllers(n, r, "controllers") }
+                if let n = top["metrics"] {
+                    // Dropwizard's metrics reporters (console, graphite, ...): Corral runs none of them.
+                    r.warning("metrics", n, "Dropwizard's metrics reporters are not run by Corral (accepted, ignored):"
+                              + " the executor's metrics are served as Prometheus text at /metrics on the admin port")
+                }
+                checkRemoteUpdate(config, r, controllersNode: top["controllers"], optionsNode: top["options"])
                 if let n = top["processors"], let f = r.mapping(n, at: "processors", known: ["config", "logDir"]) {
                     if let c = f["config"], let v = r.string(c, at: f.path("config"), nonEmpty: true) {
                         // Relative to the executor config's directory.
@@ -369,7 +378,7 @@ extension ExecutorConfig {
         var res = ResourcesConfig()
         guard let f = r.mapping(node, at: path,
                                 known: ["osCores", "exposedMemPercentage", "disableNUMAPinning", "enableNvidiaGpu",
-                                        "tags", "overProvisioning", "numaPolicy", "fullPhysicalCores"])
+                                        "tags", "overProvisioning", "numaPolicy", "fullPhysicalCores", "metadata"])
         else { return res }
         if let n = f["osCores"], let v = r.cpuList(n, at: f.path("osCores")) { res.osCores = v }
         if let n = f["exposedMemPercentage"], let v = r.int(n, at: f.path("exposedMemPercentage"), in: 50...100) {
@@ -389,6 +398,7 @@ extension ExecutorConfig {
                 }
             }
         }
+        if let n = f["metadata"] { res.metadata = readMetadata(n, r, f.path("metadata")) }
         if let n = f["overProvisioning"],
            let o = r.mapping(n, at: f.path("overProvisioning"), known: ["enabled", "cpuMultiplier", "memoryMultiplier"]) {
             if let e = o["enabled"], let v = r.bool(e, at: o.path("enabled")) { res.overProvisioning.enabled = v }
@@ -420,7 +430,8 @@ extension ExecutorConfig {
         guard let f = r.mapping(node, at: path,
                                 known: ["hostname", "cacheImages", "containerCommandTimeout", "dockerSocketPath",
                                         "maxOpenFiles", "logBufferSize", "cacheFileSize", "cacheFileCount", "stateDir",
-                                        "secretKeyFile", "runSocketPath", "runConfigPath"])
+                                        "secretKeyFile", "runSocketPath", "runConfigPath", "defaultUserSpec", "remoteUpdateMode",
+                                        "controllerConnectTimeout", "controllerResponseTimeout"])
         else { return o }
         if let n = f["hostname"], let v = r.string(n, at: f.path("hostname"), nonEmpty: true) { o.hostname = v }
         if let n = f["cacheImages"], let v = r.bool(n, at: f.path("cacheImages")) { o.cacheImages = v }
@@ -445,6 +456,13 @@ extension ExecutorConfig {
         if let n = f["cacheFileCount"], let v = r.int(n, at: f.path("cacheFileCount"), in: 1...1024) { o.cacheFileCount = v }
         if let n = f["stateDir"], let v = r.string(n, at: f.path("stateDir"), nonEmpty: true) { o.stateDir = v }
         if let n = f["secretKeyFile"], let v = r.string(n, at: f.path("secretKeyFile"), nonEmpty: true) { o.secretKeyFile = v }
+        if let n = f["defaultUserSpec"] { o.defaultUserSpec = readUserSpec(n, r, f.path("defaultUserSpec")) }
+        if let n = f["remoteUpdateMode"], let v = r.choice(n, at: f.path("remoteUpdateMode"), as: RemoteUpdateMode.self) { o.remoteUpdateMode = v }
+        for key in ["controllerConnectTimeout", "controllerResponseTimeout"] {
+            if let n = f[key], let v = r.duration(n, at: f.path(key), in: .milliseconds(100)...ConfigDuration.seconds(60)) {
+                if key == "controllerConnectTimeout" { o.controllerConnectTimeout = v } else { o.controllerResponseTimeout = v }
+            }
+        }
         if let n = f["runSocketPath"], let v = r.string(n, at: f.path("runSocketPath")) {
             if v.isEmpty || v.hasPrefix("/") { o.runSocketPath = v }
             else { r.error(f.path("runSocketPath"), n, value: v, "the run socket must be an absolute path", allowed: "an absolute path, or \"\" for no socket") }

@@ -9,6 +9,10 @@ public struct ExecutorConfig: Sendable {
     public var resources = ResourcesConfig()
     public var options = ExecutorOptions()
     public var processors = ProcessorsSettings()
+    /// Registry credentials for image pulls.
+    public var dockerAuth = DockerAuthConfig()
+    /// The controllers, for `options.remoteUpdateMode: RPC`.
+    public var controllers: ControllersConfig? = nil
 
     public init() {}
 }
@@ -196,6 +200,8 @@ public struct ResourcesConfig: Sendable {
     public var disableNUMAPinning = false
     public var enableNvidiaGpu = false
     public var tags: [String] = []
+    /// Where the executor's published metadata comes from.
+    public var metadata = MetadataConfig()
     public var overProvisioning = OverProvisioning()
     public var numaPolicy: NUMAPolicy = .require
     public var fullPhysicalCores = false
@@ -217,6 +223,14 @@ public struct ExecutorOptions: Sendable {
     public var stateDir: String? = nil
     /// Corral addition: the key file for values stored encrypted (default `<stateDir>/keys/secrets.key`).
     public var secretKeyFile: String? = nil
+    /// Containers and processes run as this user (and group) unless their spec names one.
+    public var defaultUserSpec: UserSpec? = nil
+    /// STORE (ZooKeeper) or RPC (the controllers' API).
+    public var remoteUpdateMode: RemoteUpdateMode = .STORE
+    /// Connecting to a controller (RPC mode's pings and messages): default 1 s.
+    public var controllerConnectTimeout = ConfigDuration.seconds(1)
+    /// A controller's answer: default 1 s.
+    public var controllerResponseTimeout = ConfigDuration.seconds(1)
     /// Corral addition: the unix socket `corral run` talks to (mode 0666:
     /// any local user may run jobs, each as themselves); empty: no socket.
     public var runSocketPath = "/run/corral/run.sock"

@@ -25,6 +25,13 @@ public enum ImageReference {
         return "\(host)/\(path)\(digest)"
     }
 
+    /// The registry an image is pulled from: its first part when that is a
+    /// host, else Docker Hub (`docker.io`).
+    public static func registry(_ reference: String) -> String {
+        let n = normalized(reference)
+        return String(n[..<(n.firstIndex(of: "/") ?? n.endIndex)])
+    }
+
     /// Why `reference` is not an image reference, or nil.
     public static func problem(_ reference: String) -> String? {
         if reference.isEmpty { return "an empty image reference" }

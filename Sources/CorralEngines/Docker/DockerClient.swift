@@ -117,13 +117,17 @@ public final class DockerClient: Sendable {
     /// A versioned call whose body arrives over time (logs, events, pull
     /// progress); each chunk goes to `onChunk` as it comes, until it returns
     /// false (the request is then dropped). No timeout.
+    /// `onHead` is told the status as soon as the answer begins (an attach
+    /// is then in place).
     public func stream(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
+                       onHead: (@Sendable (Int) -> Void)? = nil,
                        onChunk: @Sendable ([UInt8]) async -> Bool) async throws(EngineError) -> Int {
         let v = try await apiVersion()
         let req = makeRequest(method, "/v\(v)\(path)", query: query, body: body)
         do {
             let res = try await http.execute(req, deadline: .distantFuture)
             let status = Int(res.status.code)
+            onHead?(status)
             for try await chunk in res.body {
                 if await !onChunk(Array(buffer: chunk)) { break }
             }

@@ -43,7 +43,7 @@ public enum ExecutorAPI {
     public static func applicationRouter(executor: Executor, secret: Secret, metrics: Metrics,
                                          environment: [String: String], apps: AppReconciler? = nil,
                                          stages: StageDispatcher? = nil,
-                                         requestLog: [AppenderConfig] = [], cluster: ClusterMember? = nil,
+                                         requestLog: [AppenderConfig] = [], cluster: (any ClusterLink)? = nil,
                                          logger: Logger = Logger(label: "corral.api")) -> Router<CorralRequestContext> {
         let router = Router(context: CorralRequestContext.self)
         router.add(middleware: RequestTiming(metrics: metrics))
@@ -206,14 +206,14 @@ public enum ExecutorAPI {
         public var stateWriteFailures: Int
         /// Cluster membership (shown, not counted against health: a
         /// ZooKeeper outage leaves the executor serving what it runs).
-        public var cluster: ClusterMember.Status?
+        public var cluster: ClusterStatus?
         /// The node preparation checks (`corral doctor`) that were not OK at
         /// the start: warnings, not counted against health.
         public var preparation: [DoctorFinding] = []
     }
 
     public static func adminRouter(executor: Executor, metrics: Metrics, logPath: String,
-                                   stages: StageDispatcher? = nil, cluster: ClusterMember? = nil,
+                                   stages: StageDispatcher? = nil, cluster: (any ClusterLink)? = nil,
                                    preparation: [DoctorFinding] = []) -> Router<CorralRequestContext> {
         let router = Router(context: CorralRequestContext.self)
         router.get("ping") { _, _ in "pong\n" }

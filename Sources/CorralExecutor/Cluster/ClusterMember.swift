@@ -20,25 +20,7 @@ import ZooKeeperClient
 ///   change to it (`INSTANCE_STATE_REPORT`, `TASK_STATE_REPORT`);
 /// - rides out ZooKeeper outages: nothing running is touched, the outage is
 ///   logged once when it starts and once when it ends.
-public actor ClusterMember: Service {
-    public struct Status: Codable, Sendable {
-        public var namespace: String
-        public var connectionString: String
-        public var connected: Bool
-        public var session: String?
-        public var state: String
-        public var node: String
-        public var executorId: String
-        public var executorState: String
-        /// Epoch seconds of the last write of the node.
-        public var lastPublish: Double?
-        public var nodeWrites: Int
-        public var leader: String?
-        /// Epoch seconds since ZooKeeper has been unreachable, nil when connected.
-        public var outageSince: Double?
-        public var reportsSent: Int
-        public var reportsFailed: Int
-    }
+public actor ClusterMember: ClusterLink {
 
     /// Drove's controller drops executors whose `updated` is older than
     /// `staleExecutorAge` (45 s) and polls every 10 s: a rewrite every 30 s
@@ -50,7 +32,7 @@ public actor ClusterMember: Service {
     let executor: Executor
     let zk: ZooKeeperClient
     let connectionString: ZooKeeperConnectionString
-    let reportSecret: Secret?
+    let reporter: StateReporter
     let debounce: Duration
     let heartbeat: Duration
     let logger: Logger
@@ -65,9 +47,6 @@ public actor ClusterMember: Service {
     private var session: ZooKeeperSessionState = .connecting
     private var outageSince: Date?
     private var leader: ControllerNodeData?
-    private var reportsSent = 0
-    private var reportsFailed = 0
-    private var warnedNoSecret = false
     private var identity: (port: Int, id: String)?
 
     public init(executor: Executor, zookeeper: ZookeeperConfig, clusterAuth: ClusterAuthConfig, metrics: Metrics,
@@ -77,7 +56,7 @@ public actor ClusterMember: Service {
         connectionString = try ZooKeeperConnectionString(zookeeper.connectionString)
         self.executor = executor
         self.namespace = zookeeper.namespace
-        self.reportSecret = clusterAuth.secrets[.EXECUTOR]
+        reporter = StateReporter(executor: executor, secret: clusterAuth.secrets[.EXECUTOR], metrics: metrics, logger: logger)
         self.debounce = debounce
         self.heartbeat = heartbeat
         self.metrics = metrics
@@ -130,7 +109,7 @@ public actor ClusterMember: Service {
                 group.addTask { await self.publishOnChange(port: port, id: id) }
                 group.addTask { await self.beat(port: port, id: id) }
                 group.addTask { await self.followLeader() }
-                group.addTask { await self.report(id: id) }
+                group.addTask { await self.reporter.run(id: id) { await self.leaderEndpoint } }
             }
         }
         // Leaving: the node goes now rather than at the session's expiry.
@@ -259,79 +238,16 @@ public actor ClusterMember: Service {
 
     public var leaderEndpoint: String? { leader?.endpoint }
 
-    // MARK: - Reports
-
-    private func report(id: String) async {
-        let changes = await executor.changes(coalescing: false)
-        for await change in changes {
-            guard case .workload(let info) = change, let leader else { continue }
-            guard let secret = reportSecret else {
-                if !warnedNoSecret {
-                    warnedNoSecret = true
-                    logger.warning("clusterAuth has no EXECUTOR secret: state reports to the controller are not sent")
-                }
-                continue
-            }
-            let snapshot = await executor.resourceSnapshot(executorId: id)
-            let body: Data?
-            switch info.kind {
-            case .application:
-                let drove = DroveInstanceInfo(info, spec: await executor.instanceSpec(info.instanceId), executorId: id,
-                                              hostname: await executor.hostname, resources: executor.resources)
-                if await executor.isLocalService(info.instanceId) {
-                    body = try? ExecutorNodeData.encoder.encode(DroveMessage.StateReport(
-                        type: .LOCAL_SERVICE_INSTANCE_STATE_REPORT, header: .executorRequest(), resourceSnapshot: snapshot,
-                        instanceInfo: DroveLocalServiceInstanceInfo(drove)))
-                } else {
-                    body = try? ExecutorNodeData.encoder.encode(DroveMessage.StateReport(type: .INSTANCE_STATE_REPORT, header: .executorRequest(),
-                                                                                         resourceSnapshot: snapshot, instanceInfo: drove))
-                }
-            case .task:
-                let drove = DroveTaskInfo(info, spec: await executor.taskSpec(info.instanceId), executorId: id,
-                                          hostname: await executor.hostname, resources: executor.resources)
-                body = try? ExecutorNodeData.encoder.encode(DroveMessage.StateReport(type: .TASK_STATE_REPORT, header: .executorRequest(),
-                                                                                     resourceSnapshot: snapshot, instanceInfo: drove))
-            }
-            guard let body else { continue }
-            await send(body, to: leader, secret: secret, instanceId: info.instanceId)
-        }
-    }
-
-    /// Drove's rule: three attempts a second apart.
-    private func send(_ body: Data, to leader: ControllerNodeData, secret: Secret, instanceId: String) async {
-        var request = HTTPClientRequest(url: leader.endpoint + "/apis/v1/messages")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "NodeId", value: await executor.hostname)
-        request.headers.add(name: "Cluster-Authorization", value: secret.value)
-        request.body = .bytes(ByteBuffer(data: body))
-        for attempt in 1...3 {
-            do {
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(2))
-                _ = try? await response.body.collect(upTo: 1 << 16)
-                if (200..<300).contains(Int(response.status.code)) {
-                    reportsSent += 1
-                    metrics.increment(.clusterReports, [("result", "sent")])
-                    return
-                }
-            } catch {}
-            if attempt < 3 { try? await Task.sleep(for: .seconds(1)) }
-        }
-        reportsFailed += 1
-        metrics.increment(.clusterReports, [("result", "failed")])
-        logger.warning("the leader controller did not take a state report", metadata: ["leader": "\(leader.endpoint)", "instanceId": "\(instanceId)"])
-    }
-
     // MARK: - Status
 
-    public func status() async -> Status {
+    public func status() async -> ClusterStatus {
         let port = self.port ?? 0
         var sessionHex: String?
         if case .connected(let s, _) = session { sessionHex = s.idHex }
-        return Status(namespace: namespace, connectionString: connectionString.description, connected: session.isConnected,
+        return ClusterStatus(mode: RemoteUpdateMode.STORE.rawValue, namespace: namespace, connectionString: connectionString.description, connected: session.isConnected,
                       session: sessionHex, state: session.description, node: await nodePath(port),
                       executorId: await executorId(port), executorState: await executor.clusterState.rawValue,
                       lastPublish: lastWriteWall, nodeWrites: await nodeWrites(), leader: leader?.endpoint,
-                      outageSince: outageSince?.timeIntervalSince1970, reportsSent: reportsSent, reportsFailed: reportsFailed)
+                      outageSince: outageSince?.timeIntervalSince1970, reportsSent: await reporter.sent, reportsFailed: await reporter.failed)
     }
 }

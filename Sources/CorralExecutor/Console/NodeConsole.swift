@@ -17,7 +17,7 @@ enum NodeConsole {
     struct Context: Sendable {
         let executor: Executor
         let stages: StageDispatcher?
-        let cluster: ClusterMember?
+        let cluster: (any ClusterLink)?
         let secret: [UInt8]
     }
 
@@ -63,6 +63,7 @@ enum NodeConsole {
                 switch change {
                 case .workload(let i): feed.yield(ServerSentEvents.frame(data: "\(i.instanceId) \(i.state.name)"))
                 case .clusterState(let s): feed.yield(ServerSentEvents.frame(data: "executor \(s.rawValue)"))
+                case .metadata: feed.yield(ServerSentEvents.frame(data: "executor metadata"))
                 }
             }
         }

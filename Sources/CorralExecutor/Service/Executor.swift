@@ -39,6 +39,8 @@ public actor Executor {
     /// The specs of the workloads this run knows (for the cluster's view of them).
     private var instanceSpecs: [String: InstanceSpec] = [:]
     private var taskSpecs: [String: TaskSpec] = [:]
+    /// What `resources.metadata`' providers publish (node data, /apis/v1/executor).
+    public private(set) var metadata: [String: String] = [:]
     /// ACTIVE, or blacklisted by the cluster (kept across restarts).
     public private(set) var clusterState: ExecutorNodeData.State = .ACTIVE
     private var subscribers: [Int: AsyncStream<ExecutorChange>.Continuation] = [:]
@@ -169,6 +171,13 @@ public actor Executor {
         for s in subscribers.values { s.yield(.clusterState(state)) }
     }
 
+    /// New metadata from the providers; subscribers hear of it when it differs.
+    public func setMetadata(_ values: [String: String]) {
+        guard values != metadata else { return }
+        metadata = values
+        for s in subscribers.values { s.yield(.metadata) }
+    }
+
     private func requireActive(_ what: String) throws(ExecutorError) {
         guard clusterState.takesNewWork else {
             throw ExecutorError(.blacklisted, "this executor is \(clusterState.rawValue): it starts no new \(what)",
@@ -204,7 +213,7 @@ public actor Executor {
         return ExecutorNodeData(
             hostname: hostname, port: port, transportType: transport, updated: Int64(Date().timeIntervalSince1970 * 1000),
             state: DroveResources.snapshot(executorId: executorId, resources: resources, allocator: alloc),
-            instances: instances, tasks: tasks, serviceInstances: services, tags: tags, metadata: [:],
+            instances: instances, tasks: tasks, serviceInstances: services, tags: tags, metadata: metadata,
             executorState: clusterState,
             corral: .init(gpus: gpus, l3Groups: l3, numaPolicy: resources.numaPolicy.rawValue, mode: resources.mode.rawValue,
                           coreGroups: cores, fullPhysicalCores: resources.fullPhysicalCores, workloadGPUs: workloadGPUs.isEmpty ? nil : workloadGPUs))
@@ -228,6 +237,8 @@ public actor Executor {
     /// refused (a controller's placement).
     public func startInstance(_ spec: InstanceSpec, exact: Allocation? = nil) async throws(ExecutorError) -> InstanceInfo {
         try requireActive("instances")
+        var spec = spec
+        if spec.user == nil { spec.user = config.options.defaultUserSpec }
         let instanceId = spec.instanceId ?? "AI-" + UUID().uuidString.lowercased()
         guard known[instanceId].map({ $0.state.isTerminal }) ?? true else {
             throw ExecutorError(.conflict, "instance \(instanceId) already exists", context: ["instanceId": instanceId])
@@ -263,6 +274,9 @@ public actor Executor {
     public func startTask(_ spec: TaskSpec, instanceId given: String? = nil, exact: Allocation? = nil,
                           watcher: (any LogSink)? = nil) async throws(ExecutorError) -> InstanceInfo {
         try requireActive("tasks")
+        var spec = spec
+        // A `corral run` job runs as its caller, never as the default user.
+        if spec.user == nil, spec.job == nil { spec.user = config.options.defaultUserSpec }
         if let live = taskIDs[spec.taskId] {
             throw ExecutorError(.conflict, "task \(spec.taskId) is already running (instance \(live))",
                                 context: ["taskId": spec.taskId])
@@ -359,7 +373,9 @@ public actor Executor {
         /// ACTIVE, BLACKLIST_REQUESTED or BLACKLISTED.
         public var executorState: String = ExecutorNodeData.State.ACTIVE.rawValue
         /// Cluster membership, when the executor is in a cluster.
-        public var cluster: ClusterMember.Status? = nil
+        public var cluster: ClusterStatus? = nil
+        /// What the metadata providers publish.
+        public var metadata: [String: String] = [:]
     }
 
     public func summary() async -> Summary {
@@ -380,7 +396,7 @@ public actor Executor {
                        totalMemoryBytes: resources.totalMemoryBytes, numaNodes: nodes, engines: engineHealth,
                        instances: counts,
                        topology: "\(t.packages.count) packages, \(t.numaNodes.count) NUMA nodes, \(t.cores.count) cores, \(t.usableCPUs.count) CPUs",
-                       executorState: clusterState.rawValue)
+                       executorState: clusterState.rawValue, metadata: metadata)
     }
 
     public var storeWritable: Bool { store.isWritable() }

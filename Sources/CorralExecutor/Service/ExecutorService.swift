@@ -165,8 +165,12 @@ public struct ExecutorService: Sendable {
             stages = d
             services.append(StageService(dispatcher: d, store: jobs))
         }
-        var cluster: ClusterMember?
-        if let zookeeper = plan.config.zookeeper {
+        var cluster: (any ClusterLink)?
+        if plan.config.options.remoteUpdateMode == .RPC, let controllers = plan.config.controllers {
+            cluster = ControllerLink(executor: executor, controllers: controllers, options: plan.config.options,
+                                     clusterAuth: plan.config.clusterAuth, metrics: metrics, logger: logger)
+            services.append(cluster!)
+        } else if let zookeeper = plan.config.zookeeper {
             do throws(ZooKeeperConnectionString.ParseError) {
                 cluster = try ClusterMember(executor: executor, zookeeper: zookeeper, clusterAuth: plan.config.clusterAuth,
                                             metrics: metrics, logger: logger, sessionTimeout: zookeeper.sessionTimeout.duration)
