@@ -24,6 +24,8 @@ public enum ControllerAPI {
         public var messenger: ExecutorMessenger
         public var events: ClusterEvents
         public var logger: Logger
+        /// Node data of executors in RPC mode, kept from their snapshots.
+        var snapshots: SnapshotRegistry? = nil
     }
 
     static func json<T: Encodable & Sendable>(_ status: HTTPResponse.Status, _ envelope: DroveAPI.Envelope<T>) -> Response {
@@ -246,7 +248,7 @@ public enum ControllerAPI {
         }
         api.post("messages") { request, _ in
             guard let data = await body(request) else { return failed(.contentTooLarge, "the body is larger than \(maxBody) bytes") }
-            return await Messages.handle(data, engine: engine)
+            return await Messages.handle(data, engine: engine, snapshots: c.snapshots)
         }
         Console.add(to: router, c)
         return router

@@ -53,11 +53,13 @@ public struct ControllerService: Sendable {
         let events = ClusterEvents(retention: config.options.maxEventsStorageDuration.duration)
         let engine = ApplicationEngine(store: store, messenger: messenger, sealer: sealer, options: config.options,
                                        leadership: leadership, events: events, logger: logger)
+        let snapshots = SnapshotRegistry(zk: zk, paths: paths, acl: credentials.acl, staleAge: config.options.staleExecutorAge.duration,
+                                         logger: logger)
         let core = ControllerCore(zk: zk, roster: roster, leadership: leadership, engine: engine, options: config.options,
-                                  http: http, connection: "\(cs)", logger: logger)
+                                  http: http, connection: "\(cs)", snapshots: snapshots, logger: logger)
         let api = ControllerAPI.router(.init(engine: engine, roster: roster, leadership: leadership, users: UserAuthenticator(config.userAuth),
                                              options: config.options, executorSecret: config.clusterAuth.secrets[.EXECUTOR],
-                                             messenger: messenger, events: events, logger: logger))
+                                             messenger: messenger, events: events, logger: logger, snapshots: snapshots))
         var appLogger = logger
         appLogger.logLevel = .warning
         let app = Application(
@@ -87,12 +89,13 @@ actor ControllerCore: Service {
     let options: ControllerOptions
     let http: HTTPClient
     let connection: String
+    let snapshots: SnapshotRegistry
     let logger: Logger
     private var port: Int?
     private var portWaiters: [CheckedContinuation<Int, Never>] = []
 
     init(zk: ZooKeeperClient, roster: ExecutorRoster, leadership: Leadership, engine: ApplicationEngine, options: ControllerOptions,
-         http: HTTPClient, connection: String, logger: Logger) {
+         http: HTTPClient, connection: String, snapshots: SnapshotRegistry, logger: Logger) {
         self.zk = zk
         self.roster = roster
         self.leadership = leadership
@@ -100,6 +103,7 @@ actor ControllerCore: Service {
         self.options = options
         self.http = http
         self.connection = connection
+        self.snapshots = snapshots
         self.logger = logger
     }
 
@@ -125,6 +129,7 @@ actor ControllerCore: Service {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await roster.run() }
+                group.addTask { await self.snapshots.run(every: .seconds(1)) }
                 group.addTask { await leadership.run(port: port) }
                 group.addTask {
                     for await change in await roster.changes() {

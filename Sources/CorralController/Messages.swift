@@ -16,7 +16,10 @@ enum Messages {
 
     struct Envelope: Decodable { var type: String }
 
-    static func handle(_ data: Data, engine: ApplicationEngine) async -> Response {
+    /// Drove's `ExecutorSnapshotMessage`: an RPC-mode executor's node data.
+    struct Snapshot: Decodable { var nodeData: ExecutorNodeData }
+
+    static func handle(_ data: Data, engine: ApplicationEngine, snapshots: SnapshotRegistry? = nil) async -> Response {
         guard let envelope = try? JSONDecoder().decode(Envelope.self, from: data) else {
             return reply(.REJECTED, "not a Drove message: it needs a type and a header", code: .badRequest)
         }
@@ -43,7 +46,13 @@ enum Messages {
             await engine.reportServiceInstance(report.instanceInfo)
             return reply(.ACCEPTED, nil)
         case .EXECUTOR_SNAPSHOT:
-            // Executors' node data (watched) carries the same: taken from there.
+            // An executor in RPC mode: its node data is kept in ZooKeeper for
+            // it, where the roster's watch reads it as any executor's.
+            guard let snapshot = try? JSONDecoder().decode(Snapshot.self, from: data) else {
+                return reply(.REJECTED, "EXECUTOR_SNAPSHOT needs nodeData (an executor's node data)", code: .badRequest)
+            }
+            guard let snapshots else { return reply(.FAILED, "this controller keeps no executor snapshots") }
+            if let why = await snapshots.take(snapshot.nodeData) { return reply(.FAILED, why) }
             return reply(.ACCEPTED, nil)
         }
     }

@@ -1,6 +1,7 @@
 import CorralCore
 import CorralHost
 import Foundation
+import Synchronization
 import NIOHTTP1
 
 /// Runs containers through the Docker Engine API on a unix socket: Docker, or
@@ -21,6 +22,8 @@ public final class DockerEngine: Engine {
     /// creates, and discovery sees only those. Nil: every Corral container.
     public let owner: String?
     let streamEnds = StreamEnds()
+    /// Image id -> its /etc/passwd and /etc/group.
+    let accounts = Mutex<[String: (String?, String?)]>([:])
 
     public static let labelInstance = "corral.instance-id"
     public static let labelOwner = "corral.owner"
@@ -31,8 +34,13 @@ public final class DockerEngine: Engine {
     /// (the site's job image serves every job; pulling it for each would be waste).
     public static let labelRunJob = "corral.run-job"
 
-    public init(socketPath: String, commandTimeout: Duration = .seconds(30), cacheImages: Bool = true, owner: String? = nil) {
+    /// Registry credentials for pulls (`dockerAuth`).
+    public let registryAuth: DockerAuthConfig
+
+    public init(socketPath: String, commandTimeout: Duration = .seconds(30), cacheImages: Bool = true, owner: String? = nil,
+                registryAuth: DockerAuthConfig = DockerAuthConfig()) {
         client = DockerClient(socketPath: socketPath, timeout: commandTimeout)
+        self.registryAuth = registryAuth
         self.cacheImages = cacheImages
         self.owner = owner
     }
@@ -154,7 +162,7 @@ public final class DockerEngine: Engine {
             // a second), and its end tells the exit (``waitForExit``).
             var attached = false
             if let job = launch.job {
-                try await prepare(id, for: job)
+                try await prepare(id, image: image, for: job)
                 attached = await attach(id: id, raw: job.tty, output: output)
             }
             let started = try await client.call(.POST, "/containers/\(id)/start")
@@ -176,7 +184,7 @@ public final class DockerEngine: Engine {
     /// asked for (Podman's Docker API ignores `HostConfig.Runtime` and would
     /// run the job under its default), and the caller's account goes into
     /// the image's /etc/passwd and /etc/group (``RunIdentity``).
-    func prepare(_ id: String, for job: RunJob) async throws(EngineError) {
+    func prepare(_ id: String, image: String, for job: RunJob) async throws(EngineError) {
         if let runtime = job.runtime {
             let used = try await inspect(id)?.HostConfig?.Runtime
             guard used == runtime else {
@@ -185,13 +193,9 @@ public final class DockerEngine: Engine {
                     context: ["runtime": runtime])
             }
         }
-        func current(_ path: String) async throws(EngineError) -> String? {
-            let r = try await client.call(.GET, "/containers/\(id)/archive", query: [("path", path)])
-            guard r.status == 200 else { return nil }
-            return TarArchive.firstFile(in: r.body).map { String(decoding: $0, as: UTF8.self) }
-        }
-        let passwd = job.identity.passwd(merging: try await current("/etc/passwd"))
-        let group = job.identity.group(merging: try await current("/etc/group"))
+        let (imagePasswd, imageGroup) = try await accountFiles(container: id, image: image)
+        let passwd = job.identity.passwd(merging: imagePasswd)
+        let group = job.identity.group(merging: imageGroup)
         let files = TarArchive([.init(path: "etc/passwd", data: Data(passwd.utf8), mode: 0o644),
                                 .init(path: "etc/group", data: Data(group.utf8), mode: 0o644)])
         let put = try await client.call(.PUT, "/containers/\(id)/archive", query: [("path", "/")], body: files.bytes,
@@ -199,6 +203,27 @@ public final class DockerEngine: Engine {
         guard put.status == 200 else {
             throw EngineError(.startFailed, "writing the caller's account into the container failed: \(DockerClient.message(put))")
         }
+    }
+
+    /// An image's own /etc/passwd and /etc/group (nil: it has none), read
+    /// from a container of it once per image id: reading a file out of a
+    /// container costs Podman a mount of its root filesystem (150 ms).
+    func accountFiles(container id: String, image: String) async throws(EngineError) -> (String?, String?) {
+        let imageID = try await client.inspectImage(image)?.Id
+        if let imageID, let known = accounts.withLock({ $0[imageID] }) { return known }
+        let client = self.client
+        /// The file, and whether the answer is the image's (found, or not there).
+        @Sendable func read(_ path: String) async -> (String?, Bool) {
+            guard let r = try? await client.call(.GET, "/containers/\(id)/archive", query: [("path", path)]) else { return (nil, false) }
+            guard r.status == 200 else { return (nil, r.status == 404) }
+            return (TarArchive.firstFile(in: r.body).map { String(decoding: $0, as: UTF8.self) }, true)
+        }
+        async let passwd = read("/etc/passwd")
+        async let group = read("/etc/group")
+        let (p, g) = (await passwd, await group)
+        // Only a sure answer is kept: a failed read is asked again next time.
+        if let imageID, p.1, g.1 { accounts.withLock { $0[imageID] = (p.0, g.0) } }
+        return (p.0, g.0)
     }
 
     /// The launch's config files as one archive for the container's root (nil when there are none).
@@ -223,8 +248,11 @@ public final class DockerEngine: Engine {
         case .IF_NOT_PRESENT where present:
             return
         case .IF_NOT_PRESENT, .ALWAYS:
-            output.write(Array("[corral] pulling \(image)\n".utf8))
-            try await client.pull(image) { line in output.write(Array("[corral] \(line)\n".utf8)) }
+            let auth = registryAuth.credentials(for: image).map {
+                DockerClient.RegistryAuth(registry: $0.registry, username: $0.credentials.username, password: $0.credentials.password)
+            }
+            output.write(Array("[corral] pulling \(image)\(auth.map { " as \($0.username)" } ?? "")\n".utf8))
+            try await client.pull(image, auth: auth) { line in output.write(Array("[corral] \(line)\n".utf8)) }
         }
     }
 

@@ -49,11 +49,12 @@ public final class DockerClient: Sendable {
     }
 
     func makeRequest(_ method: HTTPMethod, _ path: String, query: [(String, String)], body: [UInt8]?,
-                     contentType: String = "application/json") -> HTTPClientRequest {
+                     contentType: String = "application/json", headers: [(String, String)] = []) -> HTTPClientRequest {
         var req = HTTPClientRequest(url: url(path, query: query))
         req.method = method
         // The API refuses requests without a Host header (Podman answers 400).
         req.headers.add(name: "Host", value: "docker")
+        for (name, value) in headers { req.headers.add(name: name, value: value) }
         if let body {
             req.headers.add(name: "Content-Type", value: contentType)
             req.body = .bytes(ByteBuffer(bytes: body))
@@ -120,10 +121,11 @@ public final class DockerClient: Sendable {
     /// `onHead` is told the status as soon as the answer begins (an attach
     /// is then in place).
     public func stream(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: [UInt8]? = nil,
+                       headers: [(String, String)] = [],
                        onHead: (@Sendable (Int) -> Void)? = nil,
                        onChunk: @Sendable ([UInt8]) async -> Bool) async throws(EngineError) -> Int {
         let v = try await apiVersion()
-        let req = makeRequest(method, "/v\(v)\(path)", query: query, body: body)
+        let req = makeRequest(method, "/v\(v)\(path)", query: query, body: body, headers: headers)
         do {
             let res = try await http.execute(req, deadline: .distantFuture)
             let status = Int(res.status.code)
@@ -196,11 +198,33 @@ public final class DockerClient: Sendable {
         return try Self.decode(Docker.ImageInspect.self, r, "image inspect")
     }
 
-    /// Pulls an image, reporting progress lines; fails with the registry's error.
-    public func pull(_ image: String, progress: @Sendable (String) async -> Void) async throws(EngineError) {
+    /// Credentials for a pull, as the engine takes them (`X-Registry-Auth`).
+    public struct RegistryAuth: Sendable {
+        public var registry: String
+        public var username: String
+        public var password: Secret
+
+        public init(registry: String, username: String, password: Secret) {
+            self.registry = registry
+            self.username = username
+            self.password = password
+        }
+
+        /// base64url of `{"username", "password", "serveraddress"}`.
+        var header: String {
+            let json = (try? JSONSerialization.data(withJSONObject: ["username": username, "password": password.value,
+                                                                    "serveraddress": registry], options: [.sortedKeys])) ?? Data()
+            return json.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        }
+    }
+
+    /// Pulls an image, reporting progress lines; fails with the registry's
+    /// error (the password never in it: the engine does not echo it).
+    public func pull(_ image: String, auth: RegistryAuth? = nil, progress: @Sendable (String) async -> Void) async throws(EngineError) {
         let (name, tag) = Self.splitImage(image)
         let collected = ProgressCollector()
-        let status = try await stream(.POST, "/images/create", query: [("fromImage", name), ("tag", tag)]) { chunk in
+        let headers = auth.map { [("X-Registry-Auth", $0.header)] } ?? []
+        let status = try await stream(.POST, "/images/create", query: [("fromImage", name), ("tag", tag)], headers: headers) { chunk in
             for line in collected.lines(chunk) {
                 guard let p = try? JSONDecoder().decode(Docker.PullProgress.self, from: Data(line.utf8)) else {
                     continue
@@ -211,8 +235,14 @@ public final class DockerClient: Sendable {
             }
             return true
         }
-        if let e = collected.error ?? (status >= 300 ? "HTTP \(status)" : nil) {
-            throw EngineError(.imageMissing, "pulling \(image) failed: \(e)", context: ["image": image])
+        if var e = collected.error ?? (status >= 300 ? "HTTP \(status)" : nil) {
+            if let auth { e = e.replacingOccurrences(of: auth.password.value, with: "<redacted>") }
+            let denied = ["unauthorized", "authentication required", "denied", "401"].contains { e.lowercased().contains($0) }
+            let why = denied
+                ? (auth.map { " (the registry \($0.registry) refused the credentials of dockerAuth.entries for it, user \($0.username))" }
+                   ?? " (the registry \(ImageReference.registry(image)) wants credentials: add them under dockerAuth.entries)")
+                : ""
+            throw EngineError(.imageMissing, "pulling \(image) failed: \(e)\(why)", context: ["image": image])
         }
     }
 

@@ -89,7 +89,8 @@ public struct ExecutorService: Sendable {
                                   commandTimeout: config.options.containerCommandTimeout.duration,
                                   cacheImages: config.options.cacheImages,
                                   // One executor per state directory: its containers carry a hash of it.
-                                  owner: SpecHash.of(URL(fileURLWithPath: stateDir).standardizedFileURL.path))
+                                  owner: SpecHash.of(URL(fileURLWithPath: stateDir).standardizedFileURL.path),
+                                  registryAuth: config.dockerAuth)
         if FileManager.default.fileExists(atPath: config.options.dockerSocketPath), await docker.ping() {
             engines[.docker] = docker
         } else {
@@ -164,6 +165,12 @@ public struct ExecutorService: Sendable {
             logger.info("stage processors started", metadata: ["ready": "\(ready)", "configured": "\(processors.allEntries.count)"])
             stages = d
             services.append(StageService(dispatcher: d, store: jobs))
+        }
+        // The metadata providers, before anything is published.
+        if !plan.config.resources.metadata.providers.isEmpty {
+            let metadata = ExecutorMetadata(config: plan.config.resources.metadata, environment: env, executor: executor, logger: logger)
+            await metadata.collect()
+            services.append(metadata)
         }
         var cluster: (any ClusterLink)?
         if plan.config.options.remoteUpdateMode == .RPC, let controllers = plan.config.controllers {
