@@ -128,7 +128,7 @@ public final class DockerEngine: Engine {
         guard case .docker(let image, let pullPolicy) = launch.executable else {
             throw EngineError(.startFailed, "the docker engine runs executables of type DOCKER")
         }
-        try await ensureImage(image, policy: pullPolicy, output: output)
+        let imageID = try await ensureImage(image, policy: pullPolicy, output: output)
         // Config files are read (and checked) before anything is created.
         let files = try Self.configArchive(launch.configs)
         // A local engine's own hard limits bound what its runtime can set; else ours.
@@ -162,14 +162,15 @@ public final class DockerEngine: Engine {
             // a second), and its end tells the exit (``waitForExit``).
             var attached = false
             if let job = launch.job {
-                try await prepare(id, image: image, for: job)
+                try await prepare(id, image: image, imageID: imageID, for: job)
                 attached = await attach(id: id, raw: job.tty, output: output)
             }
             let started = try await client.call(.POST, "/containers/\(id)/start")
             guard started.status == 204 || started.status == 304 else {
                 throw EngineError(.startFailed, "starting the container failed: \(DockerClient.message(started))")
             }
-            let info = try await inspect(id)
+            // The pid is for people (a job's is not looked up: it ends in moments).
+            let info = launch.job == nil ? try await inspect(id) : nil
             if !attached { attachLogs(id: id, since: nil, raw: launch.job?.tty ?? false, output: output) }
             return WorkloadHandle(engine: kind, id: id, instanceID: launch.instanceID, pid: info?.State.Pid.map { Int32($0) },
                                   confinement: "container (\(launch.allocation.pinned ? "cpuset" : "cpu shares"), memory limit)",
@@ -184,7 +185,7 @@ public final class DockerEngine: Engine {
     /// asked for (Podman's Docker API ignores `HostConfig.Runtime` and would
     /// run the job under its default), and the caller's account goes into
     /// the image's /etc/passwd and /etc/group (``RunIdentity``).
-    func prepare(_ id: String, image: String, for job: RunJob) async throws(EngineError) {
+    func prepare(_ id: String, image: String, imageID: String?, for job: RunJob) async throws(EngineError) {
         if let runtime = job.runtime {
             let used = try await inspect(id)?.HostConfig?.Runtime
             guard used == runtime else {
@@ -193,7 +194,7 @@ public final class DockerEngine: Engine {
                     context: ["runtime": runtime])
             }
         }
-        let (imagePasswd, imageGroup) = try await accountFiles(container: id, image: image)
+        let (imagePasswd, imageGroup) = try await accountFiles(container: id, image: image, imageID: imageID)
         let passwd = job.identity.passwd(merging: imagePasswd)
         let group = job.identity.group(merging: imageGroup)
         let files = TarArchive([.init(path: "etc/passwd", data: Data(passwd.utf8), mode: 0o644),
@@ -208,8 +209,9 @@ public final class DockerEngine: Engine {
     /// An image's own /etc/passwd and /etc/group (nil: it has none), read
     /// from a container of it once per image id: reading a file out of a
     /// container costs Podman a mount of its root filesystem (150 ms).
-    func accountFiles(container id: String, image: String) async throws(EngineError) -> (String?, String?) {
-        let imageID = try await client.inspectImage(image)?.Id
+    func accountFiles(container id: String, image: String, imageID known: String?) async throws(EngineError) -> (String?, String?) {
+        let imageID: String?
+        if let known { imageID = known } else { imageID = try await client.inspectImage(image)?.Id }
         if let imageID, let known = accounts.withLock({ $0[imageID] }) { return known }
         let client = self.client
         /// The file, and whether the answer is the image's (found, or not there).
@@ -238,21 +240,25 @@ public final class DockerEngine: Engine {
         return TarArchive(entries)
     }
 
-    func ensureImage(_ image: String, policy: Executable.PullPolicy, output: any LogSink) async throws(EngineError) {
-        let present = try await client.inspectImage(image) != nil
+    /// The image, pulled when the policy says so; its id when known.
+    @discardableResult
+    func ensureImage(_ image: String, policy: Executable.PullPolicy, output: any LogSink) async throws(EngineError) -> String? {
+        let present = try await client.inspectImage(image)
         switch policy {
         case .NEVER:
-            guard present else {
+            guard let present else {
                 throw EngineError(.imageMissing, "image \(image) is not present and pullPolicy is NEVER", context: ["image": image])
             }
-        case .IF_NOT_PRESENT where present:
-            return
+            return present.Id
+        case .IF_NOT_PRESENT where present != nil:
+            return present?.Id
         case .IF_NOT_PRESENT, .ALWAYS:
             let auth = registryAuth.credentials(for: image).map {
                 DockerClient.RegistryAuth(registry: $0.registry, username: $0.credentials.username, password: $0.credentials.password)
             }
             output.write(Array("[corral] pulling \(image)\(auth.map { " as \($0.username)" } ?? "")\n".utf8))
             try await client.pull(image, auth: auth) { line in output.write(Array("[corral] \(line)\n".utf8)) }
+            return nil
         }
     }
 
@@ -467,7 +473,8 @@ public final class DockerEngine: Engine {
 
     public func remove(_ handle: WorkloadHandle) async throws(EngineError) {
         defer { streamEnds.forget(handle.id) }
-        let info = try? await inspect(handle.id)
+        // Only needed to know the image that may go with it.
+        let info = cacheImages ? nil : try? await inspect(handle.id)
         let r = try await client.call(.DELETE, "/containers/\(handle.id)", query: [("v", "1"), ("force", "1")])
         guard [200, 204, 404].contains(r.status) else {
             throw EngineError(.failed, "removing container \(handle.id.prefix(12)): \(DockerClient.message(r))")

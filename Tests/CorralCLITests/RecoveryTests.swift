@@ -60,10 +60,10 @@ import Testing
     }
 
     /// One API call with curl (installed by scripts/test).
-    func call(_ base: String, _ method: String, _ path: String, body: String? = nil) throws -> [String: Any] {
+    func call(_ base: String, _ method: String, _ path: String, body: String? = nil, secret: String = RecoveryTests.secret) throws -> [String: Any] {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        var args = ["curl", "-s", "-m", "10", "-X", method, "-H", "Cluster-Authorization: \(Self.secret)"]
+        var args = ["curl", "-s", "-m", "10", "-X", method, "-H", "Cluster-Authorization: \(secret)"]
         if let body { args += ["-H", "Content-Type: application/json", "-d", body] }
         p.arguments = args + [base + "/apis/v1" + path]
         let out = Pipe()

@@ -142,7 +142,7 @@ import Testing
     @Test func publishedMetadataFollowsDrovesRules() async {
         let key = Gen.letterOrNumber.string(of: 1...3)
         let value = Gen.letterOrNumber.string(of: 0...12)
-        let provider = Gen.dictionaryOf(key, value, count: 0...6)
+        let provider = zip(key, value).dictionary(ofAtMost: 0...6)
         let input = zip(provider, provider, provider, Gen.int(in: 1...10))
         await propertyCheck(count: 300, input: input) { a, b, c, limit in
             var config = MetadataConfig()

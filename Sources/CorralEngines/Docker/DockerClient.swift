@@ -225,6 +225,7 @@ public final class DockerClient: Sendable {
         let collected = ProgressCollector()
         let headers = auth.map { [("X-Registry-Auth", $0.header)] } ?? []
         let status = try await stream(.POST, "/images/create", query: [("fromImage", name), ("tag", tag)], headers: headers) { chunk in
+            collected.keep(chunk)
             for line in collected.lines(chunk) {
                 guard let p = try? JSONDecoder().decode(Docker.PullProgress.self, from: Data(line.utf8)) else {
                     continue
@@ -235,7 +236,9 @@ public final class DockerClient: Sendable {
             }
             return true
         }
-        if var e = collected.error ?? (status >= 300 ? "HTTP \(status)" : nil) {
+        // A refusal before any progress is one JSON error body (Docker: 500 {"message": ...}).
+        let refusal = status >= 300 ? (try? JSONDecoder().decode(Docker.ErrorBody.self, from: Data(collected.head)))?.message : nil
+        if var e = collected.error ?? refusal ?? (status >= 300 ? "HTTP \(status)" : nil) {
             if let auth { e = e.replacingOccurrences(of: auth.password.value, with: "<redacted>") }
             let denied = ["unauthorized", "authentication required", "denied", "401"].contains { e.lowercased().contains($0) }
             let why = denied
@@ -260,6 +263,13 @@ public final class DockerClient: Sendable {
         private let lock = NSLock()
         private var partial = ""
         private(set) var error: String?
+        /// The answer's first 16 KiB, for an error body.
+        private(set) var head: [UInt8] = []
+
+        func keep(_ chunk: [UInt8]) {
+            lock.lock(); defer { lock.unlock() }
+            if head.count < 16_384 { head += chunk.prefix(16_384 - head.count) }
+        }
 
         func lines(_ chunk: [UInt8]) -> [String] {
             lock.lock(); defer { lock.unlock() }

@@ -330,11 +330,13 @@ public enum OpenAPIDocument {
                 "engines": ["type": "object", "additionalProperties": boolean],
                 "instances": ["type": "object", "additionalProperties": integer], "topology": string,
                 "executorState": ["type": "string", "enum": ExecutorNodeData.State.allCases.map(\.rawValue)],
+                "metadata": ["type": "object", "additionalProperties": string],
                 "cluster": object([
+                    "mode": ["type": "string", "enum": RemoteUpdateMode.allCases.map(\.rawValue)],
                     "namespace": string, "connectionString": string, "connected": boolean, "session": string, "state": string,
                     "node": string, "executorId": string, "executorState": string, "lastPublish": number, "nodeWrites": integer,
                     "leader": string, "outageSince": number, "reportsSent": integer, "reportsFailed": integer,
-                ], required: ["namespace", "connected", "node", "executorId", "nodeWrites"]),
+                ], required: ["mode", "namespace", "connected", "node", "executorId", "nodeWrites"]),
             ], required: ["id", "hostname", "mode", "totalCpus", "freeCpus", "totalMemoryBytes", "numaNodes", "engines", "instances", "executorState"]),
             "MessageResponse": object([
                 "header": object(["id": string], required: ["id"]),

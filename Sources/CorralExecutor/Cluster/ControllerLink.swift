@@ -34,7 +34,8 @@ public actor ControllerLink: ClusterLink {
     private var snapshots = 0
     private var outageSince: Date?
 
-    /// The snapshot is pushed at least this often: well inside a controller's
+    /// The snapshot is pushed at least this often (and at least every
+    /// `leadershipCheckInterval`): well inside a controller's
     /// `staleExecutorAge` (45 s by default).
     public static let defaultHeartbeat = Duration.seconds(15)
 
@@ -51,7 +52,7 @@ public actor ControllerLink: ClusterLink {
         let response = options.controllerResponseTimeout.duration + options.controllerConnectTimeout.duration
         reporter = StateReporter(executor: executor, secret: clusterAuth.secrets[.EXECUTOR], http: http, timeout: response,
                                  metrics: metrics, logger: logger)
-        self.heartbeat = heartbeat
+        self.heartbeat = min(heartbeat, controllers.leadershipCheckInterval.duration)
         self.debounce = debounce
         self.logger = logger
     }

@@ -35,15 +35,23 @@ public final class RunSocket: Service, Sendable {
             try? await server.channel.close()
             throw RunSocketError(message: "cannot make \(path) connectable (chmod 0666): \(String(cString: strerror(errno)))")
         }
-        return RunSocket(path: path, server: server, desk: desk, executor: executor, logger: logger)
+        var st = stat()
+        let inode = stat(path, &st) == 0 ? UInt64(st.st_ino) : 0
+        return RunSocket(path: path, server: server, desk: desk, executor: executor, logger: logger, inode: inode)
     }
+
+    /// The socket file's inode when bound: on the way out it is removed only
+    /// if it is still this one (another executor may have taken the path since).
+    let inode: UInt64
 
     struct RunSocketError: Error, CustomStringConvertible {
         var message: String
         var description: String { message }
     }
 
-    init(path: String, server: NIOAsyncChannel<NIOAsyncChannel<RunFrame, RunFrame>, Never>, desk: RunDesk, executor: Executor, logger: Logger) {
+    init(path: String, server: NIOAsyncChannel<NIOAsyncChannel<RunFrame, RunFrame>, Never>, desk: RunDesk, executor: Executor, logger: Logger,
+         inode: UInt64) {
+        self.inode = inode
         self.path = path
         self.server = server
         self.desk = desk
@@ -63,7 +71,8 @@ public final class RunSocket: Service, Sendable {
         } onGracefulShutdown: {
             self.server.channel.close(promise: nil)
         }
-        unlink(path)
+        var st = stat()
+        if stat(path, &st) == 0, UInt64(st.st_ino) == inode { unlink(path) }
     }
 
     func serve(_ connection: NIOAsyncChannel<RunFrame, RunFrame>) async {
