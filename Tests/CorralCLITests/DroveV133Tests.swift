@@ -135,7 +135,10 @@ import Testing
         registry.standardOutput = FileHandle.nullDevice
         registry.standardError = FileHandle.nullDevice
         try registry.run()
-        defer { registry.terminate() }
+        defer {
+            kill(registry.processIdentifier, SIGKILL)
+            registry.waitUntilExit()
+        }
         let host = "127.0.0.1:\(port)"
         _ = try await Self.waitFor("the registry") { () -> Bool? in
             (try RunTests.sh("curl -s -o /dev/null -w '%{http_code}' http://\(host)/v2/").out) == "401" ? true : nil
@@ -191,6 +194,21 @@ import Testing
         try await LocalCluster.with { cluster in
             let controller = try cluster.startController(extra: "  staleExecutorAge: 10s")
             _ = try await cluster.leader()
+            // A "controller" that takes connections and never answers, listed
+            // first: controllerResponseTimeout bounds how long it holds the search.
+            let silent = Process()
+            silent.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            let silentPort = Int.random(in: 40_000...44_000)
+            silent.arguments = ["-c", "import socket,time\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('127.0.0.1',\(silentPort)));s.listen(16)\nc=[]\nwhile True:\n  c.append(s.accept())"]
+            // Its own output: an inherited pipe would hold the test runner's open.
+            silent.standardOutput = FileHandle.nullDevice
+            silent.standardError = FileHandle.nullDevice
+            try silent.run()
+            defer {
+                // SIGKILL: a child of the test runner may inherit SIGTERM ignored.
+                kill(silent.processIdentifier, SIGKILL)
+                silent.waitUntilExit()
+            }
             let config = cluster.dir.appendingPathComponent("rpc-executor.yml").path
             try """
             server:
@@ -200,12 +218,18 @@ import Testing
               secrets:
               - { nodeType: CONTROLLER, secret: \(LocalCluster.controllerSecret) }
               - { nodeType: EXECUTOR, secret: \(LocalCluster.executorSecret) }
+            resources:
+              metadata:
+                metadataProviders:
+                  site: { type: CONFIGURED, metadata: { rack: r9 } }
             options:
               hostname: 127.0.0.1
               dockerSocketPath: /nonexistent/docker.sock
               remoteUpdateMode: RPC
+              controllerConnectTimeout: 500ms
+              controllerResponseTimeout: 500ms
             controllers:
-              endpoints: [http://127.0.0.1:1, \(controller.endpoint)]
+              endpoints: [http://127.0.0.1:1, http://127.0.0.1:\(silentPort), \(controller.endpoint)]
               leadershipCheckInterval: 3s
             """.write(toFile: config, atomically: true, encoding: .utf8)
             let executor = try LocalCluster.Node(role: "executor", args: ["executor", "--config", config, "--state-dir",
@@ -220,6 +244,25 @@ import Testing
                 return c?["connected"] as? Bool == true ? c : nil
             }
             #expect(status["mode"] as? String == "RPC" && status["leader"] as? String == controller.endpoint, "\(status)")
+            let log = try String(contentsOf: executor.output, encoding: .utf8)
+            let started = try #require(log.range(of: "joining the cluster through the controllers"))
+            let found = try #require(log.range(of: "the leader controller is"))
+            func stamp(_ r: Range<String.Index>) -> Double {
+                // "INFO  [2026-12-07 14:35:42,350] ..." on the line of the match.
+                let lineStart = log[..<r.lowerBound].lastIndex(of: "\n").map { log.index(after: $0) } ?? log.startIndex
+                let line = log[lineStart..<r.lowerBound]
+                let time = line.split(separator: " ").dropFirst(2).first ?? ""
+                let parts = time.replacingOccurrences(of: ",", with: ".").split(separator: ":").compactMap { Double($0) }
+                return parts.count == 3 ? parts[0] * 3600 + parts[1] * 60 + parts[2] : -1
+            }
+            #expect(stamp(found) - stamp(started) < 3, "a silent controller held the search past controllerResponseTimeout")
+            // The metadata rides in the node data: the controller places by it.
+            let ruled = try CLI.writeTemp(#"{"sourceAppName": "rpc", "taskId": "rule", "executable": {"type": "PROCESS", "command": ["/bin/true"]}, "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}], "placementPolicy": {"type": "RULE_BASED", "ruleType": "HOPE", "rule": "metadata.rack == \"r9\""}}"#, name: "rule.json")
+            let placed = try CLI.run(["tasks", "run", ruled, "--wait", "--url", controller.endpoint])
+            #expect(placed.status == 0, "\(placed.stdout)\(placed.stderr)")
+            let elsewhere = try CLI.writeTemp(#"{"sourceAppName": "rpc", "taskId": "nowhere", "executable": {"type": "PROCESS", "command": ["/bin/true"]}, "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}], "placementPolicy": {"type": "RULE_BASED", "ruleType": "HOPE", "rule": "metadata.rack == \"r1\""}}"#, name: "nowhere.json")
+            let refused = try CLI.run(["tasks", "run", elsewhere, "--wait", "--url", controller.endpoint])
+            #expect(refused.status != 0 && refused.stderr.contains("placement policy"), "\(refused.stdout)\(refused.stderr)")
             // Work is placed on it as on any executor.
             let spec = try CLI.writeTemp(#"{"sourceAppName": "rpc", "taskId": "t1", "executable": {"type": "PROCESS", "command": ["/bin/sh", "-c", "echo via-rpc; exit 3"]}, "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}]}"#, name: "task.json")
             let ran = try CLI.run(["tasks", "run", spec, "--wait", "--url", controller.endpoint])

@@ -36,8 +36,17 @@ public actor ExecutorMetadata: Service {
         await publish()
     }
 
-    /// Reruns the DYNAMIC commands, each provider on its own period.
+    /// Reruns the DYNAMIC commands, each provider on its own period, until
+    /// the executor stops (a Service that returned early would stop it).
     public func run() async throws {
+        let dynamic = config.providers.values.contains { p in
+            if case .dynamicCommand(_, let commands) = p { return commands.values.contains { $0.type == .DYNAMIC } }
+            return false
+        }
+        guard dynamic else {
+            try? await gracefulShutdown()
+            return
+        }
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 for (name, provider) in self.config.providers {
