@@ -91,8 +91,7 @@ actor ControllerCore: Service {
     let connection: String
     let snapshots: SnapshotRegistry
     let logger: Logger
-    private var port: Int?
-    private var portWaiters: [CheckedContinuation<Int, Never>] = []
+    private let port = PortLatch()
 
     init(zk: ZooKeeperClient, roster: ExecutorRoster, leadership: Leadership, engine: ApplicationEngine, options: ControllerOptions,
          http: HTTPClient, connection: String, snapshots: SnapshotRegistry, logger: Logger) {
@@ -107,20 +106,10 @@ actor ControllerCore: Service {
         self.logger = logger
     }
 
-    func setPort(_ p: Int) {
-        guard port == nil else { return }
-        port = p
-        for w in portWaiters { w.resume(returning: p) }
-        portWaiters = []
-    }
-
-    private func boundPort() async -> Int {
-        if let port { return port }
-        return await withCheckedContinuation { portWaiters.append($0) }
-    }
+    func setPort(_ p: Int) async { await port.set(p) }
 
     func run() async throws {
-        let port = await boundPort()
+        let port = await self.port.wait()
         await zk.start()
         logger.info("controller started", metadata: ["zookeeper": "\(connection)", "port": "\(port)"])
         let engine = self.engine, roster = self.roster, leadership = self.leadership, zk = self.zk

@@ -156,6 +156,16 @@ import Testing
         return CLI.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
+    /// What `pipe` gives until `marker` has come (at most 20 s).
+    static func read(_ pipe: Pipe, until marker: String) -> String {
+        var seen = ""
+        let deadline = Date().addingTimeInterval(20)
+        while !seen.contains(marker), Date() < deadline {
+            seen += String(decoding: pipe.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        return seen
+    }
+
     static func lines(_ text: String) -> [String: String] {
         var d: [String: String] = [:]
         for l in text.split(separator: "\n") {
@@ -217,11 +227,7 @@ import Testing
         let out = Pipe()
         p.standardOutput = out
         try p.run()
-        var seen = ""
-        let deadline = Date().addingTimeInterval(20)
-        while !seen.contains("started"), Date() < deadline {
-            seen += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        }
+        var seen = Self.read(out, until: "started")
         #expect(try node.freeCPUs().free < node.freeCPUs().total, "the job holds its core")
         let sent = Date()
         kill(p.processIdentifier, SIGTERM)
@@ -242,11 +248,7 @@ import Testing
         let out = Pipe()
         p.standardOutput = out
         try p.run()
-        var seen = ""
-        let deadline = Date().addingTimeInterval(20)
-        while !seen.contains("started"), Date() < deadline {
-            seen += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        }
+        _ = Self.read(out, until: "started")
         let total = try node.freeCPUs().total
         #expect(try node.freeCPUs().free == total - 1)
         kill(p.processIdentifier, SIGKILL)
@@ -358,11 +360,7 @@ import Testing
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        var seen = ""
-        let deadline = Date().addingTimeInterval(20)
-        while !seen.contains("started"), Date() < deadline {
-            seen += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        }
+        _ = Self.read(out, until: "started")
         try node.restart()
         p.waitUntilExit()
         let said = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

@@ -38,11 +38,10 @@ public actor ClusterMember: ClusterLink {
     let logger: Logger
     let metrics: Metrics
 
-    private var port: Int?
-    private var portWaiters: [CheckedContinuation<Int, Never>] = []
+    private let port = PortLatch()
+    private let cadence: PublishCadence
     private var node: EphemeralNode?
     private var lastPublished: ExecutorNodeData?
-    private var lastWrite: ContinuousClock.Instant?
     private var lastWriteWall: Double?
     private var session: ZooKeeperSessionState = .connecting
     private var outageSince: Date?
@@ -59,6 +58,7 @@ public actor ClusterMember: ClusterLink {
         reporter = StateReporter(executor: executor, secret: clusterAuth.secrets[.EXECUTOR], metrics: metrics, logger: logger)
         self.debounce = debounce
         self.heartbeat = heartbeat
+        cadence = PublishCadence(debounce: debounce, heartbeat: heartbeat)
         self.metrics = metrics
         // The client's own connect/lose lines repeat what this type logs.
         var zkLogger = logger
@@ -70,17 +70,7 @@ public actor ClusterMember: ClusterLink {
 
     /// The port controllers reach this executor on (the first application
     /// connector, once it is bound).
-    public func setPort(_ port: Int) {
-        guard self.port == nil else { return }
-        self.port = port
-        for w in portWaiters { w.resume(returning: port) }
-        portWaiters = []
-    }
-
-    private func boundPort() async -> Int {
-        if let port { return port }
-        return await withCheckedContinuation { portWaiters.append($0) }
-    }
+    public func setPort(_ port: Int) async { await self.port.set(port) }
 
     var basePath: String { "/" + namespace }
 
@@ -91,7 +81,7 @@ public actor ClusterMember: ClusterLink {
     func executorId(_ port: Int) async -> String { DroveIdentity.executorId(hostname: await executor.hostname, port: port) }
 
     public func run() async throws {
-        let port = await boundPort()
+        let port = await self.port.wait()
         let id = await executorId(port)
         identity = (port, id)
         let path = await nodePath(port)
@@ -106,8 +96,11 @@ public actor ClusterMember: ClusterLink {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.followSession() }
-                group.addTask { await self.publishOnChange(port: port, id: id) }
-                group.addTask { await self.beat(port: port, id: id) }
+                group.addTask {
+                    await self.cadence.run(changes: await self.executor.changes(coalescing: true)) { force in
+                        await self.publish(port: port, id: id, force: force)
+                    }
+                }
                 group.addTask { await self.followLeader() }
                 group.addTask { await self.reporter.run(id: id) { await self.leaderEndpoint } }
             }
@@ -120,37 +113,15 @@ public actor ClusterMember: ClusterLink {
 
     // MARK: - Publishing
 
-    private func publishOnChange(port: Int, id: String) async {
-        let changes = await executor.changes(coalescing: true)
-        for await _ in changes {
-            if let last = lastWrite {
-                let wait = ContinuousClock.now.duration(to: last + debounce)
-                if wait > .zero { try? await Task.sleep(for: wait) }
-            }
-            if Task.isCancelled { return }
-            await publish(port: port, id: id, force: false)
-        }
-    }
-
-    private func beat(port: Int, id: String) async {
-        while !Task.isCancelled {
-            let due = (lastWrite ?? .now) + heartbeat
-            try? await Task.sleep(until: due)
-            if Task.isCancelled { return }
-            if let last = lastWrite, last + heartbeat > .now { continue }
-            await publish(port: port, id: id, force: true)
-        }
-    }
-
-    /// Writes the node if its content changed (or `force`, the heartbeat).
-    func publish(port: Int, id: String, force: Bool) async {
-        guard let node else { return }
+    /// Writes the node if its content changed (or `force`, the heartbeat);
+    /// whether it wrote. The cadence's window starts when the write is done:
+    /// writes are at least a window apart as ZooKeeper sees them.
+    @discardableResult
+    func publish(port: Int, id: String, force: Bool) async -> Bool {
+        guard let node else { return false }
         let data = await executor.nodeData(port: port, executorId: id)
-        if !force, let last = lastPublished, last.sameContent(as: data) { return }
+        if !force, let last = lastPublished, last.sameContent(as: data) { return false }
         lastPublished = data
-        // The window starts when the write is done: writes are at least a
-        // window apart as ZooKeeper sees them.
-        defer { lastWrite = .now }
         do {
             try await node.update(data.encoded())
             if await node.isInPlace {
@@ -161,6 +132,7 @@ public actor ClusterMember: ClusterLink {
             // The node keeps the new data and writes it when the session is back.
             logger.debug("node update deferred", metadata: ["error": "\(error)"])
         }
+        return true
     }
 
     /// Writes made to the executor's node (creates and rewrites).
@@ -182,7 +154,9 @@ public actor ClusterMember: ClusterLink {
                     // Same session: the node is still there but writes made
                     // during the outage did not reach it (a new session's node
                     // is recreated with the latest data by EphemeralNode).
-                    if !isNew, let identity { await publish(port: identity.port, id: identity.id, force: true) }
+                    if !isNew, let identity, await publish(port: identity.port, id: identity.id, force: true) {
+                        await cadence.wrote()
+                    }
                 } else {
                     logger.info("connected to ZooKeeper", metadata: ["session": "\(s.idHex)", "server": "\(s.server)"])
                 }
@@ -241,7 +215,7 @@ public actor ClusterMember: ClusterLink {
     // MARK: - Status
 
     public func status() async -> ClusterStatus {
-        let port = self.port ?? 0
+        let port = await self.port.value ?? 0
         var sessionHex: String?
         if case .connected(let s, _) = session { sessionHex = s.idHex }
         return ClusterStatus(mode: RemoteUpdateMode.STORE.rawValue, namespace: namespace, connectionString: connectionString.description, connected: session.isConnected,

@@ -24,12 +24,11 @@ public actor ControllerLink: ClusterLink {
     let heartbeat: Duration
     let debounce: Duration
     let logger: Logger
-    private var port: Int?
-    private var portWaiters: [CheckedContinuation<Int, Never>] = []
+    private let port = PortLatch()
+    private let cadence: PublishCadence
     private var leader: String?
     private var identity: (port: Int, id: String)?
     private var lastPublished: ExecutorNodeData?
-    private var lastWrite: ContinuousClock.Instant?
     private var lastWriteWall: Double?
     private var snapshots = 0
     private var outageSince: Date?
@@ -54,23 +53,14 @@ public actor ControllerLink: ClusterLink {
                                  metrics: metrics, logger: logger)
         self.heartbeat = min(heartbeat, controllers.leadershipCheckInterval.duration)
         self.debounce = debounce
+        cadence = PublishCadence(debounce: debounce, heartbeat: self.heartbeat)
         self.logger = logger
     }
 
-    public func setPort(_ port: Int) {
-        guard self.port == nil else { return }
-        self.port = port
-        for w in portWaiters { w.resume(returning: port) }
-        portWaiters = []
-    }
-
-    private func boundPort() async -> Int {
-        if let port { return port }
-        return await withCheckedContinuation { portWaiters.append($0) }
-    }
+    public func setPort(_ port: Int) async { await self.port.set(port) }
 
     public func run() async throws {
-        let port = await boundPort()
+        let port = await self.port.wait()
         let id = DroveIdentity.executorId(hostname: executor.hostname, port: port)
         identity = (port, id)
         logger.info("joining the cluster through the controllers (remoteUpdateMode RPC)",
@@ -78,8 +68,11 @@ public actor ControllerLink: ClusterLink {
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.followLeader(port: port, id: id) }
-                group.addTask { await self.publishOnChange(port: port, id: id) }
-                group.addTask { await self.beat(port: port, id: id) }
+                group.addTask {
+                    await self.cadence.run(changes: await self.executor.changes(coalescing: true)) { force in
+                        await self.publish(port: port, id: id, force: force)
+                    }
+                }
                 group.addTask { await self.reporter.run(id: id) { await self.leader } }
             }
         }
@@ -105,7 +98,7 @@ public actor ControllerLink: ClusterLink {
                 }
                 leader = found
                 // A new leader gets the whole picture at once.
-                if found != nil { await publish(port: port, id: id, force: true) }
+                if found != nil, await publish(port: port, id: id, force: true) { await cadence.wrote() }
             }
             try? await Task.sleep(for: checkInterval)
         }
@@ -124,27 +117,6 @@ public actor ControllerLink: ClusterLink {
 
     // MARK: - Snapshots
 
-    private func publishOnChange(port: Int, id: String) async {
-        let changes = await executor.changes(coalescing: true)
-        for await _ in changes {
-            if let last = lastWrite {
-                let wait = ContinuousClock.now.duration(to: last + debounce)
-                if wait > .zero { try? await Task.sleep(for: wait) }
-            }
-            if Task.isCancelled { return }
-            await publish(port: port, id: id, force: false)
-        }
-    }
-
-    private func beat(port: Int, id: String) async {
-        while !Task.isCancelled {
-            try? await Task.sleep(until: (lastWrite ?? .now) + heartbeat)
-            if Task.isCancelled { return }
-            if let last = lastWrite, last + heartbeat > .now { continue }
-            await publish(port: port, id: id, force: true)
-        }
-    }
-
     /// Drove's `ExecutorSnapshotMessage`.
     struct Snapshot: Encodable {
         var type = DroveMessage.ControllerMessageType.EXECUTOR_SNAPSHOT
@@ -152,23 +124,26 @@ public actor ControllerLink: ClusterLink {
         var nodeData: ExecutorNodeData
     }
 
-    func publish(port: Int, id: String, force: Bool) async {
-        defer { lastWrite = .now }
-        guard let leader else { return }
+    /// Sends the snapshot if it changed (or `force`); whether one was sent.
+    @discardableResult
+    func publish(port: Int, id: String, force: Bool) async -> Bool {
+        guard let leader else { return false }
         let data = await executor.nodeData(port: port, executorId: id)
-        if !force, let last = lastPublished, last.sameContent(as: data) { return }
-        guard let body = try? ExecutorNodeData.encoder.encode(Snapshot(header: .executorRequest(), nodeData: data)) else { return }
+        if !force, let last = lastPublished, last.sameContent(as: data) { return false }
+        guard let body = try? ExecutorNodeData.encoder.encode(Snapshot(header: .executorRequest(), nodeData: data)) else { return false }
         if await reporter.send(body, to: leader, what: "the executor's snapshot") {
             lastPublished = data
             lastWriteWall = Date().timeIntervalSince1970
             snapshots += 1
         }
+        return true
     }
 
     // MARK: - Status
 
     public func status() async -> ClusterStatus {
-        let id = identity?.id ?? DroveIdentity.executorId(hostname: executor.hostname, port: port ?? 0)
+        let bound = await port.value ?? 0
+        let id = identity?.id ?? DroveIdentity.executorId(hostname: executor.hostname, port: bound)
         return ClusterStatus(mode: RemoteUpdateMode.RPC.rawValue, namespace: "", connectionString: endpoints.joined(separator: ","),
                              connected: leader != nil, session: nil, state: leader == nil ? "no leader" : "leader found",
                              node: "kept by the leader controller", executorId: id,
