@@ -285,17 +285,40 @@ public final class DockerEngine: Engine {
         let (heads, head) = AsyncStream.makeStream(of: Int.self)
         Task.detached {
             let demux = DemuxBox()
+            let seen = Mutex<[OutputChannel: Int]>([:])
+            @Sendable func deliver(_ bytes: [UInt8], _ channel: OutputChannel) {
+                seen.withLock { $0[channel, default: 0] += bytes.count }
+                output.write(bytes, from: channel)
+            }
             let status = try? await client.stream(.POST, "/containers/\(id)/attach", query: [("stream", "1"), ("stdout", "1"), ("stderr", "1")],
                                                   onHead: { head.yield($0); head.finish() }) { chunk in
                 if raw {
-                    output.write(chunk, from: .stdout)
+                    deliver(chunk, .stdout)
                     return true
                 }
-                for (stream, payload) in demux.feed(chunk) { output.write(payload, from: stream == .stderr ? .stderr : .stdout) }
+                for (stream, payload) in demux.feed(chunk) { deliver(payload, stream == .stderr ? .stderr : .stdout) }
                 return true
             }
             head.finish()
             if status == 200 || status == 101 {
+                // Podman may cut an attach to a process that ends at once
+                // ("connection reset by peer"), losing what it wrote. The
+                // engine's log of the container is whole: when it holds more
+                // than came through, it is given after a note.
+                if let r = try? await client.call(.GET, "/containers/\(id)/logs", query: [("stdout", "1"), ("stderr", "1")]), r.status == 200 {
+                    var logged: [(OutputChannel, [UInt8])] = []
+                    if raw { logged = [(.stdout, r.body)] } else {
+                        var d = DockerStreamDemuxer()
+                        logged = d.feed(r.body).map { ($0.0 == .stderr ? .stderr : .stdout, $0.1) }
+                    }
+                    var counts: [OutputChannel: Int] = [:]
+                    for (c, b) in logged { counts[c, default: 0] += b.count }
+                    let had = seen.withLock { $0 }
+                    if counts.contains(where: { $0.value > had[$0.key, default: 0] }) {
+                        output.write(Array("[corral] the engine cut the live output short; the job's whole output, from its log:\n".utf8), from: .stderr)
+                        for (c, b) in logged { output.write(b, from: c) }
+                    }
+                }
                 ends.end(id)
                 output.finish()
             }
