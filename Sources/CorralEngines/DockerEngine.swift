@@ -241,7 +241,6 @@ public final class DockerEngine: Engine {
     }
 
     /// The image, pulled when the policy says so; its id when known.
-    @discardableResult
     func ensureImage(_ image: String, policy: Executable.PullPolicy, output: any LogSink) async throws(EngineError) -> String? {
         let present = try await client.inspectImage(image)
         switch policy {
@@ -292,11 +291,7 @@ public final class DockerEngine: Engine {
             }
             let status = try? await client.stream(.POST, "/containers/\(id)/attach", query: [("stream", "1"), ("stdout", "1"), ("stderr", "1")],
                                                   onHead: { head.yield($0); head.finish() }) { chunk in
-                if raw {
-                    deliver(chunk, .stdout)
-                    return true
-                }
-                for (stream, payload) in demux.feed(chunk) { deliver(payload, stream == .stderr ? .stderr : .stdout) }
+                for (channel, payload) in demux.output(chunk, raw: raw) { deliver(payload, channel) }
                 return true
             }
             head.finish()
@@ -306,11 +301,7 @@ public final class DockerEngine: Engine {
                 // engine's log of the container is whole: when it holds more
                 // than came through, it is given after a note.
                 if let r = try? await client.call(.GET, "/containers/\(id)/logs", query: [("stdout", "1"), ("stderr", "1")]), r.status == 200 {
-                    var logged: [(OutputChannel, [UInt8])] = []
-                    if raw { logged = [(.stdout, r.body)] } else {
-                        var d = DockerStreamDemuxer()
-                        logged = d.feed(r.body).map { ($0.0 == .stderr ? .stderr : .stdout, $0.1) }
-                    }
+                    let logged = DemuxBox().output(r.body, raw: raw)
                     var counts: [OutputChannel: Int] = [:]
                     for (c, b) in logged { counts[c, default: 0] += b.count }
                     let had = seen.withLock { $0 }
@@ -388,11 +379,7 @@ public final class DockerEngine: Engine {
             if let since { query.append(("since", String(since))) }
             let demux = DemuxBox()
             let status = try? await client.stream(.GET, "/containers/\(id)/logs", query: query) { chunk in
-                if raw {
-                    output.write(chunk, from: .stdout)
-                    return true
-                }
-                for (stream, payload) in demux.feed(chunk) { output.write(payload, from: stream == .stderr ? .stderr : .stdout) }
+                for (channel, payload) in demux.output(chunk, raw: raw) { output.write(payload, from: channel) }
                 return true
             }
             if status == 200 { ends.end(id) }
@@ -407,6 +394,13 @@ public final class DockerEngine: Engine {
         func feed(_ chunk: [UInt8]) -> [(DockerStreamDemuxer.Stream, [UInt8])] {
             lock.lock(); defer { lock.unlock() }
             return demux.feed(chunk)
+        }
+
+        /// A container's output as it comes, by stream: `raw` (a terminal)
+        /// is one unframed stream, given as stdout.
+        func output(_ chunk: [UInt8], raw: Bool) -> [(OutputChannel, [UInt8])] {
+            if raw { return [(.stdout, chunk)] }
+            return feed(chunk).map { ($0.0 == .stderr ? .stderr : .stdout, $0.1) }
         }
     }
 

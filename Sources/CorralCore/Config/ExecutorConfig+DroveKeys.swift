@@ -7,7 +7,7 @@ extension ExecutorConfig {
     static func readDockerAuth(_ node: ConfigNode, _ r: ConfigReader, _ path: String) -> DockerAuthConfig {
         var c = DockerAuthConfig()
         guard let f = r.mapping(node, at: path, known: ["entries"]) else { return c }
-        guard let en = f["entries"], let entries = r.mapping(en, at: f.path("entries"), known: loggerNames(en)) else { return c }
+        guard let en = f["entries"], let entries = r.mapping(en, at: f.path("entries"), known: mappingKeys(en)) else { return c }
         for (registry, entry) in entries.entries.sorted(by: { $0.key < $1.key }) {
             let p = entries.path(registry)
             let name = DockerAuthConfig.registryName(registry)
@@ -43,7 +43,7 @@ extension ExecutorConfig {
             for (i, pattern) in list.enumerated() { regex(pattern, r, "\(f.path("blacklistedKeys"))[\(i)]", n) }
             m.blacklistedKeys = list
         }
-        guard let pn = f["metadataProviders"], let providers = r.mapping(pn, at: f.path("metadataProviders"), known: loggerNames(pn)) else { return m }
+        guard let pn = f["metadataProviders"], let providers = r.mapping(pn, at: f.path("metadataProviders"), known: mappingKeys(pn)) else { return m }
         for (name, entry) in providers.entries.sorted(by: { $0.key < $1.key }) {
             let p = providers.path(name)
             guard let tn = field(entry.value, "type") else {
@@ -74,7 +74,7 @@ extension ExecutorConfig {
                 else if e["commandRerunInSecs"] == nil {
                     r.error(e.path("commandRerunInSecs"), entry.value, "a DYNAMIC_COMMAND provider needs commandRerunInSecs", allowed: "seconds from 1 to 86400")
                 }
-                guard let cn = e["commands"], let commands = r.mapping(cn, at: e.path("commands"), known: loggerNames(cn)) else {
+                guard let cn = e["commands"], let commands = r.mapping(cn, at: e.path("commands"), known: mappingKeys(cn)) else {
                     if e["commands"] == nil { r.error(e.path("commands"), entry.value, "a DYNAMIC_COMMAND provider needs commands", allowed: "a mapping of keys to {type, command, defaultValue}") }
                     continue
                 }

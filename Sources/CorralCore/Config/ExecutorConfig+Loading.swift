@@ -142,7 +142,7 @@ extension ExecutorConfig {
         var l = LoggingConfig()
         guard let f = r.mapping(node, at: path, known: ["level", "loggers", "appenders"]) else { return l }
         if let n = f["level"], let v = r.choice(n, at: f.path("level"), as: LogLevel.self) { l.level = v }
-        if let n = f["loggers"], let m = r.mapping(n, at: f.path("loggers"), known: loggerNames(n)) {
+        if let n = f["loggers"], let m = r.mapping(n, at: f.path("loggers"), known: mappingKeys(n)) {
             for (name, entry) in m.entries {
                 let p = m.path(name)
                 if case .mapping = entry.value.value {
@@ -163,8 +163,9 @@ extension ExecutorConfig {
         return l
     }
 
-    /// Logger names are free-form: every key is known.
-    static func loggerNames(_ node: ConfigNode) -> [String] {
+    /// The keys of a mapping whose keys are free-form (logger names,
+    /// registries, provider names): every key is known.
+    static func mappingKeys(_ node: ConfigNode) -> [String] {
         if case .mapping(let entries) = node.value { return entries.map(\.key) }
         return []
     }

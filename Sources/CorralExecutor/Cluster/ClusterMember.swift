@@ -14,7 +14,7 @@ import ZooKeeperClient
 ///   reconnects and recreated after an expiry);
 /// - rewrites it when something changes, at most once per debounce window,
 ///   and otherwise only as often as a Drove controller's staleness rule
-///   needs (``heartbeat``), instead of Drove's blind 20 s rewrite;
+///   needs (``defaultHeartbeat``), instead of Drove's blind 20 s rewrite;
 /// - follows the leader controller through a watch on
 ///   `/<namespace>/controller` (no polling) and reports every workload state
 ///   change to it (`INSTANCE_STATE_REPORT`, `TASK_STATE_REPORT`);
@@ -33,8 +33,6 @@ public actor ClusterMember: ClusterLink {
     let zk: ZooKeeperClient
     let connectionString: ZooKeeperConnectionString
     let reporter: StateReporter
-    let debounce: Duration
-    let heartbeat: Duration
     let logger: Logger
     let metrics: Metrics
 
@@ -56,8 +54,6 @@ public actor ClusterMember: ClusterLink {
         self.executor = executor
         self.namespace = zookeeper.namespace
         reporter = StateReporter(executor: executor, secret: clusterAuth.secrets[.EXECUTOR], metrics: metrics, logger: logger)
-        self.debounce = debounce
-        self.heartbeat = heartbeat
         cadence = PublishCadence(debounce: debounce, heartbeat: heartbeat)
         self.metrics = metrics
         // The client's own connect/lose lines repeat what this type logs.

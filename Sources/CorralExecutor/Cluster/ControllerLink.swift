@@ -21,8 +21,6 @@ public actor ControllerLink: ClusterLink {
     let checkInterval: Duration
     let http: HTTPClient
     let reporter: StateReporter
-    let heartbeat: Duration
-    let debounce: Duration
     let logger: Logger
     private let port = PortLatch()
     private let cadence: PublishCadence
@@ -51,9 +49,7 @@ public actor ControllerLink: ClusterLink {
         let response = options.controllerResponseTimeout.duration + options.controllerConnectTimeout.duration
         reporter = StateReporter(executor: executor, secret: clusterAuth.secrets[.EXECUTOR], http: http, timeout: response,
                                  metrics: metrics, logger: logger)
-        self.heartbeat = min(heartbeat, controllers.leadershipCheckInterval.duration)
-        self.debounce = debounce
-        cadence = PublishCadence(debounce: debounce, heartbeat: self.heartbeat)
+        cadence = PublishCadence(debounce: debounce, heartbeat: min(heartbeat, controllers.leadershipCheckInterval.duration))
         self.logger = logger
     }
 

@@ -39,14 +39,6 @@ public actor ExecutorMetadata: Service {
     /// Reruns the DYNAMIC commands, each provider on its own period, until
     /// the executor stops (a Service that returned early would stop it).
     public func run() async throws {
-        let dynamic = config.providers.values.contains { p in
-            if case .dynamicCommand(_, let commands) = p { return commands.values.contains { $0.type == .DYNAMIC } }
-            return false
-        }
-        guard dynamic else {
-            try? await gracefulShutdown()
-            return
-        }
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 for (name, provider) in self.config.providers {
@@ -63,6 +55,8 @@ public actor ExecutorMetadata: Service {
                 }
             }
         }
+        // Nothing to rerun: the group ended at once. Wait for the executor's end.
+        try? await gracefulShutdown()
     }
 
     private func refresh(_ name: String, _ commands: [String: MetadataConfig.Command]) async {

@@ -80,8 +80,7 @@ actor StateReporter {
         request.body = .bytes(ByteBuffer(data: body))
         for attempt in 1...3 {
             do {
-                let response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
-                                                                                     + timeout.components.attoseconds / 1_000_000_000))
+                let response = try await http.execute(request, timeout: TimeAmount(timeout))
                 _ = try? await response.body.collect(upTo: 1 << 16)
                 if (200..<300).contains(Int(response.status.code)) {
                     sent += 1

@@ -35,8 +35,6 @@ public actor RunDesk {
         return .success(config)
     }
 
-    public var config: RunConfig? { try? current.get() }
-
     /// `corral run config`: root only (as the socket says). A file that does
     /// not load is refused whole and the configuration in force stays.
     public func reload(by caller: PeerCredentials) -> Result<String, RunFailure> {
@@ -59,9 +57,16 @@ public actor RunDesk {
         }
     }
 
+    /// A job ready to start: its spec, and the configuration it was checked
+    /// against (whose retry settings it then follows, whatever a reload does).
+    public struct Prepared: Sendable {
+        public var spec: TaskSpec
+        public var config: RunConfig
+    }
+
     /// A job's spec from a request and the caller's credentials, or why not.
     /// The caller's identity comes from `caller` alone; the request names none.
-    public func prepare(_ request: RunRequest, caller: PeerCredentials, taskId: String) async -> Result<TaskSpec, RunFailure> {
+    public func prepare(_ request: RunRequest, caller: PeerCredentials, taskId: String) async -> Result<Prepared, RunFailure> {
         let config: RunConfig
         switch current {
         case .failure(let f): return .failure(f)
@@ -134,10 +139,11 @@ public actor RunDesk {
         let job = RunJob(identity: identity, workingDir: workingDir, hostname: config.containerHostname ?? executor.hostname,
                          runtime: config.runtime, tty: request.tty, grace: config.stopGracePeriod, hookTimeout: config.hookTimeout,
                          runnerPath: runnerPath, hooks: config.hooks)
-        return .success(TaskSpec(sourceAppName: Self.sourceAppName, taskId: taskId,
-                                 executable: .docker(image: image, pullPolicy: .IF_NOT_PRESENT),
-                                 resources: ResourceRequest(cpus: request.cpus, memoryBytes: memory, gpus: request.gpus),
-                                 volumes: volumes, env: env, args: request.command, job: job))
+        let spec = TaskSpec(sourceAppName: Self.sourceAppName, taskId: taskId,
+                            executable: .docker(image: image, pullPolicy: .IF_NOT_PRESENT),
+                            resources: ResourceRequest(cpus: request.cpus, memoryBytes: memory, gpus: request.gpus),
+                            volumes: volumes, env: env, args: request.command, job: job)
+        return .success(Prepared(spec: spec, config: config))
     }
 
     /// The app name `corral run` jobs are filed under (their logs: `<logPath>/corral-run/<taskId>/`).

@@ -56,15 +56,14 @@ actor RunSession {
 
     private func begin(_ request: RunRequest) async -> (@Sendable () async -> Void)? {
         let taskId = "run-" + UUID().uuidString.prefix(8).lowercased()
-        let spec: TaskSpec
+        let spec: TaskSpec, config: RunConfig
         switch await desk.prepare(request, caller: caller, taskId: taskId) {
         case .failure(let f):
             logger.info("corral run refused", metadata: ["uid": "\(caller.uid)", "code": "\(f.code.rawValue)", "reason": "\(f.message)"])
             fail(f)
             return { }
-        case .success(let s): spec = s
+        case .success(let prepared): (spec, config) = (prepared.spec, prepared.config)
         }
-        guard let config = await desk.config else { fail(RunFailure(.badConfig, "the run configuration is not loaded")); return { } }
         logger.info("corral run job", metadata: ["taskId": "\(taskId)", "uid": "\(caller.uid)", "gid": "\(caller.gid)", "pid": "\(caller.pid)",
                                                  "cpus": "\(spec.resources.cpus)", "memory": "\(spec.resources.memoryBytes)"])
         let control = RunJobControl(executor: executor, spec: spec, config: config, output: output, logger: logger)
