@@ -156,6 +156,15 @@ import Testing
         return CLI.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
+    /// Whether task `taskId` reaches `state` on the node's executor within 20 s.
+    static func waitForState(_ node: Node, _ taskId: String, _ state: String) async throws -> Bool {
+        for _ in 0..<200 {
+            if try RecoveryTests().call(node.daemon.api, "GET", "/tasks/\(taskId)")["state"] as? String == state { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
     /// What `pipe` gives until `marker` has come (at most 20 s).
     static func read(_ pipe: Pipe, until marker: String) -> String {
         var seen = ""
@@ -355,16 +364,22 @@ import Testing
     @Test func aJobWhoseExecutorDiedIsStoppedByTheNextOne() async throws {
         guard Self.ready(RecoveryTests.podman), let user = try Self.user() else { return }
         let node = try Node(user: user)
-        let p = Self.client(node, as: user, ["--", "sh", "-c", "echo started; sleep 300"])
+        let p = Self.client(node, as: user, ["--", "sh", "-c", "echo started $CORRAL_TASK_ID; sleep 300"])
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        _ = Self.read(out, until: "started")
+        let said = Self.read(out, until: "\n")
+        // The output comes while the executor still records the start: the
+        // restart is for a job it has on its books as RUNNING (one killed
+        // earlier is the reaper's, RecoveryTests.killedMidStart...).
+        let taskId = try #require(said.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+        let running = try await RunTests.waitForState(node, taskId, "RUNNING")
+        #expect(running, "task \(taskId) never RUNNING")
         try node.restart()
         p.waitUntilExit()
-        let said = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(p.terminationStatus == 125 && said.contains("closed the connection before the job ended"), "\(said)")
+        let complaint = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationStatus == 125 && complaint.contains("closed the connection before the job ended"), "\(complaint)")
         var free = -1, total = 0
         for _ in 0..<100 {
             (free, total) = try node.freeCPUs()
