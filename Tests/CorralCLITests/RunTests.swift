@@ -184,7 +184,8 @@ import Testing
     }
 
     @Test func theJobRunsAsTheCallerInTheirDirectoryOnItsCores() throws {
-        guard Self.ready(RecoveryTests.podman), let user = try Self.user() else { return }
+        guard Self.ready(RecoveryTests.podman) else { return }
+        let user = try #require(try Self.user(), "the test user could not be created")
         let node = try Node(user: user)
         let job = """
         echo uid=$(id -u); echo gid=$(id -g); echo groups=$(id -G); echo name=$(whoami); echo pwd=$(pwd); echo home=$HOME
@@ -224,7 +225,8 @@ import Testing
     }
 
     @Test func signalsExitCodesAndCancelsReachTheJob() throws {
-        guard Self.ready(RecoveryTests.podman), let user = try Self.user() else { return }
+        guard Self.ready(RecoveryTests.podman) else { return }
+        let user = try #require(try Self.user(), "the test user could not be created")
         let node = try Node(user: user)
         // Killed by a signal: 128+N.
         let killed = try Self.run(node, as: user, ["--", "sh", "-c", "kill -USR1 $$"])
@@ -251,7 +253,8 @@ import Testing
     }
 
     @Test func aClientKilledWithSIGKILLLeavesNoJobHoldingCores() async throws {
-        guard Self.ready(RecoveryTests.podman), let user = try Self.user() else { return }
+        guard Self.ready(RecoveryTests.podman) else { return }
+        let user = try #require(try Self.user(), "the test user could not be created")
         let node = try Node(user: user)
         let p = Self.client(node, as: user, ["--", "sh", "-c", "echo started; sleep 300"])
         let out = Pipe()
@@ -274,7 +277,8 @@ import Testing
     }
 
     @Test func imagesHooksAndTheConfigAreTheSitesToDecide() throws {
-        guard Self.ready(RecoveryTests.podman), let user = try Self.user() else { return }
+        guard Self.ready(RecoveryTests.podman) else { return }
+        let user = try #require(try Self.user(), "the test user could not be created")
         let node = try Node(runToml: "approved_container_images = [\"\(Self.image)\"]", user: user)
         // An image off the allow-list is refused at once, naming the list.
         let refused = try Self.run(node, as: user, ["-i", "docker.io/library/alpine:3", "--", "true"])
@@ -321,7 +325,8 @@ import Testing
     /// scripts/docker-test-service), starts are retried with the documented
     /// backoff until container_start_timeout, then the job fails.
     @Test func failedStartsAreRetriedOnTheBackoffSchedule() throws {
-        guard Self.ready(Self.dockerd), let user = try Self.user() else { return }
+        guard Self.ready(Self.dockerd) else { return }
+        let user = try #require(try Self.user(), "the test user could not be created")
         let node = try Node(engine: Self.dockerd, runToml: """
         runtime = "corral-failing"
         container_start_timeout = 0.1
@@ -362,7 +367,8 @@ import Testing
     /// says so), and the next executor stops the job it adopts, as nobody
     /// waits for it, running its cleanup.
     @Test func aJobWhoseExecutorDiedIsStoppedByTheNextOne() async throws {
-        guard Self.ready(RecoveryTests.podman), let user = try Self.user() else { return }
+        guard Self.ready(RecoveryTests.podman) else { return }
+        let user = try #require(try Self.user(), "the test user could not be created")
         let node = try Node(user: user)
         let p = Self.client(node, as: user, ["--", "sh", "-c", "echo started $CORRAL_TASK_ID; sleep 300"])
         let out = Pipe(), err = Pipe()
@@ -417,7 +423,8 @@ import Testing
     /// Podman's Docker API ignores the runtime asked for: the job is refused
     /// rather than run under another runtime.
     @Test func aRuntimeTheEngineWouldIgnoreIsRefused() throws {
-        guard Self.ready(RecoveryTests.podman), let user = try Self.user() else { return }
+        guard Self.ready(RecoveryTests.podman) else { return }
+        let user = try #require(try Self.user(), "the test user could not be created")
         let node = try Node(runToml: "runtime = \"crun\"", user: user)
         let r = try Self.run(node, as: user, ["--", "true"])
         #expect(r.status == 125)
