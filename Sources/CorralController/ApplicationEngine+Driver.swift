@@ -214,6 +214,18 @@ extension ApplicationEngine {
         let outcome = await messenger.send(.START_INSTANCE, payload: ["spec": spec], executor: executor)
         if outcome.status == .ACCEPTED { return true }
         let why = "executor \(executor.hostname):\(executor.port) did not start it: \(outcome.status?.rawValue ?? "unreachable")\(outcome.message.map { " (\($0))" } ?? "")"
+        if outcome.unanswered {
+            // The message may have got through (an answer too slow is retried,
+            // and the executor takes a repeated START as the same one): the
+            // instance stays booked and counted until its executor shows it
+            // or the start grace ends. Giving it up now would leave it
+            // running unknown, and a new leader would find one too many.
+            logger.warning("an instance start got no answer; it counts as starting until its executor shows it or the start grace ends",
+                           metadata: ["appId": "\(appId)", "instanceId": "\(iid)", "reason": "\(why)"])
+            pending[iid]?.unanswered = why
+            apps[appId]?.record.corral.lastOutcome = why
+            return false
+        }
         logger.warning("instance start refused", metadata: ["appId": "\(appId)", "instanceId": "\(iid)", "reason": "\(why)"])
         abandon(appId, iid, executorId: placement.executorId, error: why)
         return false
@@ -234,6 +246,7 @@ extension ApplicationEngine {
             return
         }
         stopping.insert(info.instanceId)
+        logger.info("stopping an instance", metadata: ["appId": "\(info.appId)", "instanceId": "\(info.instanceId)", "state": "\(info.state)"])
         let outcome = await messenger.send(.STOP_INSTANCE, payload: ["instanceId": .string(info.instanceId)], executor: executor)
         if outcome.status == .FAILED, instances[info.appId]?[info.instanceId] != nil {
             // The executor does not run it (any more): it has ended.
@@ -321,7 +334,7 @@ extension ApplicationEngine {
             if let sid = Self.serviceId(ofBooking: p.appId) {
                 let shown = executors[p.executorId]?.serviceInstances.contains { $0.instanceId == iid } ?? false
                 pending[iid] = nil
-                if !shown { finishServiceInstance(sid, iid, state: .LOST, error: "its executor never showed it running after the start") }
+                if !shown { finishServiceInstance(sid, iid, state: .LOST, error: "its executor never showed it running after the start" + (p.unanswered.map { " (\($0))" } ?? "")) }
                 continue
             }
             let shown = executors[p.executorId]?.instances.contains { $0.instanceId == iid } ?? false
@@ -331,8 +344,8 @@ extension ApplicationEngine {
             if recorded?.isStopping == true || stopping.contains(iid) {
                 finish(appId: p.appId, iid, state: .STOPPED, error: instances[p.appId]?[iid]?.errorMessage ?? "")
             } else {
-                finish(appId: p.appId, iid, state: .LOST,
-                       error: recorded == .PENDING ? "its executor never showed it running after the start" : "the executor no longer runs it")
+                let never = "its executor never showed it running after the start" + (p.unanswered.map { " (\($0))" } ?? "")
+                finish(appId: p.appId, iid, state: .LOST, error: recorded == .PENDING ? never : "the executor no longer runs it")
             }
             notifyChange()
         }

@@ -107,6 +107,12 @@ extension ApplicationEngine {
         let outcome = await messenger.send(.START_TASK, payload: ["spec": .object(out)], executor: executor)
         if outcome.status != .ACCEPTED {
             let why = "executor \(executor.hostname):\(executor.port) did not start it: \(outcome.status?.rawValue ?? "unreachable")\(outcome.message.map { " (\($0))" } ?? "")"
+            if outcome.unanswered {
+                // It may run there (see startInstance): its executor's node data decides.
+                logger.warning("a task start got no answer; it counts as starting until its executor shows it or the start grace ends",
+                               metadata: ["task": "\(key)", "reason": "\(why)"])
+                return "\(spec.sourceAppName)-\(spec.taskId)"
+            }
             endTask(key, state: .STOPPED, result: .init(status: "FAILED", exitCode: -1), error: why)
             throw OperationRefusal([why], status: 503)
         }

@@ -33,6 +33,8 @@ public actor ApplicationEngine {
         var executorId: String
         var allocation: Allocation
         var since: ContinuousClock.Instant
+        /// Why the start got no answer, when it got none: said if the executor never shows it.
+        var unanswered: String?
     }
 
     let store: ClusterStore
@@ -353,7 +355,18 @@ public actor ApplicationEngine {
         if let old, Self.isTerminal(old) { return }
         // An instance that has ended stays ended: a snapshot taken before its
         // end (still showing it STOPPING) must not bring it back, to end twice.
-        if old == nil, self.old[info.appId]?.contains(where: { $0.instanceId == info.instanceId }) == true { return }
+        if old == nil, let at = self.old[info.appId]?.firstIndex(where: { $0.instanceId == info.instanceId }) {
+            // Except one this controller gave up as LOST on no word from its
+            // executor (never shown after its start, or its executor away)
+            // that the executor now shows alive: it runs, so it counts again
+            // (left out, it would hold its cores unknown, and the next leader
+            // would find one instance too many).
+            guard self.old[info.appId]?[at].state == InstanceState.LOST.rawValue,
+                  let s = InstanceState(rawValue: info.state), !s.isTerminal, !s.isStopping, !s.isFailure else { return }
+            self.old[info.appId]?.remove(at: at)
+            logger.notice("an instance given up as lost runs on its executor: it counts again",
+                          metadata: ["appId": "\(info.appId)", "instanceId": "\(info.instanceId)", "state": "\(info.state)"])
+        }
         var merged = info
         if let old { merged.created = min(old.created, info.created) }
         instances[info.appId, default: [:]][info.instanceId] = merged

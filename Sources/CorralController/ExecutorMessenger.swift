@@ -15,7 +15,11 @@ public struct ExecutorMessenger: Sendable {
     public struct Outcome: Sendable {
         public var status: DroveMessage.DeliveryStatus?
         public var message: String?
+        /// The executor turned the controller's secret away: nothing was carried out.
+        public var unauthorized = false
         public var delivered: Bool { status != nil }
+        /// No answer came: the executor may or may not have acted on it.
+        public var unanswered: Bool { status == nil && !unauthorized }
     }
 
     let http: HTTPClient
@@ -63,7 +67,8 @@ public struct ExecutorMessenger: Sendable {
                 }
                 lastError = "HTTP \(response.status.code) from the executor"
                 if response.status == .unauthorized || response.status == .forbidden {
-                    return Outcome(status: nil, message: "the executor refused the controller's cluster secret (HTTP \(response.status.code))")
+                    return Outcome(status: nil, message: "the executor refused the controller's cluster secret (HTTP \(response.status.code))",
+                                   unauthorized: true)
                 }
             } catch {
                 lastError = "\(error)"

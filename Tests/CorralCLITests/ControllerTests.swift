@@ -300,6 +300,57 @@ import Testing
         }
     }
 
+    /// An executor frozen (SIGSTOP) past its ZooKeeper session and its ping
+    /// is declared lost, and its instances are replaced elsewhere. Woken, it
+    /// shows them still running: the leader counts them again and stops the
+    /// surplus, so the app is back at its count and nothing runs unknown,
+    /// holding cores no one will give back.
+    @Test func anExecutorThatWakesAfterBeingDeclaredLostLeavesNothingRunningUnknown() async throws {
+        try await LocalCluster.with { cluster in
+            let controller = try cluster.startController()
+            let sleeper = try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            _ = try await cluster.leader()
+            let e = controller.endpoint
+            _ = try await DroveCLI.await(e, ["executor", "list"]) { $0.contains("ACTIVE") }
+            _ = try DroveCLI.run(e, ["apps", "create", try Self.appSpec(name: "woken")])
+            #expect(try DroveCLI.run(e, ["apps", "scale", "woken-1", "2", "--parallelism", "2", "--wait"]).contains("reached"))
+            let first = Self.ids(Self.healthy(try DroveCLI.run(e, ["appinstances", "list", "woken-1"])))
+            #expect(first.count == 2)
+            try cluster.startExecutor(fixture: "epyc7642-2s48c")
+            _ = try await DroveCLI.await(e, ["executor", "list"]) { $0.components(separatedBy: "ACTIVE").count == 3 }
+
+            kill(sleeper.process.processIdentifier, SIGSTOP)
+            let replaced = try await DroveCLI.await(e, ["appinstances", "list", "woken-1"], timeout: .seconds(60)) { table in
+                Self.healthy(table).count == 2 && Self.ids(Self.healthy(table)).isDisjoint(with: first)
+            }
+            kill(sleeper.process.processIdentifier, SIGCONT)
+            let lost = try DroveCLI.run(e, ["appinstances", "list", "woken-1", "--old"])
+            #expect(Self.ids(DroveCLI.instanceRows(lost).filter { $0.contains(" LOST ") }) == first, "\(lost)")
+
+            // Back: what the executors run and what the leader counts agree, at 2.
+            func running() throws -> Set<String> {
+                var ids = Set<String>()
+                for line in try DroveCLI.run(e, ["executor", "list"]).split(separator: "\n") where line.contains("ACTIVE") {
+                    let id = String(line.prefix { $0 != " " })
+                    ids.formUnion(Self.ids(DroveCLI.instanceRows(try DroveCLI.run(e, ["executor", "appinstances", id])).filter { $0.contains("woken-1") }))
+                }
+                return ids
+            }
+            _ = try await DroveCLI.await(e, ["executor", "list"], timeout: .seconds(30)) { $0.components(separatedBy: "ACTIVE").count == 3 }
+            let settled = await eventually(seconds: 60) {
+                guard let table = try? DroveCLI.run(e, ["appinstances", "list", "woken-1"]), let now = try? running() else { return false }
+                return Self.healthy(table).count == 2 && DroveCLI.instanceRows(table).count == 2 && now == Self.ids(Self.healthy(table))
+            }
+            let table = try DroveCLI.run(e, ["appinstances", "list", "woken-1"])
+            let now = try running()
+            #expect(settled, "the leader counts \(table); the executors run \(now)\n\(replaced)")
+            #expect(controller.log.contains("an instance given up as lost runs on its executor"), "the woken instances were counted again")
+            _ = try DroveCLI.run(e, ["apps", "suspend", "woken-1", "--wait"])
+            let left = try running()
+            #expect(left.isEmpty, "nothing left running")
+        }
+    }
+
     @Test func usersAreCheckedWithTheirBcryptHashesAndRoles() async throws {
         try await LocalCluster.with { cluster in
             // bcrypt hashes made by `corral password-hash`.
@@ -816,12 +867,20 @@ import Testing
             // refuses, and the start is tried again elsewhere).
             for row in DroveCLI.instanceRows(try DroveCLI.run(follower.endpoint, ["appinstances", "list", "big-1", "--old"])) {
                 let refused = (row.contains(" START_FAILED ") || row.contains(" STOPPED ")) && row.contains("that are not free")
-                #expect(row.contains("never showed it running") || refused, "\(row)")
+                let id = String(row.prefix { $0 != " " })
+                #expect(row.contains("never showed it running") || refused, "\(row)\n\(Self.linesAbout(id, in: cluster.controllers))")
                 #expect(!ranBefore.contains(String(row.prefix { $0 != " " })), "an instance that ran was stopped: \(row)")
             }
             if let boxed { try Self.expectRodeThrough(boxed, follower.endpoint) }
             _ = try DroveCLI.run(follower.endpoint, ["apps", "suspend", "big-1", "--wait"])
         }
+    }
+
+    /// What the controllers logged about `id` (a failure's explanation).
+    static func linesAbout(_ id: String, in controllers: [LocalCluster.Node]) -> String {
+        controllers.enumerated().map { n, c in
+            "controller \(n):\n" + c.log.split(separator: "\n").filter { $0.contains(id) }.suffix(20).joined(separator: "\n")
+        }.joined(separator: "\n")
     }
 
     /// A container app on an executor whose engine is Podman, beside a

@@ -69,7 +69,11 @@ import ZooKeeperClient
     @Test func aSilentServerIsNoticedAndTheEnsembleDeclaresTheSessionExpired() async throws {
         try await withZooKeeper { zk in
             let proxy = try await TCPProxy(targetPort: zk.member(1).clientPort)
-            let c = try client("127.0.0.1:\(proxy.port)", sessionTimeout: .seconds(3))
+            // 8 s: the server expires the session at most a tick (2 s) past
+            // the timeout after the last ping, well before the client's own
+            // deadline (the timeout after it noticed the silence, at 2/3 of
+            // it); with a short one the two race.
+            let c = try client("127.0.0.1:\(proxy.port)", sessionTimeout: .seconds(8))
             let other = try client(zk.connectionString())
             defer { Task { await c.close(); await other.close(); await proxy.shutdown() } }
             try await c.create("/mine", mode: .ephemeral)
@@ -80,8 +84,8 @@ import ZooKeeperClient
             // The client notices the silence (2/3 of the timeout) and the
             // server expires the session (the whole timeout after the last ping).
             proxy.freeze()
-            #expect(await waitForState(c, seconds: 10) { $0 == .suspended } != nil)
-            #expect(await eventually(seconds: 15) { (try? await other.exists("/mine")) == nil })
+            #expect(await waitForState(c, seconds: 15) { $0 == .suspended } != nil)
+            #expect(await eventually(seconds: 20) { (try? await other.exists("/mine")) == nil })
             proxy.restore()
             let expired = await waitForState(c, seconds: 15) { if case .expired = $0 { true } else { false } }
             #expect(expired == .expired(.ensemble))

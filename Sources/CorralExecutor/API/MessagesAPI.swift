@@ -57,6 +57,9 @@ public enum MessagesAPI {
             } catch {
                 return (.ok, reply(header, .REJECTED, "\(error)"))
             }
+            // Messages are retried when an answer is slow: a START for an
+            // instance that is starting or runs here is the same one again.
+            if let id = parsed.instanceId, await executor.isLive(id) { return (.ok, reply(header, .ACCEPTED, "\(id) is already started here")) }
             do throws(ExecutorError) {
                 _ = try await executor.startInstance(parsed, exact: translated.exact)
                 return (.ok, reply(header, .ACCEPTED, nil))
@@ -75,6 +78,7 @@ public enum MessagesAPI {
             } catch {
                 return (.ok, reply(header, .REJECTED, "\(error)"))
             }
+            if let id = translated.instanceId, await executor.isLive(id) { return (.ok, reply(header, .ACCEPTED, "\(id) is already started here")) }
             do throws(ExecutorError) {
                 _ = try await executor.startTask(parsed, instanceId: translated.instanceId, exact: translated.exact)
                 return (.ok, reply(header, .ACCEPTED, nil))

@@ -226,6 +226,12 @@ public actor Executor {
 
     public func instanceSpec(_ id: String) -> InstanceSpec? { instanceSpecs[id] }
 
+    /// Whether the instance (or task instance) `id` is being started or runs
+    /// here: a controller's START for it again is the same message retried.
+    public func isLive(_ id: String) -> Bool {
+        instances[id] != nil || tasks[id] != nil || known[id].map { !$0.state.isTerminal } ?? false
+    }
+
     /// Whether the instance was started as a Drove local service instance.
     public func isLocalService(_ id: String) -> Bool {
         instanceSpecs[id]?.tags.contains(DroveSpecTranslator.localServiceTag) ?? false
