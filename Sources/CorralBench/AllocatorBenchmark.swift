@@ -89,7 +89,7 @@ enum AllocatorBenchmark {
             iterations += 256
         }
         let elapsed = clock.now - start
-        let s = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let s = elapsed.seconds
         return Double(iterations) / s
     }
 

@@ -10,7 +10,7 @@ import ZooKeeperClient
 enum ClusterBenchmark {
     static let secret = ExecutorBenchmark.secret
 
-    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+    static func seconds(_ d: Duration) -> Double { d.seconds }
 
     /// Write times, from a persistent watch on the node.
     actor Writes {

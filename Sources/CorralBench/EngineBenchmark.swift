@@ -16,7 +16,7 @@ enum EngineBenchmark {
     }
 
     static func ms(_ d: Duration) -> Double {
-        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        d.milliseconds
     }
 
     static func run(arguments: [String]) async {

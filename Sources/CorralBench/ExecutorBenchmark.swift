@@ -116,7 +116,7 @@ enum ExecutorBenchmark {
                     try await Task.sleep(for: .milliseconds(1))
                 }
                 let d0 = clock.now - t0
-                latencies.append(Double(d0.components.seconds) * 1000 + Double(d0.components.attoseconds) / 1e15)
+                latencies.append(d0.milliseconds)
             }
             try await Task.sleep(for: .seconds(1))
             let loaded = d.rssKiB
@@ -139,9 +139,9 @@ enum ExecutorBenchmark {
             print(String(format: "  POST to HEALTHY, median / p95     %6.2f / %.2f ms", latencies[latencies.count / 2],
                          latencies[Int(Double(latencies.count) * 0.95)]))
             print(String(format: "  restart after kill -9 to listening %6.0f ms (recovery of %d instances included)", 
-                         Double(recovery.components.seconds) * 1000 + Double(recovery.components.attoseconds) / 1e15, count))
+                         recovery.milliseconds, count))
             print(String(format: "  ... until all %d HEALTHY again    %6.0f ms (%d healthy)", count,
-                         Double(afterRecovery.components.seconds) * 1000 + Double(afterRecovery.components.attoseconds) / 1e15, healthy))
+                         afterRecovery.milliseconds, healthy))
             for i in 0..<count { _ = await call(d.api, .POST, "/instances/b-\(i)/stop") }
             try await Task.sleep(for: .seconds(3))
             d.kill9()

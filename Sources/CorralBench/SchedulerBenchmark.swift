@@ -163,7 +163,7 @@ enum SchedulerBenchmark {
         print("    NUMA nodes left whole at corral's first refusal: \(wholeCorral)")
     }
 
-    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+    static func seconds(_ d: Duration) -> Double { d.seconds }
 
     static func format(_ v: Double) -> String {
         v >= 1000 ? String(format: "%.0f", v) : String(format: "%.1f", v)

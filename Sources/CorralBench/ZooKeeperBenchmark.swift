@@ -1,3 +1,4 @@
+import CorralCore
 import CorralTestSupport
 import Foundation
 import ZooKeeperClient
@@ -15,7 +16,7 @@ enum ZooKeeperBenchmark {
         let start = ContinuousClock.now
         try await body()
         let d = start.duration(to: .now)
-        return Double(n) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+        return Double(n) / d.seconds
     }
 
     /// `n` calls with `window` outstanding: `window` callers, each making its

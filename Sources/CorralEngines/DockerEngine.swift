@@ -479,7 +479,7 @@ public final class DockerEngine: Engine {
     }
 
     public func stop(_ handle: WorkloadHandle, grace: Duration) async throws(EngineError) {
-        let seconds = max(0, Int((Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18).rounded(.up)))
+        let seconds = max(0, Int(grace.seconds.rounded(.up)))
         // The engine signals, waits `t`, then kills: allow it that long.
         let r = try await client.call(.POST, "/containers/\(handle.id)/stop", query: [("t", String(seconds))],
                                       timeout: client.timeout + .seconds(seconds))

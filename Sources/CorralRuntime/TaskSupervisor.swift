@@ -102,7 +102,7 @@ public actor TaskSupervisor {
                 return await driver.lose(r)
             }
         }
-        await driver.finish(reason: driver.life.lastReason)
+        await driver.finish(reason: driver.life.lastReason, exited: how.code != nil)
     }
 
     /// Cancels the task: stops it if it runs. Returns once it is STOPPED.
@@ -120,6 +120,10 @@ public actor TaskSupervisor {
     }
 
     public func untilDone() async -> InstanceInfo { await driver.untilDone() }
+
+    /// Returns once the task has ended and its output is drained, its exit
+    /// code known if it ran; its container may still be being removed.
+    public func untilEnded() async -> InstanceInfo { await driver.untilEnded() }
 
     /// Sends `signal` to the running workload (its container's first process).
     public func signal(_ signal: Int32) async throws(EngineError) {

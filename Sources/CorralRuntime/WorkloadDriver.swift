@@ -38,6 +38,8 @@ public final class WorkloadDriver<State: LifecycleState> {
     private var held: Bool
     private let created = now()
     private var finished: [CheckedContinuation<InstanceInfo, Never>] = []
+    /// Waiting for the workload to have ended, before its remains are removed.
+    private var ended: [CheckedContinuation<InstanceInfo, Never>] = []
     private var background: [Task<Void, Never>] = []
 
     /// What a workload found after a restart holds (already adopted by the broker).
@@ -107,6 +109,11 @@ public final class WorkloadDriver<State: LifecycleState> {
             await broker.release(id: instanceId)
         }
         await observer?.changed(info)
+        if life.state.isTerminal || life.state == .deprovisioning {
+            let i = info
+            for c in ended { c.resume(returning: i) }
+            ended = []
+        }
         if life.state.isTerminal {
             let i = info
             for c in finished { c.resume(returning: i) }
@@ -186,11 +193,28 @@ public final class WorkloadDriver<State: LifecycleState> {
     /// After the workload ended or was stopped: waits (bounded) for its output
     /// to drain so a STOPPED workload's log is complete, then DEPROVISIONING,
     /// removes what the engine kept, STOPPED.
-    public func finish(reason: String?, isolation: isolated (any Actor)? = #isolation) async {
+    ///
+    /// `exited`: the workload's exit was seen (not merely asked for), so
+    /// nothing of it runs any more: its resources come back before the engine
+    /// removes its remains (a container's removal takes Podman tens of
+    /// milliseconds that no one should wait on for the cores).
+    public func finish(reason: String?, exited: Bool = false, isolation: isolated (any Actor)? = #isolation) async {
         if handle != nil { await output.waitUntilFinished(timeout: .seconds(5)) }
+        if exited, held {
+            held = false
+            await broker.release(id: instanceId)
+        }
         await move(.deprovisioning)
         if let h = handle { try? await engine.remove(h) }
         await move(.stopped, reason)
+    }
+
+    /// Returns when the workload has ended and its output is drained
+    /// (DEPROVISIONING: its remains may still be being removed), or at
+    /// STOPPED or LOST.
+    public func untilEnded(isolation: isolated (any Actor)? = #isolation) async -> InstanceInfo {
+        if life.state.isTerminal || life.state == .deprovisioning { return info }
+        return await withCheckedContinuation { ended.append($0) }
     }
 
     /// Returns when the workload reaches STOPPED or LOST.

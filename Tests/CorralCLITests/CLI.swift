@@ -36,16 +36,28 @@ enum CLI {
         var environment = ProcessInfo.processInfo.environment
         for (k, v) in env { environment[k] = v }
         p.environment = environment
+        return try collect(p)
+    }
+
+    /// Runs `p` to its end: its exit status and what it wrote on each stream
+    /// (both read at once, so a full stderr pipe never blocks the child).
+    static func collect(_ p: Process) throws -> Result {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
+        let e = Collected(), errHandle = err.fileHandleForReading
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async { e.data = errHandle.readDataToEndOfFile(); done.signal() }
         let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
+        done.wait()
         p.waitUntilExit()
         return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                      stderr: String(decoding: e, as: UTF8.self))
+                      stderr: String(decoding: e.data, as: UTF8.self))
     }
+
+    /// Written by one reader before it signals, read after the wait.
+    final class Collected: @unchecked Sendable { var data = Data() }
 
     struct Failure: Error, CustomStringConvertible {
         var description: String

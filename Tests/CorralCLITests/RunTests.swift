@@ -145,15 +145,7 @@ import Testing
     }
 
     static func run(_ node: Node, as user: User?, _ args: [String], env: [String: String] = [:]) throws -> CLI.Result {
-        let p = client(node, as: user, args, env: env)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return CLI.Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try CLI.collect(client(node, as: user, args, env: env))
     }
 
     /// Whether task `taskId` reaches `state` on the node's executor within 20 s.

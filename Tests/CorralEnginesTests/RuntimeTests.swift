@@ -163,6 +163,56 @@ actor StateLog: InstanceObserver {
         #expect(await broker.releases == ["t-exit"])
     }
 
+    /// A task's cores come back when its exit is seen, not when the engine has
+    /// removed its remains (a container's removal on Podman): whoever waits
+    /// for the task's end (`corral run`) has it, with the exit code, while the
+    /// removal goes on; STOPPED follows it, and the release is made once.
+    @Test func aTasksResourcesComeBackAtItsExitBeforeItsRemainsAreRemoved() async throws {
+        let broker = try Self.broker()
+        let engine = SlowRemoval(base: try processEngine())
+        let t = TaskSupervisor(spec: try Self.task(["sh", "-c", "exit 4"]), instanceId: "t-early", engine: engine,
+                               broker: broker, output: CollectingSink())
+        let running = Task { await t.run() }
+        let ended = await t.untilEnded()
+        #expect(ended.exitCode == 4)
+        #expect(ended.state.name == "DEPROVISIONING")
+        #expect(await broker.releases == ["t-early"], "released before the removal is done")
+        #expect(await engine.removals == 0)
+        await engine.open()
+        await running.value
+        let done = await t.untilDone()
+        #expect(done.state.name == "STOPPED" && done.exitCode == 4)
+        #expect(await engine.removals == 1)
+        #expect(await broker.releases == ["t-early"], "once")
+    }
+
+    /// The process engine, whose `remove` waits until the test lets it go.
+    actor SlowRemoval: Engine {
+        let base: ProcessEngine
+        private(set) var removals = 0
+        private var gate: [CheckedContinuation<Void, Never>] = []
+        private var isOpen = false
+        init(base: ProcessEngine) { self.base = base }
+        nonisolated var kind: EngineKind { base.kind }
+        func open() { isOpen = true; for g in gate { g.resume() }; gate = [] }
+        func start(_ launch: Launch, output: any LogSink) async throws(EngineError) -> WorkloadHandle { try await base.start(launch, output: output) }
+        func waitForExit(_ handle: WorkloadHandle) async -> WorkloadExit { await base.waitForExit(handle) }
+        func signal(_ handle: WorkloadHandle, _ signal: Int32) async throws(EngineError) { try await base.signal(handle, signal) }
+        func stop(_ handle: WorkloadHandle, grace: Duration) async throws(EngineError) { try await base.stop(handle, grace: grace) }
+        func remove(_ handle: WorkloadHandle) async throws(EngineError) {
+            if !isOpen { await withCheckedContinuation { gate.append($0) } }
+            try await base.remove(handle)
+            removals += 1
+        }
+        func exec(_ handle: WorkloadHandle, command: [String], timeout: Duration) async throws(EngineError) -> ExecResult {
+            try await base.exec(handle, command: command, timeout: timeout)
+        }
+        func discover() async throws(EngineError) -> [DiscoveredWorkload] { try await base.discover() }
+        func reattach(_ handle: WorkloadHandle, output: any LogSink) async throws(EngineError) { try await base.reattach(handle, output: output) }
+        func isAlive(_ handle: WorkloadHandle) async -> Bool? { await base.isAlive(handle) }
+        func ping() async -> Bool { await base.ping() }
+    }
+
     @Test func aCancelledTaskIsStoppedAndRecordedAsFailed() async throws {
         let broker = try Self.broker()
         let t = TaskSupervisor(spec: try Self.task(["sleep", "30"]), instanceId: "t-cancel", engine: try processEngine(),

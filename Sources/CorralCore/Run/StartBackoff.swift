@@ -40,11 +40,3 @@ public struct StartBackoff: Sendable, Equatable {
         return min(wait(n, u: u), timeout - elapsed)
     }
 }
-
-extension Duration {
-    /// The duration in seconds, as a Double.
-    var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
-    }
-}

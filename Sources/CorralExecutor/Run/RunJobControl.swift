@@ -65,9 +65,13 @@ actor RunJobControl {
             }
             supervisor = t
             if let s = cancelledBy { Task { await self.stop(t, signal: s) } }
-            let end = await t.untilDone()
-            supervisor = nil
+            // The status goes to the client as soon as the job has ended and
+            // its output is drained: its cores are already free, and the
+            // container's removal goes on without the client waiting on it.
+            var end = await t.untilEnded()
             killTimer?.cancel()
+            if end.exitCode == nil { end = await t.untilDone() }
+            supervisor = nil
             if let code = end.exitCode {
                 let how = cancelledBy.map { "cancelled by signal \($0); " } ?? ""
                 return .success(RunOutcome(status: code, taskId: spec.taskId, summary: how + (end.lastError ?? "exited with code \(code)")))
@@ -161,7 +165,7 @@ actor RunJobControl {
     }
 
     static func text(_ d: Duration) -> String {
-        let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        let s = d.seconds
         return s < 10 ? String(format: "%.2fs", s) : String(format: "%.0fs", s)
     }
 }
