@@ -46,6 +46,8 @@ struct RunJobCommand: ParsableCommand {
     var image: String?
     @Option(name: .long, help: "Whole GPUs.")
     var gpus: Int = 0
+    @Flag(name: .long, help: "Run it on whichever executor of the cluster the leader places it (-m is then required).")
+    var cluster = false
     @Flag(name: [.customShort("v"), .long], help: "Say where the job ran when it ends.")
     var verbose = false
     @OptionGroup var socket: RunSocketOption
@@ -62,8 +64,9 @@ struct RunJobCommand: ParsableCommand {
         if let m = memory, case .failure(let e) = RunMemory.parse(m) { throw fail(e.message, code: 125) }
         guard cpus >= 1 else { throw fail("-c \(cpus): at least 1 core", code: 125) }
         guard gpus >= 0 else { throw fail("--gpus \(gpus): 0 or more", code: 125) }
+        if cluster, memory == nil { throw fail(RunRequest.clusterNeedsMemory, code: 125) }
         let request = RunRequest(action: .run, command: words, cpus: cpus, memory: memory, image: image, gpus: gpus,
-                                 env: ProcessInfo.processInfo.environment, tty: isatty(1) == 1)
+                                 env: ProcessInfo.processInfo.environment, tty: isatty(1) == 1, cluster: cluster)
         let status = try RunJobCommand.exchange(request, socket: socket.path, verbose: verbose)
         throw ExitCode(status)
     }

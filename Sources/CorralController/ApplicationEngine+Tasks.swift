@@ -60,7 +60,9 @@ extension ApplicationEngine {
         }
     }
 
-    func createTask(_ spec: DroveTaskSpec, _ specValue: JSONValue) async throws(OperationRefusal) -> String {
+    /// Places, records and starts a task; `runJob`: a `corral run --cluster`
+    /// job, started with Corral's START_RUN_JOB (the executor builds its spec).
+    func createTask(_ spec: DroveTaskSpec, _ specValue: JSONValue, runJob: RemoteRunJob? = nil) async throws(OperationRefusal) -> String {
         let key = Self.taskKey(spec.sourceAppName, spec.taskId)
         if tasks[key] != nil {
             throw OperationRefusal(["task \(spec.taskId) of \(spec.sourceAppName) exists; a task id is unique per source app (delete the finished one first)"], status: 409)
@@ -104,7 +106,13 @@ extension ApplicationEngine {
         for k in ["executable", "volumes", "configs", "env", "args", "devices", "userSpec"] { if let v = specValue[k] { out[k] = v } }
         if let l = specValue["logging"] { out["loggingSpec"] = l }
         out["resources"] = Self.resourceSpec(placement.allocation, nodes: nodes, request: spec.resources)
-        let outcome = await messenger.send(.START_TASK, payload: ["spec": .object(out)], executor: executor)
+        let outcome: ExecutorMessenger.Outcome
+        if let runJob, let job = (try? JSONEncoder().encode(runJob)).flatMap({ try? JSONValue.parse($0) }) {
+            outcome = await messenger.send(.START_RUN_JOB, payload: ["job": job, "instanceId": .string(info.instanceId), "resources": out["resources"] ?? .array([])],
+                                           executor: executor)
+        } else {
+            outcome = await messenger.send(.START_TASK, payload: ["spec": .object(out)], executor: executor)
+        }
         if outcome.status != .ACCEPTED {
             let why = "executor \(executor.hostname):\(executor.port) did not start it: \(outcome.status?.rawValue ?? "unreachable")\(outcome.message.map { " (\($0))" } ?? "")"
             if outcome.unanswered {

@@ -246,6 +246,16 @@ public enum ControllerAPI {
                 return failed(error)
             }
         }
+        api.post("corral/run-jobs") { request, _ in
+            guard let data = await body(request) else { return failed(.contentTooLarge, "the body is larger than \(maxBody) bytes") }
+            do throws(OperationRefusal) {
+                let placement = try await engine.placeRunJob(data)
+                let json = (try? JSONEncoder().encode(placement)) ?? Data()
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: json)))
+            } catch {
+                return failed(error)
+            }
+        }
         api.post("messages") { request, _ in
             guard let data = await body(request) else { return failed(.contentTooLarge, "the body is larger than \(maxBody) bytes") }
             return await Messages.handle(data, engine: engine, snapshots: c.snapshots)
@@ -328,7 +338,7 @@ public enum ControllerAPI {
             let isPage = path == "/" || (path.hasPrefix("/ui/") && !path.hasPrefix("/ui/assets/"))
             guard path.hasPrefix("/apis/") || isPage else { return try await next(request, context) }
             let isPing = path == "/apis/v1/ping"
-            if path == "/apis/v1/messages" {
+            if path == "/apis/v1/messages" || path == RemoteRunJob.controllerPath {
                 let given = Array((request.headers[HTTPField.Name("Cluster-Authorization")!] ?? "").utf8)
                 guard let secret = c.executorSecret, ExecutorAPI.constantTimeEqual(given, Array(secret.value.utf8)) else {
                     return ControllerAPI.failed(.unauthorized, "a cluster node's Cluster-Authorization is required")

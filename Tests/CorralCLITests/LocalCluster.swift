@@ -132,7 +132,9 @@ final class LocalCluster {
     @discardableResult
     /// An executor; `containers`: with the test Podman service as its engine
     /// (on this machine's CPUs, over-provisioned so a 2-core machine holds a few).
-    func startExecutor(fixture: String? = nil, tags: [String] = [], containers: Bool = false, gpus: Bool = false) throws -> Node {
+    /// `run`: the executor serves `corral run` on that socket with that run.toml.
+    func startExecutor(fixture: String? = nil, tags: [String] = [], containers: Bool = false, gpus: Bool = false,
+                       run: (socket: String, config: String)? = nil) throws -> Node {
         let i = executors.count
         let config = dir.appendingPathComponent("executor-\(i).yml").path
         try (sharedConfig() + """
@@ -144,6 +146,7 @@ final class LocalCluster {
           hostname: 127.0.0.1
           dockerSocketPath: \(containers ? RecoveryTests.podman : "/nonexistent/docker.sock")
           cacheImages: true
+        \(run.map { "  runSocketPath: \($0.socket)\n  runConfigPath: \($0.config)" } ?? "")
 
         """).write(toFile: config, atomically: true, encoding: .utf8)
         var args = ["executor", "--config", config, "--state-dir", dir.appendingPathComponent("executor-\(i)-state").path]

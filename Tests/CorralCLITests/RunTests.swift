@@ -1,4 +1,5 @@
 import CorralCore
+import CorralTestSupport
 import Foundation
 import Testing
 
@@ -68,24 +69,8 @@ import Testing
 
         init(engine: String = RecoveryTests.podman, runToml extra: String = "", user: User?) throws {
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-run-\(UUID().uuidString.prefix(8))").path
-            try FileManager.default.createDirectory(atPath: dir + "/hooks", withIntermediateDirectories: true)
-            chmod(dir, 0o755)
             socket = dir + "/run.sock"
-            runToml = dir + "/run.toml"
-            // The caller's working directory: theirs, as a job's would be.
-            work = dir + "/work"
-            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            if let user { chown(work, user.uid, user.gid) }
-            hooksLog = work + "/hooks.log"
-            FileManager.default.createFile(atPath: hooksLog, contents: nil)
-            chmod(hooksLog, 0o666)
-            // Each hook notes its name and uid in the job's directory.
-            for hook in RunHook.allCases {
-                let path = "\(dir)/hooks/\(hook.rawValue)"
-                try "#!/bin/sh\necho \"\(hook.rawValue) $(id -u)\" >> \(hooksLog)\n".write(toFile: path, atomically: true, encoding: .utf8)
-                chmod(path, 0o755)
-            }
-            try Self.toml(dir: dir, extra: extra).write(toFile: runToml, atomically: true, encoding: .utf8)
+            (work, hooksLog, runToml) = try Self.site(dir, user: user, extra: extra)
             config = try RecoveryTests.writeConfig("""
             options:
               dockerSocketPath: \(engine)
@@ -93,6 +78,26 @@ import Testing
               runConfigPath: \(runToml)
             """)
             daemon = try RecoveryTests.Daemon(config: config, stateDir: dir + "/state")
+        }
+
+        /// A site in `dir`: its hooks, each noting its name and uid in
+        /// `work/hooks.log`; the caller's working directory `work` (theirs,
+        /// as a job's would be); and run.toml.
+        static func site(_ dir: String, user: User?, extra: String) throws -> (work: String, hooksLog: String, runToml: String) {
+            try FileManager.default.createDirectory(atPath: dir + "/hooks", withIntermediateDirectories: true)
+            chmod(dir, 0o755)
+            let work = dir + "/work", hooksLog = dir + "/work/hooks.log", runToml = dir + "/run.toml"
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            if let user { chown(work, user.uid, user.gid) }
+            FileManager.default.createFile(atPath: hooksLog, contents: nil)
+            chmod(hooksLog, 0o666)
+            for hook in RunHook.allCases {
+                let path = "\(dir)/hooks/\(hook.rawValue)"
+                try "#!/bin/sh\necho \"\(hook.rawValue) $(id -u)\" >> \(hooksLog)\n".write(toFile: path, atomically: true, encoding: .utf8)
+                chmod(path, 0o755)
+            }
+            try toml(dir: dir, extra: extra).write(toFile: runToml, atomically: true, encoding: .utf8)
+            return (work, hooksLog, runToml)
         }
 
         static func toml(dir: String, extra: String) -> String {
@@ -133,12 +138,17 @@ import Testing
 
     /// `corral run ARGS` as `user` (nil: root), from the node's work directory.
     static func client(_ node: Node, as user: User?, _ args: [String], env: [String: String] = [:]) -> Process {
+        client(socket: node.socket, work: node.work, as: user, args, env: env)
+    }
+
+    /// `corral run ARGS` on `socket` as `user` (nil: root), from `work`.
+    static func client(socket: String, work: String, as user: User?, _ args: [String], env: [String: String] = [:]) -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         let who = user.map { ["--reuid", String($0.uid), "--regid", String($0.gid), "--init-groups"] } ?? ["--reuid", "0", "--regid", "0", "--keep-groups"]
-        p.arguments = who + ["--", CLI.binary.path, "run", "--socket", node.socket] + args
-        p.currentDirectoryURL = URL(fileURLWithPath: node.work)
-        var e = ["PATH": "/usr/bin:/bin", "CORRAL_RUN_SOCKET": node.socket]
+        p.arguments = who + ["--", CLI.binary.path, "run", "--socket", socket] + args
+        p.currentDirectoryURL = URL(fileURLWithPath: work)
+        var e = ["PATH": "/usr/bin:/bin", "CORRAL_RUN_SOCKET": socket]
         for (k, v) in env { e[k] = v }
         p.environment = e
         return p
@@ -173,6 +183,86 @@ import Testing
             if let eq = l.firstIndex(of: "=") { d[String(l[..<eq])] = String(l[l.index(after: eq)...]) }
         }
         return d
+    }
+
+    /// `--cluster`: the executor whose socket took the job sends it, with the
+    /// caller as its socket read them, to the leader; the leader places it on
+    /// another executor (the first is blacklisted), which checks it against
+    /// its own run.toml and runs it as the caller. `corral run` gives its
+    /// output (one stream), its exit status, and stops it when signalled.
+    @Test func aClusterJobRunsAsTheCallerWhereverTheLeaderPlacesIt() async throws {
+        guard Self.ready(RecoveryTests.podman) else { return }
+        let user = try #require(try Self.user(), "the test user could not be created")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-run-cluster-\(UUID().uuidString.prefix(8))").path
+        let (work, hooksLog, runToml) = try Node.site(dir, user: user, extra: "")
+        try await LocalCluster.with { cluster in
+            let controller = try cluster.startController()
+            let origin = try cluster.startExecutor(containers: true, run: (dir + "/origin.sock", runToml))
+            let target = try cluster.startExecutor(containers: true, run: (dir + "/target.sock", runToml))
+            _ = try await cluster.leader()
+            let e = controller.endpoint
+            _ = try await DroveCLI.await(e, ["executor", "list"]) { $0.components(separatedBy: "ACTIVE").count == 3 }
+            let originId = try #require(try DroveCLI.run(e, ["executor", "list"]).split(separator: "\n")
+                .first { $0.contains(" \(origin.port) ") }.map { String($0.prefix { $0 != " " }) })
+            _ = try DroveCLI.run(e, ["executor", "blacklist", originId])
+            _ = try await DroveCLI.await(e, ["executor", "list"]) { $0.contains("BLACKLISTED") }
+            let socket = dir + "/origin.sock"
+
+            // Without -m the leader could not place it: refused at once, saying why.
+            let bare = try CLI.collect(Self.client(socket: socket, work: work, as: user, ["--cluster", "--", "true"]))
+            #expect(bare.status == 125 && bare.stderr.contains("--cluster needs -m"), "\(bare.stderr)")
+
+            let job = "echo uid=$(id -u) gid=$(id -g); echo pwd=$(pwd); echo cpus=$CORRAL_CPUS; echo to-stderr >&2; exit 7"
+            let r = try CLI.collect(Self.client(socket: socket, work: work, as: user,
+                                                ["--cluster", "-v", "-c", "1", "-m", "0.2", "--", "sh", "-c", job], env: ["SECRET_TOKEN": "s3cr3t"]))
+            #expect(r.status == 7, "the job's exit status: \(r.stderr)")
+            let v = Self.lines(r.stdout)
+            #expect(v["uid"] == "\(user.uid) gid=\(user.gid)", "\(r.stdout)")
+            #expect(v["pwd"] == work)
+            #expect(r.stdout.contains("to-stderr"), "stderr comes in the one stream of the job's log")
+            #expect(r.stderr.contains("on 127.0.0.1:\(target.port)"), "it ran on the other executor: \(r.stderr)")
+            let taskId = try #require(r.stderr.split(separator: " ").first { $0.hasPrefix("run-") }.map { String($0.dropLast()) }, "\(r.stderr)")
+            let there = try RecoveryTests().call(target.endpoint, "GET", "/tasks/\(taskId)", secret: LocalCluster.controllerSecret)
+            #expect(there["state"] as? String == "STOPPED" && there["exitCode"] as? Int == 7, "\(there)")
+            #expect(try RecoveryTests().call(origin.endpoint, "GET", "/tasks/\(taskId)", secret: LocalCluster.controllerSecret)["state"] == nil)
+            let shown = try await DroveCLI.await(e, ["tasks", "show", "corral-run", taskId]) { $0.contains("STOPPED") }
+            #expect(shown.contains(taskId) && shown.contains("Task exit code: 7"), "the leader keeps it as a task: \(shown)")
+            #expect(!controller.log.contains("s3cr3t"), "the caller's environment stays out of the leader's log")
+            // The leader's route takes jobs from executors only (their secret), and says what is wrong with a bad one.
+            func post(_ body: String, secret: String?) throws -> (code: String, body: String) {
+                var args = ["-s", "-o", "/dev/stderr", "-w", "%{http_code}", "-X", "POST", "-H", "Content-Type: application/json", "-d", body]
+                if let secret { args += ["-H", "Cluster-Authorization: \(secret)"] }
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+                p.arguments = args + [e + "/apis/v1/corral/run-jobs"]
+                let r = try CLI.collect(p)
+                return (r.stdout, r.stderr)
+            }
+            #expect(try post("{}", secret: nil).code == "401")
+            #expect(try post("{}", secret: LocalCluster.controllerSecret).code == "401", "the CONTROLLER secret is not an executor's")
+            let bad = try post(#"{"taskId": 1}"#, secret: LocalCluster.executorSecret)
+            #expect(bad.code == "400" && bad.body.contains("not a corral run job"), "\(bad)")
+
+            // SIGTERM to corral run: the job there is stopped, its cleanup hooks run, the status is 128+15.
+            FileManager.default.createFile(atPath: hooksLog, contents: nil)
+            chmod(hooksLog, 0o666)
+            let p = Self.client(socket: socket, work: work, as: user, ["--cluster", "-m", "0.2", "--", "sleep", "120"])
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            #expect(await eventually(seconds: 60) {
+                ((try? String(contentsOfFile: hooksLog, encoding: .utf8)) ?? "").contains("job_startup_user")
+            }, "the job started")
+            try await Task.sleep(for: .milliseconds(500))
+            kill(p.processIdentifier, SIGTERM)
+            let ended = await eventually(seconds: 60) { !p.isRunning }
+            #expect(ended, "corral run ended after the SIGTERM")
+            if !ended { kill(p.processIdentifier, SIGKILL) }
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 143)
+            let hooks = ((try? String(contentsOfFile: hooksLog, encoding: .utf8)) ?? "")
+            #expect(hooks.contains("job_cleanup_user \(user.uid)") && hooks.contains("job_cleanup_root 0"), "\(hooks)")
+        }
     }
 
     @Test func theJobRunsAsTheCallerInTheirDirectoryOnItsCores() throws {
@@ -278,6 +368,9 @@ import Testing
         #expect(refused.stderr.contains("image docker.io/library/alpine:3 is not approved") && refused.stderr.contains(Self.image), "\(refused.stderr)")
         let approved = try Self.run(node, as: user, ["-i", Self.image, "--", "true"])
         #expect(approved.status == 0, "\(approved.stderr)")
+        // --cluster from an executor that is in no cluster: refused, saying so.
+        let alone = try Self.run(node, as: user, ["--cluster", "-m", "1", "--", "true"])
+        #expect(alone.status == 125 && alone.stderr.contains("this executor is not in a cluster"), "\(alone.stderr)")
         // exorun's name (a symlink): existing job scripts work unchanged.
         let link = node.dir + "/exorun"
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: CLI.binary.path)

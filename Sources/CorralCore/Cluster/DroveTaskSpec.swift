@@ -10,6 +10,14 @@ public struct DroveTaskSpec: Sendable {
     public var placementPolicy: PlacementPolicy
     public var json: Data
 
+    public init(sourceAppName: String, taskId: String, resources: AllocationRequest, placementPolicy: PlacementPolicy, json: Data) {
+        self.sourceAppName = sourceAppName
+        self.taskId = taskId
+        self.resources = resources
+        self.placementPolicy = placementPolicy
+        self.json = json
+    }
+
     public static let keys = ["sourceAppName", "taskId", "executable", "volumes", "configs", "logging", "resources",
                               "placementPolicy", "tags", "env", "args", "devices", "userSpec"]
 

@@ -21,9 +21,16 @@ public struct RunRequest: Sendable, Hashable, Codable {
     public var env: [String: String]
     /// Whether the client's output is a terminal.
     public var tty: Bool
+    /// `--cluster`: run it wherever the cluster's leader places it.
+    public var cluster: Bool
+
+    /// Without `-m` a job gets its cores' share of its node's memory, but the
+    /// leader must know the memory to place it.
+    public static let clusterNeedsMemory = "--cluster needs -m MEMORY: the leader places the job by its cores and memory, "
+        + "before any node's share of memory could be the default"
 
     public init(action: Action = .run, command: [String] = [], cpus: Int = 1, memory: String? = nil, image: String? = nil,
-                gpus: Int = 0, env: [String: String] = [:], tty: Bool = false) {
+                gpus: Int = 0, env: [String: String] = [:], tty: Bool = false, cluster: Bool = false) {
         self.action = action
         self.command = command
         self.cpus = cpus
@@ -32,6 +39,7 @@ public struct RunRequest: Sendable, Hashable, Codable {
         self.gpus = gpus
         self.env = env
         self.tty = tty
+        self.cluster = cluster
     }
 }
 

@@ -100,6 +100,8 @@ public enum MessagesAPI {
             } catch {
                 return (.ok, reply(header, .FAILED, error.message))
             }
+        case .START_RUN_JOB:
+            return await startRunJob(object, header: header, executor: executor, pinned: pinned)
         case .BLACKLIST_REQUESTED:
             await executor.setClusterState(.BLACKLIST_REQUESTED)
             return (.ok, reply(header, .ACCEPTED, nil))
@@ -137,6 +139,42 @@ public enum MessagesAPI {
         DroveMessage.Response(header: header ?? DroveMessage.Header(id: "", senderType: nil, direction: nil, replyToId: nil, messageTime: nil),
                               status: status, message: message)
     }
+
+    /// A `corral run --cluster` job the leader placed here: checked against
+    /// this node's run configuration like a local request (the caller as the
+    /// executor that read it from its socket vouches for it), then started
+    /// as a task on exactly the resources the leader booked.
+    static func startRunJob(_ object: [String: Any], header: DroveMessage.Header, executor: Executor,
+                            pinned: Bool) async -> (HTTPResponse.Status, DroveMessage.Response) {
+        guard let raw = object["job"], let data = try? JSONSerialization.data(withJSONObject: raw),
+              let job = try? JSONDecoder().decode(RemoteRunJob.self, from: data) else {
+            return (.badRequest, reply(header, .REJECTED, "job: missing, or not a corral run job"))
+        }
+        guard let instanceId = object["instanceId"] as? String, !instanceId.isEmpty else {
+            return (.badRequest, reply(header, .REJECTED, "instanceId is missing"))
+        }
+        if await executor.isLive(instanceId) { return (.ok, reply(header, .ACCEPTED, "\(instanceId) is already started here")) }
+        guard let desk = await executor.runDesk else {
+            return (.ok, reply(header, .FAILED, "corral run is not served on \(await executor.hostname) (its options.runSocketPath is empty)"))
+        }
+        var resources: [String: Any] = ["resources": object["resources"] ?? []]
+        let exact: Allocation?
+        do throws(DroveSpecTranslator.Failure) { exact = try DroveSpecTranslator.resources(&resources, id: instanceId, pinned: pinned) } catch {
+            return (.ok, reply(header, .REJECTED, error.description))
+        }
+        let spec: TaskSpec
+        switch await desk.prepare(job.request, caller: job.caller, taskId: job.taskId) {
+        case .failure(let f): return (.ok, reply(header, .FAILED, f.message))
+        case .success(let prepared): spec = prepared.spec
+        }
+        do throws(ExecutorError) {
+            _ = try await executor.startTask(spec, instanceId: instanceId, exact: exact)
+            return (.ok, reply(header, .ACCEPTED, nil))
+        } catch {
+            return (.ok, reply(header, .FAILED, error.message))
+        }
+    }
+
 }
 
 extension DroveMessage.Response: ResponseEncodable {}

@@ -128,7 +128,7 @@ public enum OpenAPIDocument {
             "/apis/v1/executor": ["get": operation("executor", "The node: resources, engines, instances by state", tag: "executor",
                                                    responses: ["200": json(ref("ExecutorSummary"), "the node")])],
             "/apis/v1/messages": ["post": operation(
-                "controllerMessage", "A Drove controller's message (START_INSTANCE, STOP_INSTANCE, START_TASK, STOP_TASK, BLACKLIST, ...); only the CONTROLLER secret opens it",
+                "controllerMessage", "A Drove controller's message (START_INSTANCE, STOP_INSTANCE, START_TASK, STOP_TASK, BLACKLIST, ..., and Corral's START_RUN_JOB); only the CONTROLLER secret opens it",
                 tag: "cluster",
                 body: body(object(["type": ["type": "string", "enum": DroveMessage.ExecutorMessageType.allCases.map(\.rawValue)],
                                    "header": object(["id": string, "senderType": string, "direction": string, "messageTime": integer], required: ["id"]),

@@ -7,6 +7,8 @@ public protocol ClusterLink: Service, Actor {
     /// The port controllers reach this executor on, once it is bound.
     func setPort(_ port: Int) async
     func status() async -> ClusterStatus
+    /// The leader controller's endpoint (http://host:port), when one is known.
+    var leaderEndpoint: String? { get }
 }
 
 /// What `/apis/v1/executor` and the console show of the executor's cluster link.

@@ -25,6 +25,7 @@ public actor ControllerLink: ClusterLink {
     private let port = PortLatch()
     private let cadence: PublishCadence
     private var leader: String?
+    public var leaderEndpoint: String? { leader }
     private var identity: (port: Int, id: String)?
     private var lastPublished: ExecutorNodeData?
     private var lastWriteWall: Double?

@@ -23,6 +23,8 @@ public enum DroveMessage {
         case START_INSTANCE, STOP_INSTANCE, START_TASK, STOP_TASK
         case START_LOCAL_SERVICE_INSTANCE, STOP_LOCAL_SERVICE_INSTANCE
         case BLACKLIST_REQUESTED, BLACKLIST, UNBLACKLIST
+        /// Corral's: a `corral run --cluster` job (``RemoteRunJob``) placed here.
+        case START_RUN_JOB
     }
 
     /// Executor → controller types.

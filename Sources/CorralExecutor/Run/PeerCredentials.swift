@@ -6,13 +6,21 @@ import NIOCore
 /// (SO_PEERCRED), never as the client claims: the identity `corral run`
 /// jobs run as. Supplementary groups and the working directory are read
 /// from the peer process (/proc/<pid>/status `Groups:`, /proc/<pid>/cwd).
-public struct PeerCredentials: Sendable, Equatable {
+public struct PeerCredentials: Sendable, Equatable, Codable {
     public var pid: Int32
     public var uid: UInt32
     public var gid: UInt32
     public var groups: [UInt32]
     /// The peer process's working directory, if it could be read.
     public var cwd: String?
+
+    public init(pid: Int32, uid: UInt32, gid: UInt32, groups: [UInt32], cwd: String?) {
+        self.pid = pid
+        self.uid = uid
+        self.gid = gid
+        self.groups = groups
+        self.cwd = cwd
+    }
 
     /// Linux's `struct ucred`, as SO_PEERCRED fills it.
     struct UCred: Sendable {

@@ -11,14 +11,17 @@ actor RunSession {
     let executor: Executor
     let output: ClientOutput
     let logger: Logger
+    let remote: RemoteRunControl.Link?
     private var started = false
     private var job: RunJobControl?
+    private var remoteJob: RemoteRunControl?
     private var gone = false
 
-    init(caller: PeerCredentials, desk: RunDesk, executor: Executor, output: ClientOutput, logger: Logger) {
+    init(caller: PeerCredentials, desk: RunDesk, executor: Executor, remote: RemoteRunControl.Link? = nil, output: ClientOutput, logger: Logger) {
         self.caller = caller
         self.desk = desk
         self.executor = executor
+        self.remote = remote
         self.output = output
         self.logger = logger
     }
@@ -50,12 +53,16 @@ actor RunSession {
                 return await begin(request)
             }
         }
-        if frame.kind == .signal, let s = frame.payload.first { await job?.signal(Int32(s)) }
+        if frame.kind == .signal, let s = frame.payload.first {
+            await job?.signal(Int32(s))
+            await remoteJob?.signal(Int32(s))
+        }
         return nil
     }
 
     private func begin(_ request: RunRequest) async -> (@Sendable () async -> Void)? {
         let taskId = "run-" + UUID().uuidString.prefix(8).lowercased()
+        if request.cluster { return await beginRemote(request, taskId: taskId) }
         let spec: TaskSpec, config: RunConfig
         switch await desk.prepare(request, caller: caller, taskId: taskId) {
         case .failure(let f):
@@ -79,9 +86,45 @@ actor RunSession {
         }
     }
 
+    /// `--cluster`: what can be checked here is, then the leader places it.
+    private func beginRemote(_ request: RunRequest, taskId: String) async -> (@Sendable () async -> Void)? {
+        guard let remote else {
+            fail(RunFailure(.unavailable, "--cluster: this executor is not in a cluster (its config has no zookeeper or controllers section); "
+                + "without --cluster the job runs here"))
+            return { }
+        }
+        guard let memory = request.memory else {
+            fail(RunFailure(.invalidRequest, RunRequest.clusterNeedsMemory))
+            return { }
+        }
+        if case .failure(let e) = RunMemory.parse(memory) {
+            fail(RunFailure(.invalidRequest, e.message))
+            return { }
+        }
+        guard let program = request.command.first, !program.isEmpty else {
+            fail(RunFailure(.invalidRequest, "no command: give one after --, e.g. corral run --cluster -c 1 -m 4 -- ./job.sh"))
+            return { }
+        }
+        var forwarded = request
+        forwarded.cluster = false
+        let job = RemoteRunJob(request: forwarded, caller: caller, taskId: taskId, origin: await executor.hostname)
+        logger.info("corral run job for the cluster", metadata: ["taskId": "\(taskId)", "uid": "\(caller.uid)", "pid": "\(caller.pid)",
+                                                             "cpus": "\(request.cpus)", "memory": "\(memory)"])
+        let control = RemoteRunControl(job: job, link: remote, output: output, logger: logger)
+        remoteJob = control
+        if gone { await control.clientGone() }
+        return { [output] in
+            switch await control.run() {
+            case .success(let outcome): output.frames.yield(RunFrame(.exit, Self.json(outcome)))
+            case .failure(let f): output.frames.yield(RunFrame(.error, Self.json(f)))
+            }
+        }
+    }
+
     func clientGone() async {
         gone = true
         await job?.clientGone()
+        await remoteJob?.clientGone()
     }
 
     private func fail(_ f: RunFailure) { send(.error, f) }

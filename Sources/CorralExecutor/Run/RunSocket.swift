@@ -16,9 +16,12 @@ public final class RunSocket: Service, Sendable {
     let desk: RunDesk
     let executor: Executor
     let logger: Logger
+    /// How `--cluster` jobs reach the leader, when this executor is in a cluster.
+    let remote: RemoteRunControl.Link?
 
     /// Binds `path` (replacing a stale socket file, never another file).
-    public static func bind(path: String, desk: RunDesk, executor: Executor, logger: Logger) async throws -> RunSocket {
+    public static func bind(path: String, desk: RunDesk, executor: Executor, remote: RemoteRunControl.Link? = nil,
+                            logger: Logger) async throws -> RunSocket {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -37,7 +40,7 @@ public final class RunSocket: Service, Sendable {
         }
         var st = stat()
         let inode = stat(path, &st) == 0 ? UInt64(st.st_ino) : 0
-        return RunSocket(path: path, server: server, desk: desk, executor: executor, logger: logger, inode: inode)
+        return RunSocket(path: path, server: server, desk: desk, executor: executor, remote: remote, logger: logger, inode: inode)
     }
 
     /// The socket file's inode when bound: on the way out it is removed only
@@ -49,9 +52,10 @@ public final class RunSocket: Service, Sendable {
         var description: String { message }
     }
 
-    init(path: String, server: NIOAsyncChannel<NIOAsyncChannel<RunFrame, RunFrame>, Never>, desk: RunDesk, executor: Executor, logger: Logger,
-         inode: UInt64) {
+    init(path: String, server: NIOAsyncChannel<NIOAsyncChannel<RunFrame, RunFrame>, Never>, desk: RunDesk, executor: Executor,
+         remote: RemoteRunControl.Link?, logger: Logger, inode: UInt64) {
         self.inode = inode
+        self.remote = remote
         self.path = path
         self.server = server
         self.desk = desk
@@ -88,7 +92,7 @@ public final class RunSocket: Service, Sendable {
         try? await connection.executeThenClose { inbound, outbound in
             let (frames, sender) = AsyncStream.makeStream(of: RunFrame.self)
             let output = ClientOutput(frames: sender)
-            let session = RunSession(caller: caller, desk: desk, executor: executor, output: output, logger: logger)
+            let session = RunSession(caller: caller, desk: desk, executor: executor, remote: remote, output: output, logger: logger)
             await withTaskGroup(of: Void.self) { group in
                 // The writer: every frame in order, then the end of our side.
                 group.addTask {

@@ -226,6 +226,11 @@ public actor Executor {
 
     public func instanceSpec(_ id: String) -> InstanceSpec? { instanceSpecs[id] }
 
+    /// `corral run`'s desk, when this executor serves its socket (jobs the
+    /// leader places here go through it too).
+    public private(set) var runDesk: RunDesk?
+    public func serveRuns(_ desk: RunDesk) { runDesk = desk }
+
     /// Whether the instance (or task instance) `id` is being started or runs
     /// here: a controller's START for it again is the same message retried.
     public func isLive(_ id: String) -> Bool {
@@ -324,7 +329,8 @@ public actor Executor {
             if let k = task(taskId) { return k }
             throw ExecutorError(.notFound, "no task \(taskId)", context: ["taskId": taskId])
         }
-        return await t.cancel()
+        // A corral run job's stop: its grace, then both cleanup hooks (RunJob.stopBound).
+        return await t.cancel(grace: taskSpecs[instanceId]?.job?.stopBound ?? .seconds(5))
     }
 
     // MARK: Queries

@@ -193,8 +193,13 @@ public struct ExecutorService: Sendable {
         let runSocketPath = plan.config.options.runSocketPath
         if !runSocketPath.isEmpty {
             let desk = RunDesk(configPath: plan.config.options.runConfigPath, executor: executor, logger: logger)
+            await executor.serveRuns(desk)
             do {
-                let socket = try await RunSocket.bind(path: runSocketPath, desk: desk, executor: executor, logger: logger)
+                let remote = cluster.map {
+                    RemoteRunControl.Link(cluster: $0, executorSecret: plan.config.clusterAuth.secrets[.EXECUTOR],
+                                          controllerSecret: plan.config.clusterAuth.secrets[.CONTROLLER])
+                }
+                let socket = try await RunSocket.bind(path: runSocketPath, desk: desk, executor: executor, remote: remote, logger: logger)
                 services.append(socket)
                 logger.info("corral run socket listening", metadata: ["path": "\(runSocketPath)", "config": "\(desk.configPath)"])
             } catch {
