@@ -99,10 +99,10 @@ final class LocalCluster {
 
     /// What every daemon's config says: loopback ports, this ZooKeeper (or
     /// `zookeeper`, e.g. a proxy to it) with 4 s sessions, the cluster's secrets.
-    func sharedConfig(zookeeper: String? = nil) -> String {
+    func sharedConfig(zookeeper: String? = nil, port: Int = 0) -> String {
         """
         server:
-          applicationConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
+          applicationConnectors: [{ type: http, port: \(port), bindHost: 127.0.0.1 }]
           adminConnectors: [{ type: http, port: 0, bindHost: 127.0.0.1 }]
         zookeeper:
           connectionString: \(zookeeper ?? zk.connectionString())
@@ -133,11 +133,12 @@ final class LocalCluster {
     /// An executor; `containers`: with the test Podman service as its engine
     /// (on this machine's CPUs, over-provisioned so a 2-core machine holds a few).
     /// `run`: the executor serves `corral run` on that socket with that run.toml.
+    /// `port`: its API's port (0: any free one; a fixed one survives a restart).
     func startExecutor(fixture: String? = nil, tags: [String] = [], containers: Bool = false, gpus: Bool = false,
-                       run: (socket: String, config: String)? = nil) throws -> Node {
+                       run: (socket: String, config: String)? = nil, port: Int = 0) throws -> Node {
         let i = executors.count
         let config = dir.appendingPathComponent("executor-\(i).yml").path
-        try (sharedConfig() + """
+        try (sharedConfig(port: port) + """
         resources:
           tags: [\(tags.joined(separator: ", "))]
         \(containers ? "  overProvisioning: { enabled: true, cpuMultiplier: 8, memoryMultiplier: 4 }" : "")
@@ -154,6 +155,14 @@ final class LocalCluster {
         let node = try Node(role: "executor", args: args, listening: "corral executor listening:")
         executors.append(node)
         return node
+    }
+
+    /// The executor `node` again after a kill -9: the same config and state.
+    func restartExecutor(_ node: Node) throws -> Node {
+        node.kill9()
+        let again = try Node(role: node.role, args: node.args, listening: "corral executor listening:")
+        executors.append(again)
+        return again
     }
 
     /// kazoo's `--auth` for Corral's controllers' ZooKeeper identity (`corral controller --zookeeper-credentials`).

@@ -198,7 +198,7 @@ import Testing
         try await LocalCluster.with { cluster in
             let controller = try cluster.startController()
             let origin = try cluster.startExecutor(containers: true, run: (dir + "/origin.sock", runToml))
-            let target = try cluster.startExecutor(containers: true, run: (dir + "/target.sock", runToml))
+            let target = try cluster.startExecutor(containers: true, run: (dir + "/target.sock", runToml), port: try ZooKeeperEnsemble.freePort())
             _ = try await cluster.leader()
             let e = controller.endpoint
             _ = try await DroveCLI.await(e, ["executor", "list"]) { $0.components(separatedBy: "ACTIVE").count == 3 }
@@ -262,6 +262,26 @@ import Testing
             #expect(p.terminationStatus == 143)
             let hooks = ((try? String(contentsOfFile: hooksLog, encoding: .utf8)) ?? "")
             #expect(hooks.contains("job_cleanup_user \(user.uid)") && hooks.contains("job_cleanup_root 0"), "\(hooks)")
+
+            // The executor running a job restarts (kill -9, then the same config
+            // and state): it adopts the job and leaves it running, since its
+            // client is on the other node, which relays its end as if nothing happened.
+            FileManager.default.createFile(atPath: hooksLog, contents: nil)
+            chmod(hooksLog, 0o666)
+            let q = Self.client(socket: socket, work: work, as: user, ["--cluster", "-m", "0.2", "--", "sh", "-c", "sleep 8; echo finished; exit 3"])
+            let out = Pipe()
+            q.standardOutput = out
+            q.standardError = FileHandle.nullDevice
+            try q.run()
+            #expect(await eventually(seconds: 60) {
+                ((try? String(contentsOfFile: hooksLog, encoding: .utf8)) ?? "").contains("job_startup_user")
+            }, "the job started")
+            _ = try cluster.restartExecutor(target)
+            let done = await eventually(seconds: 90) { !q.isRunning }
+            if !done { kill(q.processIdentifier, SIGKILL) }
+            q.waitUntilExit()
+            let said = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(done && q.terminationStatus == 3 && said.contains("finished"), "status \(q.terminationStatus): \(said)")
         }
     }
 

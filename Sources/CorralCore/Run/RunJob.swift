@@ -21,6 +21,9 @@ public struct RunJob: Sendable, Hashable, Codable {
     public var runnerPath: String
     /// Host paths of the configured hooks.
     public var hooks: [RunHook: String]
+    /// A `--cluster` job: the executor (hostname) whose socket took it and
+    /// that relays it to its client. Nil: the client is on this node's socket.
+    public var origin: String? = nil
 
     public init(identity: RunIdentity, workingDir: String, hostname: String? = nil, runtime: String? = nil, tty: Bool = false,
                 grace: Duration = .seconds(10), hookTimeout: Duration = .seconds(300), runnerPath: String, hooks: [RunHook: String] = [:]) {

@@ -162,11 +162,12 @@ public enum MessagesAPI {
         do throws(DroveSpecTranslator.Failure) { exact = try DroveSpecTranslator.resources(&resources, id: instanceId, pinned: pinned) } catch {
             return (.ok, reply(header, .REJECTED, error.description))
         }
-        let spec: TaskSpec
+        var spec: TaskSpec
         switch await desk.prepare(job.request, caller: job.caller, taskId: job.taskId) {
         case .failure(let f): return (.ok, reply(header, .FAILED, f.message))
         case .success(let prepared): spec = prepared.spec
         }
+        spec.job?.origin = job.origin
         do throws(ExecutorError) {
             _ = try await executor.startTask(spec, instanceId: instanceId, exact: exact)
             return (.ok, reply(header, .ACCEPTED, nil))

@@ -510,7 +510,8 @@ public actor Executor {
                     if found!.running {
                         try? await engine.reattach(found!.handle, output: output)
                         report.adopted.append(info.instanceId)
-                        if let job = spec.job { stopOrphaned(job, handle: found!.handle, engine: engine, taskId: spec.taskId) }
+                        // A --cluster job's client is on another node, which keeps relaying it.
+                        if let job = spec.job, job.origin == nil { stopOrphaned(job, handle: found!.handle, engine: engine, taskId: spec.taskId) }
                     } else {
                         report.finished.append(info.instanceId)
                     }
