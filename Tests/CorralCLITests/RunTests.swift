@@ -197,7 +197,8 @@ import Testing
         let (work, hooksLog, runToml) = try Node.site(dir, user: user, extra: "")
         try await LocalCluster.with { cluster in
             let controller = try cluster.startController()
-            let origin = try cluster.startExecutor(containers: true, run: (dir + "/origin.sock", runToml))
+            // The first runs no containers (a submit node): its jobs go to the cluster even without --cluster.
+            let origin = try cluster.startExecutor(run: (dir + "/origin.sock", runToml))
             let target = try cluster.startExecutor(containers: true, run: (dir + "/target.sock", runToml), port: try ZooKeeperEnsemble.freePort())
             _ = try await cluster.leader()
             let e = controller.endpoint
@@ -211,6 +212,8 @@ import Testing
             // Without -m the leader could not place it: refused at once, saying why.
             let bare = try CLI.collect(Self.client(socket: socket, work: work, as: user, ["--cluster", "--", "true"]))
             #expect(bare.status == 125 && bare.stderr.contains("--cluster needs -m"), "\(bare.stderr)")
+            let submitted = try CLI.collect(Self.client(socket: socket, work: work, as: user, ["-m", "0.2", "--", "sh", "-c", "exit 4"]))
+            #expect(submitted.status == 4, "a node without containers sends its jobs to the cluster: \(submitted.stderr)")
 
             let job = "echo uid=$(id -u) gid=$(id -g); echo pwd=$(pwd); echo cpus=$CORRAL_CPUS; echo to-stderr >&2; exit 7"
             let r = try CLI.collect(Self.client(socket: socket, work: work, as: user,

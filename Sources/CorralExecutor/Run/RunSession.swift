@@ -63,6 +63,9 @@ actor RunSession {
     private func begin(_ request: RunRequest) async -> (@Sendable () async -> Void)? {
         let taskId = "run-" + UUID().uuidString.prefix(8).lowercased()
         if request.cluster { return await beginRemote(request, taskId: taskId) }
+        // A node that runs no containers itself but is in a cluster (a
+        // submit node): its jobs go to the cluster, as with --cluster.
+        if remote != nil, await executor.engines[.docker] == nil { return await beginRemote(request, taskId: taskId) }
         let spec: TaskSpec, config: RunConfig
         switch await desk.prepare(request, caller: caller, taskId: taskId) {
         case .failure(let f):
