@@ -271,20 +271,31 @@ import Testing
             // client is on the other node, which relays its end as if nothing happened.
             FileManager.default.createFile(atPath: hooksLog, contents: nil)
             chmod(hooksLog, 0o666)
-            let q = Self.client(socket: socket, work: work, as: user, ["--cluster", "-m", "0.2", "--", "sh", "-c", "sleep 8; echo finished; exit 3"])
-            let out = Pipe()
+            let q = Self.client(socket: socket, work: work, as: user, ["--cluster", "-v", "-m", "0.2", "--", "sh", "-c", "sleep 15; echo finished; exit 3"])
+            let out = Pipe(), err = Pipe()
             q.standardOutput = out
-            q.standardError = FileHandle.nullDevice
+            q.standardError = err
             try q.run()
-            #expect(await eventually(seconds: 60) {
-                ((try? String(contentsOfFile: hooksLog, encoding: .utf8)) ?? "").contains("job_startup_user")
-            }, "the job started")
-            _ = try cluster.restartExecutor(target)
+            // Restarted once the job is RUNNING on that executor's books: its
+            // output can come while the start is still being recorded (a job
+            // killed before that is the reaper's, tested in RecoveryTests).
+            var running = false
+            for _ in 0..<300 where !running {
+                if let list = try? DroveCLI.run(e, ["tasks", "list"]),
+                   let id = list.split(whereSeparator: { $0 == " " || $0 == "\n" }).first(where: { $0.hasPrefix("run-") }) {
+                    running = (try? RecoveryTests().call(target.endpoint, "GET", "/tasks/\(id)", secret: LocalCluster.controllerSecret))?["state"] as? String == "RUNNING"
+                }
+                if !running { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            #expect(running, "the job is RUNNING on its executor's books")
+            let restarted = try cluster.restartExecutor(target)
             let done = await eventually(seconds: 90) { !q.isRunning }
             if !done { kill(q.processIdentifier, SIGKILL) }
             q.waitUntilExit()
             let said = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(done && q.terminationStatus == 3 && said.contains("finished"), "status \(q.terminationStatus): \(said)")
+            let why = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let tail = restarted.log.split(separator: "\n").suffix(15).joined(separator: "\n")
+            #expect(done && q.terminationStatus == 3 && said.contains("finished"), "status \(q.terminationStatus): \(said)\n\(why)\n\(tail)")
         }
     }
 
