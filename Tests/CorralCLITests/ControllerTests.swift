@@ -406,6 +406,12 @@ import Testing
         #expect(((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("Corral cluster up"))
         let mode = try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("cluster.env").path)[.posixPermissions] as? Int
         #expect(mode == 0o600, "the generated secrets are Corral's alone")
+        // Each executor serves corral run on its own socket (one default path per host would be fought over).
+        for i in 0..<2 {
+            var st = stat()
+            let path = dir.appendingPathComponent("run-\(i).sock").path
+            #expect(stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK, "\(path)")
+        }
         p.terminate()
         let end = Date().addingTimeInterval(30)
         while p.isRunning && Date() < end { try await Task.sleep(for: .milliseconds(100)) }
