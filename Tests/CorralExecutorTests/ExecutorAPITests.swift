@@ -219,12 +219,13 @@ import Testing
         defer { r.task.cancel() }
         let spec = """
         {"sourceAppName": "logs", "taskId": "l-1", "executable": {"type": "PROCESS",
-         "command": ["sh", "-c", "for i in 1 2 3 4 5; do echo line $i; done; sleep 0.5; echo late"]},
+         "command": ["sh", "-c", "for i in 1 2 3 4 5; do echo line $i; done; sleep 3; echo late"]},
          "resources": [{"type": "CPU", "count": 1}, {"type": "MEMORY", "sizeInMB": 16}]}
         """
         #expect(try await Self.call(r.api, .POST, "/apis/v1/tasks", body: spec).0 == 201)
-        // Wait until the first five lines are written (the task then sleeps before "late").
-        for _ in 0..<200 {
+        // Wait until the first five lines are written (the task then sleeps 3 s before
+        // "late": room for a loaded machine to ask for the tail before it comes).
+        for _ in 0..<1000 {
             let chunk = try await Self.call(r.api, .GET, "/apis/v1/logs/l-1/read/output.log")
             if (chunk.1["data"] as? String)?.contains("line 5") == true { break }
             try await Task.sleep(for: .milliseconds(10))
