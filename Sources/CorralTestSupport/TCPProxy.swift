@@ -10,6 +10,7 @@ public final class TCPProxy: Sendable {
     private struct State {
         var cut = false
         var frozen = false
+        var refused = 0
         var open: [ObjectIdentifier: any Channel] = [:]
     }
 
@@ -26,7 +27,7 @@ public final class TCPProxy: Sendable {
             // read earlier would reach the end of the pipeline and be lost.
             .childChannelOption(.autoRead, value: false)
             .childChannelInitializer { inbound in
-                guard let proxy = box.proxy, !proxy.isCut else { return inbound.close() }
+                guard let proxy = box.proxy, !proxy.refuseIfCut() else { return inbound.close() }
                 return ClientBootstrap(group: inbound.eventLoop)
                     .channelOption(.socketOption(.tcp_nodelay), value: 1)
                     .connect(host: "127.0.0.1", port: targetPort)
@@ -45,6 +46,16 @@ public final class TCPProxy: Sendable {
     }
 
     var isCut: Bool { state.withLock { $0.cut } }
+
+    /// Connections closed at once because the relay was cut.
+    public var refused: Int { state.withLock { $0.refused } }
+
+    func refuseIfCut() -> Bool {
+        state.withLock { s in
+            if s.cut { s.refused += 1 }
+            return s.cut
+        }
+    }
 
     func track(_ channel: any Channel) {
         state.withLock { $0.open[ObjectIdentifier(channel)] = channel }

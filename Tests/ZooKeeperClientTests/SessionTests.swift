@@ -66,6 +66,48 @@ import ZooKeeperClient
         }
     }
 
+    /// Requests made while the connection is down go out in the order they
+    /// were made once it is back (ZooKeeper's FIFO client order), and an
+    /// ephemeral node ends with its newest data, not a write that waited.
+    @Test func writesMadeWhilePartitionedLandInOrderAndTheNodeEndsNewest() async throws {
+        try await withZooKeeper { zk in
+            let proxy = try await TCPProxy(targetPort: zk.member(1).clientPort)
+            let c = try client("127.0.0.1:\(proxy.port)", sessionTimeout: .seconds(20), requestTimeout: .seconds(20))
+            let other = try client(zk.connectionString())
+            defer { Task { await c.close(); await other.close(); await proxy.shutdown() } }
+            let node = EphemeralNode(client: c, path: "/drove/executor/h-2", data: "v1".bytes)
+            await node.start()
+            #expect(await eventually { await node.isInPlace })
+            try await c.create("/order", data: "0".bytes)
+            let id = try #require(await c.currentSession).id
+
+            proxy.cut()
+            #expect(await waitForState(c) { $0 == .suspended } != nil)
+            // Each waits for the connection; they were made in this order.
+            let stale = Task { try await node.update("v2".bytes) }
+            var writes: [Task<Void, any Error>] = []
+            for i in 1...5 {
+                try await Task.sleep(for: .milliseconds(50))
+                writes.append(Task { _ = try await c.setData("/order", data: "\(i)".bytes) })
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            try await node.update("v3".bytes)
+            // A server that closes the connection at once is tried again
+            // about every second, not once per handshake timeout (6.7 s).
+            try await Task.sleep(for: .seconds(3))
+            #expect(proxy.refused >= 2, "connections tried during a 3 s partition: \(proxy.refused)")
+            proxy.restore()
+
+            try await stale.value
+            for w in writes { try await w.value }
+            #expect(await c.currentSession?.id == id, "the same session")
+            #expect(try await other.getData("/order").data.text == "5", "the last write made lands last")
+            #expect(await eventually { (try? await other.getData("/drove/executor/h-2").data.text) == "v3" })
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await other.getData("/drove/executor/h-2").data.text == "v3", "nothing older lands after the newest")
+        }
+    }
+
     @Test func aSilentServerIsNoticedAndTheEnsembleDeclaresTheSessionExpired() async throws {
         try await withZooKeeper { zk in
             let proxy = try await TCPProxy(targetPort: zk.member(1).clientPort)

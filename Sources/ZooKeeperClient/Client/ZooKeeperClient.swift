@@ -32,7 +32,9 @@ public actor ZooKeeperClient {
     private var isClosed = false
     private var closeReason: ZooKeeperError = .closed()
     private var runTask: Task<Void, Never>?
-    private var waiters: [Int: CheckedContinuation<any Channel, any Error>] = [:]
+    /// Requests made while no connection was up, in the order they were
+    /// made: written first, in that order, on the next connection.
+    private var queued: [(id: Int, request: Request)] = []
     private var subscribers: [Int: AsyncStream<ZooKeeperSessionState>.Continuation] = [:]
     private var nextID = 0
     private var extraAuthentication: [AuthPacket] = []
@@ -116,8 +118,8 @@ public actor ZooKeeperClient {
         closeReason = reason
         session = nil
         watches.endAll(reason)
-        for waiter in waiters.values { waiter.resume(throwing: reason) }
-        waiters = [:]
+        for q in queued { q.request.promise.fail(ZooKeeperError(reason.code, path: q.request.path, reason.detail)) }
+        queued = []
         publish(.closed)
         for sink in subscribers.values { sink.finish() }
         subscribers = [:]
@@ -134,22 +136,20 @@ public actor ZooKeeperClient {
     // MARK: - Sending
 
     /// Sends one request and waits for its reply, within the deadline.
+    /// Requests keep the order they were made in, across a reconnect too
+    /// (ZooKeeper's FIFO client order): one made while the connection is
+    /// down waits, with its deadline running, and goes out before anything
+    /// made once the next connection is up.
     nonisolated func submit(_ op: OpCode, _ body: ByteBuffer, path: String?, watch: WatchRequest? = nil,
                             timeout: Duration?) async throws -> Reply {
         let limit = timeout ?? configuration.requestTimeout
-        let deadline = ContinuousClock.now + limit
-        let channel: any Channel
-        if let ready = live.withLock({ $0 }) {
-            channel = ready
-        } else {
-            channel = try await connectedChannel(until: deadline, limit: limit, path: path)
-        }
-        let promise = channel.eventLoop.makePromise(of: Reply.self)
-        let left = ContinuousClock.now.duration(to: deadline)
-        let request = Request(op: op, body: body, promise: promise, watch: watch, deadline: .now() + left.timeAmount,
+        let promise = taskExecutor.eventLoop.makePromise(of: Reply.self)
+        let request = Request(op: op, body: body, promise: promise, watch: watch, deadline: .now() + limit.timeAmount,
                               limit: limit, path: path)
-        channel.write(Outbound.request(request)).whenFailure { _ in
-            promise.fail(ZooKeeperError(.connectionLoss, path: path, "the request could not be sent"))
+        if let ready = live.withLock({ $0 }) {
+            Self.send(request, on: ready)
+        } else {
+            await enqueue(request, until: .now + limit)
         }
         do {
             return try await promise.futureResult.get()
@@ -160,24 +160,30 @@ public actor ZooKeeperClient {
         }
     }
 
-    private func connectedChannel(until deadline: ContinuousClock.Instant, limit: Duration, path: String?) async throws -> any Channel {
-        if isClosed { throw ZooKeeperError(closeReason.code, path: path, closeReason.detail) }
-        if let ready = live.withLock({ $0 }) { return ready }
-        start()
-        nextID += 1
-        let id = nextID
-        return try await withCheckedThrowingContinuation { continuation in
-            waiters[id] = continuation
-            Task { [weak self] in
-                try? await Task.sleep(until: deadline)
-                await self?.giveUp(id, ZooKeeperError(.connectionLoss, path: path,
-                                                      "no ZooKeeper server answered within \(limit)"))
-            }
+    private nonisolated static func send(_ request: Request, on channel: any Channel) {
+        channel.write(Outbound.request(request)).whenFailure { _ in
+            request.promise.fail(ZooKeeperError(.connectionLoss, path: request.path, "the request could not be sent"))
         }
     }
 
-    private func giveUp(_ id: Int, _ error: ZooKeeperError) {
-        waiters.removeValue(forKey: id)?.resume(throwing: error)
+    private func enqueue(_ request: Request, until deadline: ContinuousClock.Instant) {
+        if isClosed { return request.promise.fail(ZooKeeperError(closeReason.code, path: request.path, closeReason.detail)) }
+        // Connected since the caller looked: the queue was written first.
+        if let ready = live.withLock({ $0 }) { return Self.send(request, on: ready) }
+        start()
+        nextID += 1
+        let id = nextID
+        queued.append((id, request))
+        Task { [weak self] in
+            try? await Task.sleep(until: deadline)
+            await self?.giveUp(id)
+        }
+    }
+
+    private func giveUp(_ id: Int) {
+        guard let i = queued.firstIndex(where: { $0.id == id }) else { return }
+        let request = queued.remove(at: i).request
+        request.promise.fail(ZooKeeperError(.connectionLoss, path: request.path, "no ZooKeeper server answered within \(request.limit)"))
     }
 
     // MARK: - The session loop
@@ -240,7 +246,12 @@ public actor ZooKeeperClient {
         let timer = channel.eventLoop.scheduleTask(in: timeout.timeAmount) {
             answer.fail(ZooKeeperError(.connectionLoss, "\(host) did not answer the handshake within \(timeout)"))
         }
-        channel.writeAndFlush(Outbound.connect(request, answer), promise: nil)
+        // A server that closed the connection before the handshake went out
+        // (one refusing clients, or going down) is left at once, not after
+        // the handshake's timeout.
+        channel.writeAndFlush(Outbound.connect(request, answer)).whenFailure { _ in
+            answer.fail(ZooKeeperError(.connectionLoss, "\(host) closed the connection before the handshake"))
+        }
         do {
             let response = try await answer.futureResult.get()
             timer.cancel()
@@ -264,12 +275,14 @@ public actor ZooKeeperClient {
             channel.write(Outbound.special(.auth, .auth, packet.encoded), promise: nil)
         }
         if sameSession { rearmWatches(channel) }
+        // What waited for a connection, in order, before anything made from
+        // now on (which goes straight to `live`).
+        for q in queued { Self.send(q.request, on: channel) }
+        queued = []
         channel.flush()
         live.withLock { $0 = channel }
         configuration.logger.info("zookeeper: connected to \(host), session 0x\(String(UInt64(bitPattern: response.sessionID), radix: 16)) (\(sameSession ? "resumed" : "new"), timeout \(timeout))")
         publish(.connected(ZooKeeperSession(id: response.sessionID, timeout: timeout, server: host), newSession: !sameSession))
-        for waiter in waiters.values { waiter.resume(returning: channel) }
-        waiters = [:]
     }
 
     /// setWatches (or setWatches2 when persistent watches exist) with the

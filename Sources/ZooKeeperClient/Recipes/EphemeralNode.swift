@@ -14,6 +14,10 @@ public actor EphemeralNode {
     private var version: Int32 = 0
     private var writes = 0
     private var lastError: ZooKeeperError?
+    /// An ``update(_:)`` is writing (the others leave their data to it).
+    private var writing = false
+    /// The data the ensemble last confirmed (nil: not known).
+    private var written: [UInt8]?
 
     public init(client: ZooKeeperClient, path: String, data: [UInt8]) {
         self.client = client
@@ -33,19 +37,37 @@ public actor EphemeralNode {
     public var writeCount: Int { writes }
     public var lastFailure: ZooKeeperError? { lastError }
 
-    /// Replaces the node's data (now if the node is in place, else when it is created).
+    /// Replaces the node's data (now if the node is in place, else when it is
+    /// created). One write is in flight at a time and the node always ends
+    /// with the newest data: an update made while a write waits (for a
+    /// reconnect, say) is written after it, by that write's caller, so an
+    /// older write never lands last.
     public func update(_ new: [UInt8]) async throws {
         data = new
-        guard owner != nil else { return }
-        do {
-            let stat = try await client.setData(path, data: new, version: -1)
-            writes += 1
-            version = stat.version
-        } catch let error as ZooKeeperError {
-            lastError = error
-            if error.code == .noNode { owner = nil; try await place() }
-            else { throw error }
-        }
+        guard owner != nil, !writing else { return }
+        writing = true
+        defer { writing = false }
+        try await writeLatest()
+    }
+
+    /// Writes `data` until what was last written is the newest.
+    private func writeLatest() async throws {
+        var sent: [UInt8]
+        repeat {
+            sent = data
+            guard owner != nil else { return }
+            do {
+                let stat = try await client.setData(path, data: sent, version: -1)
+                writes += 1
+                version = stat.version
+                written = sent
+            } catch let error as ZooKeeperError {
+                lastError = error
+                guard error.code == .noNode else { throw error }
+                owner = nil
+                return try await place()
+            }
+        } while data != sent
     }
 
     /// Stops keeping the node and deletes it.
@@ -64,6 +86,10 @@ public actor EphemeralNode {
                 if newSession || owner == nil {
                     owner = nil
                     await placeRetrying()
+                } else if written != data {
+                    // Back in the same session with a write that did not
+                    // get through: the node is there, its data is old.
+                    try? await update(data)
                 }
             case .expired:
                 owner = nil
@@ -96,18 +122,19 @@ public actor EphemeralNode {
     private func place() async throws {
         guard let session = await client.currentSession else { throw ZooKeeperError(.connectionLoss, path: path, "not connected") }
         do {
-            let stat = try await client.create(path, data: data, mode: .ephemeral, createParents: true).stat
+            let sent = data
+            let stat = try await client.create(path, data: sent, mode: .ephemeral, createParents: true).stat
             writes += 1
             owner = session.id
             version = stat.version
+            written = sent
+            if data != sent { try await writeLatest() }
         } catch let error as ZooKeeperError where error.code == .nodeExists {
             let (existing, stat) = try await client.getData(path)
             if stat.ephemeralOwner == session.id {
                 owner = session.id
-                if existing != data {
-                    version = try await client.setData(path, data: data).version
-                    writes += 1
-                }
+                written = existing
+                if existing != data { try await writeLatest() }
                 return
             }
             // Left by an older session of ours: replace it now rather than
