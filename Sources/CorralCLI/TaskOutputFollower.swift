@@ -25,11 +25,6 @@ struct TaskOutputFollower {
         TaskOutputFollower(client: client, path: "/logfiles/tasks/\(source)/\(taskId)/read/output.log")
     }
 
-    struct Chunk: Decodable {
-        var data: String
-        var offset: Int64
-    }
-
     /// Prints what was written since the last call; returns whether there was any.
     @discardableResult
     mutating func poll() async -> Bool {
@@ -37,10 +32,9 @@ struct TaskOutputFollower {
         // Up to 1 MiB a call, in 256 KiB reads; the file may not exist yet (404).
         for _ in 0..<4 {
             guard let (code, data) = try? await client.call(.GET, path + "?offset=\(offset)&length=262144"), code == 200,
-                  let chunk = try? JSONDecoder().decode(Chunk.self, from: data), !chunk.data.isEmpty else { return any }
-            let bytes = Data(chunk.data.utf8)
-            FileHandle.standardOutput.write(bytes)
-            offset = chunk.offset + Int64(bytes.count)
+                  let chunk = try? JSONDecoder().decode(LogChunk.self, from: data), !chunk.data.isEmpty else { return any }
+            FileHandle.standardOutput.write(Data(chunk.data.utf8))
+            offset = chunk.next
             any = true
         }
         return any

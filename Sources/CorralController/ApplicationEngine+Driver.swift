@@ -213,7 +213,7 @@ extension ApplicationEngine {
         let spec = instanceSpec(app, instanceId: iid, allocation: placement.allocation, nodes: nodes)
         let outcome = await messenger.send(.START_INSTANCE, payload: ["spec": spec], executor: executor)
         if outcome.status == .ACCEPTED { return true }
-        let why = "executor \(executor.hostname):\(executor.port) did not start it: \(outcome.status?.rawValue ?? "unreachable")\(outcome.message.map { " (\($0))" } ?? "")"
+        let why = outcome.notStarted(on: executor.hostname, port: executor.port)
         if outcome.unanswered {
             // The message may have got through (an answer too slow is retried,
             // and the executor takes a repeated START as the same one): the

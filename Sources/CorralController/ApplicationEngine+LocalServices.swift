@@ -355,7 +355,7 @@ extension ApplicationEngine {
             }
             let outcome = await self.messenger.send(.START_LOCAL_SERVICE_INSTANCE, payload: ["spec": payload], executor: e)
             if outcome.status != .ACCEPTED {
-                let why = "executor \(e.hostname):\(e.port) did not start it: \(outcome.status?.rawValue ?? "unreachable")\(outcome.message.map { " (\($0))" } ?? "")"
+                let why = outcome.notStarted(on: e.hostname, port: e.port)
                 if outcome.unanswered {
                     // It may run there (see startInstance): its executor's node data decides.
                     self.logger.warning("a local service instance start got no answer; it counts as starting until its executor shows it or the start grace ends",

@@ -114,7 +114,7 @@ extension ApplicationEngine {
             outcome = await messenger.send(.START_TASK, payload: ["spec": .object(out)], executor: executor)
         }
         if outcome.status != .ACCEPTED {
-            let why = "executor \(executor.hostname):\(executor.port) did not start it: \(outcome.status?.rawValue ?? "unreachable")\(outcome.message.map { " (\($0))" } ?? "")"
+            let why = outcome.notStarted(on: executor.hostname, port: executor.port)
             if outcome.unanswered {
                 // It may run there (see startInstance): its executor's node data decides.
                 logger.warning("a task start got no answer; it counts as starting until its executor shows it or the start grace ends",

@@ -20,6 +20,11 @@ public struct ExecutorMessenger: Sendable {
         public var delivered: Bool { status != nil }
         /// No answer came: the executor may or may not have acted on it.
         public var unanswered: Bool { status == nil && !unauthorized }
+
+        /// Why a start message did not start its workload on `hostname:port`.
+        public func notStarted(on hostname: String, port: Int) -> String {
+            "executor \(hostname):\(port) did not start it: \(status?.rawValue ?? "unreachable")\(message.map { " (\($0))" } ?? "")"
+        }
     }
 
     let http: HTTPClient

@@ -33,7 +33,8 @@ public actor RemoteRunControl {
     private var cancelledBy: Int32?
     private var cancelSent = false
     private var placement: RemoteRunJob.Placement?
-    private var wake: CheckedContinuation<Void, Never>?
+    /// Cut short by a stop signal.
+    private let alarm = Alarm()
     private var ended = false
 
     init(job: RemoteRunJob, link: Link, output: ClientOutput, logger: Logger, http: HTTPClient = .shared) {
@@ -87,7 +88,7 @@ public actor RemoteRunControl {
                     return .failure(RunFailure(.startFailed, "task \(job.taskId) \(whereRan) ended without an exit status: \(s.lastError ?? s.state)"))
                 }
             }
-            await sleep(Self.pollInterval)
+            await alarm.sleep(for: Self.pollInterval)
         }
     }
 
@@ -102,8 +103,7 @@ public actor RemoteRunControl {
         guard cancelledBy == nil else { return }
         cancelledBy = s
         if placement != nil { await sendCancel() }
-        wake?.resume()
-        wake = nil
+        alarm.ring()
     }
 
     func clientGone() async {
@@ -173,21 +173,15 @@ public actor RemoteRunControl {
         return .known(s)
     }
 
-    struct Chunk: Decodable {
-        var data: String
-        var offset: Int64
-    }
-
     /// Gives the client what the job's log holds past `offset`; the new offset.
     private func relayLog(from offset: Int64, at p: RemoteRunJob.Placement, all: Bool = false) async -> Int64 {
         var at = offset
         for _ in 0..<(all ? 64 : 4) {
             let url = p.endpoint + "/apis/v1/logs/filestream/\(RunDesk.sourceAppName)/\(job.taskId)/read/output.log?offset=\(at)&length=262144"
             guard let (status, data) = await call(.GET, url), status == .ok,
-                  let chunk = try? JSONDecoder().decode(Chunk.self, from: data), !chunk.data.isEmpty else { break }
-            let bytes = Array(chunk.data.utf8)
-            output.write(bytes, from: .stdout)
-            at = chunk.offset + Int64(bytes.count)
+                  let chunk = try? JSONDecoder().decode(LogChunk.self, from: data), !chunk.data.isEmpty else { break }
+            output.write(Array(chunk.data.utf8), from: .stdout)
+            at = chunk.next
         }
         return at
     }
@@ -202,19 +196,5 @@ public actor RemoteRunControl {
                 logger.warning("corral run \(taskId): the cancel did not reach \(p.hostname):\(p.port)")
             }
         }
-    }
-
-    private func sleep(_ d: Duration) async {
-        let timer = Task { [weak self] in
-            try? await Task.sleep(for: d)
-            await self?.wakeUp()
-        }
-        await withCheckedContinuation { c in wake = c }
-        timer.cancel()
-    }
-
-    private func wakeUp() {
-        wake?.resume()
-        wake = nil
     }
 }

@@ -23,7 +23,8 @@ actor RunJobControl {
     /// The first stop signal (from the client, or SIGTERM when it went away).
     private var cancelledBy: Int32?
     private var killTimer: Task<Void, Never>?
-    private var wake: CheckedContinuation<Void, Never>?
+    /// Cut short by a stop signal.
+    private let alarm = Alarm()
     /// The job has ended (its outcome is known).
     private var ended = false
 
@@ -92,7 +93,7 @@ actor RunJobControl {
             let line = "start attempt \(attempt) failed: \(error.message); retrying in \(Self.text(wait))"
             logger.warning("corral run \(spec.taskId): \(line)", metadata: ["taskId": "\(spec.taskId)", "attempt": "\(attempt)"])
             progress(line)
-            await sleep(wait)
+            if cancelledBy == nil { await alarm.sleep(for: wait) }
         }
     }
 
@@ -105,23 +106,6 @@ actor RunJobControl {
         }
     }
 
-    /// Waits `d`, or less when the job is cancelled meanwhile.
-    private func sleep(_ d: Duration) async {
-        let timer = Task { [weak self] in
-            try? await Task.sleep(for: d)
-            await self?.wakeUp()
-        }
-        await withCheckedContinuation { c in
-            if cancelledBy != nil { c.resume() } else { wake = c }
-        }
-        timer.cancel()
-    }
-
-    private func wakeUp() {
-        wake?.resume()
-        wake = nil
-    }
-
     /// A signal from the client: stop signals cancel the job; any signal is
     /// passed to a job that runs.
     func signal(_ s: Int32) async {
@@ -129,7 +113,7 @@ actor RunJobControl {
         let stops = Self.stopSignals.contains(s)
         if stops, cancelledBy == nil {
             cancelledBy = s
-            wakeUp()
+            alarm.ring()
         }
         if let t = supervisor {
             if stops { await stop(t, signal: s) } else { try? await t.signal(s) }
