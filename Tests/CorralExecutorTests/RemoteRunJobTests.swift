@@ -1,5 +1,5 @@
 import CorralCore
-import CorralExecutor
+@testable import CorralExecutor
 import Foundation
 import PropertyBased
 import Testing
@@ -23,5 +23,21 @@ import Testing
             }
             #expect(back.request == request && back.caller == caller && back.taskId == "run-1" && back.origin == "h1")
         }
+    }
+
+    /// The relay reads often at first and settles at its slowest rate: it
+    /// never polls faster than the first interval or slower than the cap.
+    @Test func thePollSlowsDownToItsCap() {
+        var interval = RemoteRunControl.firstPoll
+        var seen: [Duration] = []
+        for _ in 0..<60 {
+            seen.append(interval)
+            interval = RemoteRunControl.poll(after: interval)
+        }
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { $0 <= $1 }, "never faster again")
+        #expect(seen.first == .milliseconds(20) && seen.last == RemoteRunControl.slowestPoll)
+        // Within the first half second a short job is looked at about ten times.
+        var t = Duration.zero
+        #expect(seen.prefix { t += $0; return t <= .milliseconds(500) }.count >= 8)
     }
 }

@@ -45,8 +45,14 @@ public actor RemoteRunControl {
         self.http = http
     }
 
-    /// How often the job's state and log are read where it runs.
-    static let pollInterval = Duration.milliseconds(200)
+    /// How often the job's state and log are read where it runs: often at
+    /// first, so a short job's end is seen soon after it comes, then less
+    /// (a quarter longer each time) down to every `slowestPoll` for a job
+    /// that runs on.
+    static let firstPoll = Duration.milliseconds(20)
+    static let slowestPoll = Duration.milliseconds(500)
+
+    static func poll(after interval: Duration) -> Duration { min(slowestPoll, interval * 5 / 4) }
     /// How long the job may be out of sight (its executor silent, or not
     /// showing it) before its end is given up as unknown.
     static let patience = Duration.seconds(120)
@@ -63,6 +69,7 @@ public actor RemoteRunControl {
         if cancelledBy != nil { await sendCancel() }
         var offset: Int64 = 0
         var missingSince: ContinuousClock.Instant?
+        var interval = Self.firstPoll
         while true {
             offset = await relayLog(from: offset, at: placed)
             switch await state(at: placed) {
@@ -88,7 +95,8 @@ public actor RemoteRunControl {
                     return .failure(RunFailure(.startFailed, "task \(job.taskId) \(whereRan) ended without an exit status: \(s.lastError ?? s.state)"))
                 }
             }
-            await alarm.sleep(for: Self.pollInterval)
+            await alarm.sleep(for: interval)
+            interval = Self.poll(after: interval)
         }
     }
 
@@ -146,7 +154,13 @@ public actor RemoteRunControl {
         var state: String
         var exitCode: Int32?
         var lastError: String?
-        var isEnded: Bool { state == WorkloadState.task(.STOPPED).name || state == WorkloadState.task(.LOST).name }
+        /// Ended as the local `corral run` sees it: STOPPED or LOST, or
+        /// DEPROVISIONING with its exit status (the output is drained to the
+        /// log by then; only the container's removal is left).
+        var isEnded: Bool {
+            state == WorkloadState.task(.STOPPED).name || state == WorkloadState.task(.LOST).name
+                || (state == WorkloadState.task(.DEPROVISIONING).name && exitCode != nil)
+        }
     }
 
     private func call(_ method: HTTPMethod, _ url: String, timeout: TimeAmount = .seconds(10)) async -> (HTTPResponseStatus, Data)? {
