@@ -169,7 +169,7 @@ let package = Package(
         .testTarget(
             name: "CorralCLITests",
             // Depending on the executable makes `swift test` build the binary these tests run.
-            dependencies: ["CorralCLI", "CorralCore", "corral", "CorralRunner", "CorralTestSupport", "ZooKeeperClient", "CorralController",
+            dependencies: ["CorralCLI", "CorralCore", "CorralEngines", "CorralRuntime", "corral", "CorralRunner", "CorralTestSupport", "ZooKeeperClient", "CorralController",
                            .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Tools"]
         ),

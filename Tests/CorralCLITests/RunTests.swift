@@ -1,4 +1,6 @@
 import CorralCore
+import CorralEngines
+import CorralRuntime
 import CorralTestSupport
 import Foundation
 import Testing
@@ -66,8 +68,10 @@ import Testing
         let work: String
         var daemon: RecoveryTests.Daemon
         let config: String
+        let engine: String
 
         init(engine: String = RecoveryTests.podman, runToml extra: String = "", user: User?) throws {
+            self.engine = engine
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("corral-run-\(UUID().uuidString.prefix(8))").path
             socket = dir + "/run.sock"
             (work, hooksLog, runToml) = try Self.site(dir, user: user, extra: extra)
@@ -112,7 +116,17 @@ import Testing
             """
         }
 
-        deinit { daemon.kill9() }
+        deinit {
+            daemon.kill9()
+            // A removal the kill cut short leaves an exited container in the
+            // shared engine: this executor's (its owner label) go with it.
+            let owner = SpecHash.of(URL(fileURLWithPath: dir + "/state").standardizedFileURL.path)
+            let filters = #"{"label":["\#(DockerEngine.labelOwner)=\#(owner)"]}"#.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            p.arguments = ["-s", "-o", "/dev/null", "--max-time", "20", "--unix-socket", engine, "-X", "POST", "http://d/v1.41/containers/prune?filters=\(filters)"]
+            if (try? p.run()) != nil { p.waitUntilExit() }
+        }
 
         /// SIGKILL, then a new executor on the same state.
         func restart() throws {
