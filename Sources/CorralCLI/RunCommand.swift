@@ -60,13 +60,9 @@ struct RunJobCommand: ParsableCommand {
         if command == ["config"] { return try RunConfigCommand(socket: socket).run() }
         var words = command
         if words.first == "--" { words.removeFirst() }
-        guard !words.isEmpty else { throw fail("no command: corral run [-c CPUS] [-m MEMORY] [-i IMAGE] -- COMMAND [ARGS...]", code: 125) }
-        if let m = memory, case .failure(let e) = RunMemory.parse(m) { throw fail(e.message, code: 125) }
-        guard cpus >= 1 else { throw fail("-c \(cpus): at least 1 core", code: 125) }
-        guard gpus >= 0 else { throw fail("--gpus \(gpus): 0 or more", code: 125) }
-        if cluster, memory == nil { throw fail(RunRequest.clusterNeedsMemory, code: 125) }
         let request = RunRequest(action: .run, command: words, cpus: cpus, memory: memory, image: image, gpus: gpus,
                                  env: ProcessInfo.processInfo.environment, tty: isatty(1) == 1, cluster: cluster)
+        if let why = request.problem(forTheCluster: cluster) { throw fail(why, code: 125) }
         let status = try RunJobCommand.exchange(request, socket: socket.path, verbose: verbose)
         throw ExitCode(status)
     }

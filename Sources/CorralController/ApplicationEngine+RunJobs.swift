@@ -15,15 +15,8 @@ extension ApplicationEngine {
             throw OperationRefusal(["the body is not a corral run job (RemoteRunJob JSON)"])
         }
         let r = job.request
-        guard let m = r.memory else { throw OperationRefusal([RunRequest.clusterNeedsMemory]) }
-        let memory: UInt64
-        switch RunMemory.parse(m) {
-        case .failure(let e): throw OperationRefusal([e.message])
-        case .success(let bytes): memory = bytes
-        }
-        guard r.cpus >= 1 else { throw OperationRefusal(["-c \(r.cpus): at least 1 core"]) }
-        guard r.gpus >= 0 else { throw OperationRefusal(["--gpus \(r.gpus): 0 or more"]) }
-        guard r.command.first.map({ !$0.isEmpty }) ?? false else { throw OperationRefusal(["no command"]) }
+        if let why = r.problem(forTheCluster: true) { throw OperationRefusal([why]) }
+        guard let memory = r.memoryBytes else { throw OperationRefusal([RunRequest.clusterNeedsMemory]) }
         // What the task's record shows (its env sealed, as every task's).
         let specValue = JSONValue.object([
             "sourceAppName": .string(RunDesk.sourceAppName), "taskId": .string(job.taskId),

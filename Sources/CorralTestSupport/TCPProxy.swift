@@ -45,8 +45,6 @@ public final class TCPProxy: Sendable {
         box.proxy = self
     }
 
-    var isCut: Bool { state.withLock { $0.cut } }
-
     /// Connections closed at once because the relay was cut.
     public var refused: Int { state.withLock { $0.refused } }
 

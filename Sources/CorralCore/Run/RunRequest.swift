@@ -29,6 +29,26 @@ public struct RunRequest: Sendable, Hashable, Codable {
     public static let clusterNeedsMemory = "--cluster needs -m MEMORY: the leader places the job by its cores and memory, "
         + "before any node's share of memory could be the default"
 
+    /// What is wrong with the request itself, the same wherever it is
+    /// checked (the client, the executor whose socket took it, the leader);
+    /// nil: nothing. `forTheCluster`: the leader places it, so `-m` is
+    /// required. What depends on a node (its cores, images, hooks) is that
+    /// node's to check.
+    public func problem(forTheCluster: Bool) -> String? {
+        guard let program = command.first, !program.isEmpty else {
+            return "no command: give one after --, e.g. corral run -c 1 -m 4 -- ./job.sh"
+        }
+        if let bad = command.first(where: { $0.contains("\0") }) { return "argument \(bad.debugDescription) holds a NUL byte" }
+        guard cpus >= 1 else { return "-c \(cpus): at least 1 core" }
+        guard gpus >= 0 else { return "--gpus \(gpus): 0 or more" }
+        if let memory, case .failure(let e) = RunMemory.parse(memory) { return e.message }
+        if forTheCluster, memory == nil { return Self.clusterNeedsMemory }
+        return nil
+    }
+
+    /// `-m` in bytes; nil when it was not given (or does not parse: see ``problem(forTheCluster:)``).
+    public var memoryBytes: UInt64? { memory.flatMap { try? RunMemory.parse($0).get() } }
+
     public init(action: Action = .run, command: [String] = [], cpus: Int = 1, memory: String? = nil, image: String? = nil,
                 gpus: Int = 0, env: [String: String] = [:], tty: Bool = false, cluster: Bool = false) {
         self.action = action

@@ -78,26 +78,12 @@ public actor RunDesk {
         guard await executor.engines[.docker] != nil else {
             return .failure(RunFailure(.unavailable, "this executor has no container engine (none answers on \(executor.config.options.dockerSocketPath))"))
         }
-        guard let program = request.command.first, !program.isEmpty else {
-            return .failure(RunFailure(.invalidRequest, "no command: give one after --, e.g. corral run -c 1 -- ./job.sh"))
-        }
-        if let bad = request.command.first(where: { $0.contains("\0") }) {
-            return .failure(RunFailure(.invalidRequest, "argument \(bad.debugDescription) holds a NUL byte"))
-        }
+        if let why = request.problem(forTheCluster: false) { return .failure(RunFailure(.invalidRequest, why)) }
         let offered = executor.resources.offeredCPUs.count
         guard (1...max(1, offered)).contains(request.cpus) else {
             return .failure(RunFailure(.invalidRequest, "-c \(request.cpus): this node offers 1 to \(offered) dedicated cores"))
         }
-        guard request.gpus >= 0 else { return .failure(RunFailure(.invalidRequest, "--gpus \(request.gpus): must be 0 or more")) }
-        let memory: UInt64
-        if let m = request.memory {
-            switch RunMemory.parse(m) {
-            case .failure(let e): return .failure(RunFailure(.invalidRequest, e.message))
-            case .success(let bytes): memory = bytes
-            }
-        } else {
-            memory = defaultMemory(cpus: request.cpus)
-        }
+        let memory = request.memoryBytes ?? defaultMemory(cpus: request.cpus)
         let image = request.image ?? config.containerImage
         if let why = ImageReference.problem(image) {
             return .failure(RunFailure(.invalidRequest, "-i \(image): \(why) (allowed: an image reference, name[:tag][@digest])"))

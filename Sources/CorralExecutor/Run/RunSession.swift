@@ -96,23 +96,15 @@ actor RunSession {
                 + "without --cluster the job runs here"))
             return { }
         }
-        guard let memory = request.memory else {
-            fail(RunFailure(.invalidRequest, RunRequest.clusterNeedsMemory))
-            return { }
-        }
-        if case .failure(let e) = RunMemory.parse(memory) {
-            fail(RunFailure(.invalidRequest, e.message))
-            return { }
-        }
-        guard let program = request.command.first, !program.isEmpty else {
-            fail(RunFailure(.invalidRequest, "no command: give one after --, e.g. corral run --cluster -c 1 -m 4 -- ./job.sh"))
+        if let why = request.problem(forTheCluster: true) {
+            fail(RunFailure(.invalidRequest, why))
             return { }
         }
         var forwarded = request
         forwarded.cluster = false
         let job = RemoteRunJob(request: forwarded, caller: caller, taskId: taskId, origin: await executor.hostname)
         logger.info("corral run job for the cluster", metadata: ["taskId": "\(taskId)", "uid": "\(caller.uid)", "pid": "\(caller.pid)",
-                                                             "cpus": "\(request.cpus)", "memory": "\(memory)"])
+                                                             "cpus": "\(request.cpus)", "memory": "\(request.memory ?? "")"])
         let control = RemoteRunControl(job: job, link: remote, output: output, logger: logger)
         remoteJob = control
         if gone { await control.clientGone() }
